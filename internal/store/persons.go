@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/person"
+	"github.com/tresen/tresen/internal/retention"
+)
+
+// lookupKey is what a person is found by: name and birth date, normalised.
+func lookupKey(name, birthDate string) string {
+	return strings.ToLower(strings.Join(strings.Fields(name), " ")) + "|" + birthDate
+}
+
+// CreatePerson stores a data subject of a tenant.
+func (db *DB) CreatePerson(ctx context.Context, tenantID string, p person.Person) (_ person.Person, err error) {
+	defer errs.Wrap(&err, "CreatePerson")
+	p.Name = strings.TrimSpace(p.Name)
+	if err := p.Validate(db.Now()); err != nil {
+		return p, err
+	}
+	p.ID, p.TenantID = newID(), tenantID
+	err = db.Update(ctx, tenantID, func(tx *Tx) error {
+		c, err := tx.cipher(tenantID)
+		if err != nil {
+			return err
+		}
+		p.CreatedAt = tx.now
+		data, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO persons (id, tenant_id, lookup, data_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+			p.ID, tenantID, c.Index(lookupKey(p.Name, p.BirthDate)), c.Seal(data, []byte("persons.data|"+p.ID)), ms(tx.now)); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Create, "person", p.ID, "")
+	})
+	return p, err
+}
+
+func (tx *Tx) findPerson(tenantID, id string) (person.Person, error) {
+	var p person.Person
+	var data []byte
+	if err := tx.queryRow(`SELECT data_enc FROM persons WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&data); err != nil {
+		return p, notFound(err, "Person")
+	}
+	c, err := tx.cipher(tenantID)
+	if err != nil {
+		return p, err
+	}
+	plain, err := c.Open(data, []byte("persons.data|"+id))
+	if err != nil {
+		return p, err
+	}
+	err = json.Unmarshal(plain, &p)
+	p.TenantID = tenantID
+	return p, err
+}
+
+// FindPersonByID returns a person; the read is audited.
+func (db *DB) FindPersonByID(ctx context.Context, tenantID, id string) (p person.Person, err error) {
+	err = db.Update(ctx, tenantID, func(tx *Tx) error {
+		if p, err = tx.findPerson(tenantID, id); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Read, "person", id, "")
+	})
+	return p, err
+}
+
+// FindPersons returns the ids of a tenant's persons with a name and birth date, found by
+// blind index without decrypting anyone else.
+func (db *DB) FindPersons(ctx context.Context, tenantID, name, birthDate string) ([]string, error) {
+	var ids []string
+	err := db.View(ctx, tenantID, func(tx *Tx) error {
+		c, err := tx.cipher(tenantID)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT id FROM persons WHERE tenant_id = $1 AND lookup = $2 ORDER BY id`, tenantID, c.Index(lookupKey(name, birthDate)))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
+}
+
+// Record is one piece of tenant data of a retention kind (a request, a transcript, a
+// prescription …): a JSON document from its domain, sealed, with an optional file.
+type Record struct {
+	ID        string          `json:"id"`
+	TenantID  string          `json:"-"`
+	PersonID  string          `json:"person_id,omitempty"`
+	Kind      retention.Kind  `json:"kind"`
+	CreatedAt time.Time       `json:"created_at"`
+	Data      json.RawMessage `json:"data"`
+	HasFile   bool            `json:"has_file"`
+}
+
+// maxRecordData bounds a record's document; files go to the blob store.
+const maxRecordData = 1 << 20
+
+// AddRecord stores a record and, if file is not nil, its file; both sealed. The file is
+// written first: a record never points to a missing file.
+func (db *DB) AddRecord(ctx context.Context, tenantID string, r Record, file []byte) (_ Record, err error) {
+	defer errs.Wrap(&err, "AddRecord")
+	if _, err := retention.Lookup(r.Kind); err != nil {
+		return r, err
+	}
+	if !json.Valid(r.Data) {
+		return r, errs.Field("data", "kein gültiges JSON")
+	}
+	if len(r.Data) > maxRecordData {
+		return r, errs.Field("data", "größer als %d Bytes", maxRecordData)
+	}
+	r.ID, r.TenantID, r.HasFile = newID(), tenantID, file != nil
+	c, err := db.Vault.Cipher(ctx, tenantID)
+	if err != nil {
+		return r, err
+	}
+	blobKey := ""
+	if file != nil {
+		blobKey = tenantID + "/" + r.ID
+		if err := db.Blobs.Put(ctx, blobKey, c.Seal(file, []byte("blob|"+blobKey))); err != nil {
+			return r, err
+		}
+	}
+	err = db.Update(ctx, tenantID, func(tx *Tx) error {
+		if r.PersonID != "" {
+			if _, err := tx.findPerson(tenantID, r.PersonID); err != nil {
+				return err
+			}
+		}
+		r.CreatedAt = tx.now
+		if _, err := tx.exec(`INSERT INTO records (id, tenant_id, person_id, kind, created_at, data_enc, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			r.ID, tenantID, nullable(r.PersonID), string(r.Kind), ms(r.CreatedAt), c.Seal(r.Data, []byte("records.data|"+r.ID)), blobKey); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Create, string(r.Kind), r.ID, "")
+	})
+	if err != nil && blobKey != "" {
+		db.Blobs.Delete(context.WithoutCancel(ctx), blobKey)
+	}
+	return r, err
+}
+
+const recordColumns = `id, person_id, kind, created_at, data_enc, blob_key`
+
+func (tx *Tx) scanRecord(tenantID string, s scanner) (Record, string, error) {
+	var r Record
+	var personID *string
+	var kind, blobKey string
+	var created int64
+	var data []byte
+	if err := s.Scan(&r.ID, &personID, &kind, &created, &data, &blobKey); err != nil {
+		return r, "", notFound(err, "Datensatz")
+	}
+	if personID != nil {
+		r.PersonID = *personID
+	}
+	r.TenantID, r.Kind, r.CreatedAt, r.HasFile = tenantID, retention.Kind(kind), fromMS(created), blobKey != ""
+	c, err := tx.cipher(tenantID)
+	if err != nil {
+		return r, "", err
+	}
+	r.Data, err = c.Open(data, []byte("records.data|"+r.ID))
+	return r, blobKey, err
+}
+
+// FindRecordByID returns a record; the read is audited.
+func (db *DB) FindRecordByID(ctx context.Context, tenantID, id string) (r Record, err error) {
+	err = db.Update(ctx, tenantID, func(tx *Tx) error {
+		if r, _, err = tx.scanRecord(tenantID, tx.queryRow(`SELECT `+recordColumns+` FROM records WHERE tenant_id = $1 AND id = $2`, tenantID, id)); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Read, string(r.Kind), id, "")
+	})
+	return r, err
+}
+
+// RecordFile returns a record's file, decrypted; the read is audited.
+func (db *DB) RecordFile(ctx context.Context, tenantID, id string) ([]byte, error) {
+	var key string
+	err := db.Update(ctx, tenantID, func(tx *Tx) error {
+		var kind string
+		if err := tx.queryRow(`SELECT kind, blob_key FROM records WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&kind, &key); err != nil {
+			return notFound(err, "Datensatz")
+		}
+		if key == "" {
+			return errs.E(errs.NotFound, "zu diesem Datensatz gibt es keine Datei")
+		}
+		return tx.appendAudit(tenantID, audit.Read, kind+".file", id, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.openBlob(ctx, tenantID, key)
+}
+
+func (db *DB) openBlob(ctx context.Context, tenantID, key string) ([]byte, error) {
+	sealed, err := db.Blobs.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	c, err := db.Vault.Cipher(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return c.Open(sealed, []byte("blob|"+key))
+}
+
+// RecordFilter selects records; nil fields do not filter.
+type RecordFilter struct {
+	Kind     *retention.Kind
+	PersonID *string
+	Limit    int
+}
+
+// ListRecords returns a tenant's records, newest first; the read is audited with its count.
+func (db *DB) ListRecords(ctx context.Context, tenantID string, f RecordFilter) ([]Record, error) {
+	var out []Record
+	err := db.Update(ctx, tenantID, func(tx *Tx) error {
+		q := `SELECT ` + recordColumns + ` FROM records WHERE tenant_id = $1`
+		args := []any{tenantID}
+		if f.Kind != nil {
+			args = append(args, string(*f.Kind))
+			q += ` AND kind = $` + itoa(len(args))
+		}
+		if f.PersonID != nil {
+			args = append(args, *f.PersonID)
+			q += ` AND person_id = $` + itoa(len(args))
+		}
+		limit := f.Limit
+		if limit <= 0 || limit > 1000 {
+			limit = 100
+		}
+		rows, err := tx.query(q+` ORDER BY created_at DESC, id DESC LIMIT `+itoa(limit), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			r, _, err := tx.scanRecord(tenantID, rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Read, "records", "", "count="+itoa(len(out)))
+	})
+	return out, err
+}
+
+// PersonExport is everything stored about one person (Art. 15 DSGVO).
+type PersonExport struct {
+	Person  person.Person     `json:"person"`
+	Records []Record          `json:"records"`
+	Files   map[string][]byte `json:"-"` // record id → file
+}
+
+// ExportPerson gathers everything stored about one person; the export is audited.
+func (db *DB) ExportPerson(ctx context.Context, tenantID, personID string) (PersonExport, error) {
+	x := PersonExport{Files: map[string][]byte{}}
+	keys := map[string]string{}
+	err := db.Update(ctx, tenantID, func(tx *Tx) error {
+		var err error
+		if x.Person, err = tx.findPerson(tenantID, personID); err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT `+recordColumns+` FROM records WHERE tenant_id = $1 AND person_id = $2 ORDER BY created_at, id`, tenantID, personID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			r, key, err := tx.scanRecord(tenantID, rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			x.Records = append(x.Records, r)
+			if key != "" {
+				keys[r.ID] = key
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Export, "person", personID, "records="+itoa(len(x.Records)))
+	})
+	if err != nil {
+		return x, err
+	}
+	for id, key := range keys {
+		if x.Files[id], err = db.openBlob(ctx, tenantID, key); err != nil {
+			return x, err
+		}
+	}
+	return x, nil
+}
+
+// ErasePerson deletes a person and everything stored about them (Art. 17 DSGVO); the
+// erasure is audited with its counts.
+func (db *DB) ErasePerson(ctx context.Context, tenantID, personID string) error {
+	var keys []string
+	err := db.Update(ctx, tenantID, func(tx *Tx) error {
+		if _, err := tx.findPerson(tenantID, personID); err != nil {
+			return err
+		}
+		var err error
+		keys, err = tx.trashWhere(tenantID, `SELECT blob_key FROM records WHERE tenant_id = $1 AND person_id = $2 AND blob_key <> ''`, tenantID, personID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.exec(`DELETE FROM records WHERE tenant_id = $1 AND person_id = $2`, tenantID, personID)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		if _, err := tx.exec(`DELETE FROM persons WHERE tenant_id = $1 AND id = $2`, tenantID, personID); err != nil {
+			return err
+		}
+		tx.afterCommit(func() { db.deleteBlobs(context.WithoutCancel(ctx), keys) })
+		return tx.appendAudit(tenantID, audit.Erase, "person", personID, "records="+itoa(int(n))+" files="+itoa(len(keys)))
+	})
+	return err
+}
