@@ -285,9 +285,13 @@ func (db *DB) transact(ctx context.Context, h *sql.DB, readOnly bool, tenant str
 }
 
 // exec, query and queryRow run statements with the transaction's context.
-func (tx *Tx) exec(q string, args ...any) (sql.Result, error) { return tx.ExecContext(tx.ctx, q, args...) }
-func (tx *Tx) query(q string, args ...any) (*sql.Rows, error)  { return tx.QueryContext(tx.ctx, q, args...) }
-func (tx *Tx) queryRow(q string, args ...any) *sql.Row         { return tx.QueryRowContext(tx.ctx, q, args...) }
+func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
+	return tx.ExecContext(tx.ctx, q, args...)
+}
+func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	return tx.QueryContext(tx.ctx, q, args...)
+}
+func (tx *Tx) queryRow(q string, args ...any) *sql.Row { return tx.QueryRowContext(tx.ctx, q, args...) }
 
 // checkScope refuses to act for a tenant other than the transaction's.
 func (tx *Tx) checkScope(tenantID string) error {
