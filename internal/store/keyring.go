@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/vault"
 )
 
@@ -65,4 +66,14 @@ func (k *Keyring) ListKeys(ctx context.Context) ([]vault.WrappedKey, error) {
 		out = append(out, wk)
 	}
 	return out, rows.Err()
+}
+
+// RotateKeys re-wraps every tenant's data key under the current master key (the first of
+// the configured set) and audits it; afterwards older master keys can be retired.
+func (db *DB) RotateKeys(ctx context.Context) (int, error) {
+	n, err := db.Vault.Rotate(ctx)
+	if err != nil {
+		return n, err
+	}
+	return n, db.Audit(ctx, "", audit.KeyRotate, "keyring", "", "rewrapped="+itoa(n))
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -75,18 +76,24 @@ func (r PurgeResult) Total() int {
 // Purge deletes, for every tenant, each record that has reached the end of its retention
 // period, with its file, and expired sessions, reset tokens and grants. Each tenant's purge
 // is one transaction with an audit entry carrying the counts.
-func (db *DB) Purge(ctx context.Context) (PurgeResult, error) {
+func (db *DB) Purge(ctx context.Context) (PurgeResult, error) { return db.purge(ctx, false) }
+
+// PurgeDue counts what Purge would delete now, deleting nothing.
+func (db *DB) PurgeDue(ctx context.Context) (PurgeResult, error) { return db.purge(ctx, true) }
+
+// errDryRun rolls back a dry-run purge after counting.
+var errDryRun = errors.New("dry run")
+
+func (db *DB) purge(ctx context.Context, dryRun bool) (PurgeResult, error) {
 	res := PurgeResult{Records: map[string]map[retention.Kind]int{}}
-	// Sessions of support users who entered no tenant belong to none.
-	if err := db.Update(ctx, System, func(tx *Tx) error {
-		_, err := tx.exec(`DELETE FROM sessions WHERE tenant_id IS NULL AND last_seen_at <= $1`, ms(tx.now.Add(-user.IdleTimeout)))
-		return err
-	}); err != nil {
-		return res, err
-	}
-	if n, err := db.emptyTrash(ctx); err != nil {
-		return res, err
-	} else {
+	if !dryRun {
+		if err := db.purgeOperatorSessions(ctx); err != nil {
+			return res, err
+		}
+		n, err := db.emptyTrash(ctx)
+		if err != nil {
+			return res, err
+		}
 		res.Files += n
 	}
 	tenants, err := db.ListTenants(ctx)
@@ -116,19 +123,32 @@ func (db *DB) Purge(ctx context.Context) (PurgeResult, error) {
 				counts[r.Kind], keys = int(n), append(keys, k...)
 				detail = append(detail, fmt.Sprintf("%s=%d", r.Kind, n))
 			}
+			if dryRun {
+				return errDryRun
+			}
 			if err := purgeExpiredAccess(tx, t.ID); err != nil {
 				return err
 			}
 			detail = append(detail, fmt.Sprintf("files=%d", len(keys)))
 			return tx.appendAudit(t.ID, audit.Purge, "retention", "", strings.Join(detail, " "))
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, errDryRun) {
 			return res, fmt.Errorf("purge tenant %s: %w", t.ID, err)
 		}
-		db.deleteBlobs(ctx, keys)
+		if !dryRun {
+			db.deleteBlobs(ctx, keys)
+		}
 		res.Records[t.ID], res.Files = counts, res.Files+len(keys)
 	}
 	return res, nil
+}
+
+// purgeOperatorSessions removes idle sessions of support users who entered no tenant.
+func (db *DB) purgeOperatorSessions(ctx context.Context) error {
+	return db.Update(ctx, System, func(tx *Tx) error {
+		_, err := tx.exec(`DELETE FROM sessions WHERE tenant_id IS NULL AND last_seen_at <= $1`, ms(tx.now.Add(-user.IdleTimeout)))
+		return err
+	})
 }
 
 // purgeExpiredAccess removes sessions, reset tokens and support grants that can no longer

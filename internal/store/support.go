@@ -6,6 +6,7 @@ import (
 
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/tenant"
 	"github.com/tresen/tresen/internal/user"
 )
 
@@ -115,3 +116,46 @@ func (db *DB) EnterWithGrant(ctx context.Context, token string, u user.User, ten
 		return tx.appendAudit(tenantID, audit.SupportAccess, "support_grant", grantID, "enter")
 	})
 }
+
+// ActiveGrant is a grant that support can use now, with the tenant it opens.
+type ActiveGrant struct {
+	Grant
+	Tenant tenant.Tenant
+}
+
+// ActiveGrants lists the grants that are active now, across tenants: what the operator's
+// support may enter (an operator task).
+func (db *DB) ActiveGrants(ctx context.Context) ([]ActiveGrant, error) {
+	var out []ActiveGrant
+	err := db.View(ctx, System, func(tx *Tx) error {
+		rows, err := tx.query(`SELECT id, tenant_id, granted_by, created_at, expires_at FROM support_grants
+			WHERE revoked_at = 0 AND expires_at > $1 ORDER BY expires_at`, ms(tx.now))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var g ActiveGrant
+			var c, e int64
+			if err := rows.Scan(&g.ID, &g.TenantID, &g.GrantedBy, &c, &e); err != nil {
+				rows.Close()
+				return err
+			}
+			g.CreatedAt, g.ExpiresAt = fromMS(c), fromMS(e)
+			out = append(out, g)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := range out {
+			if out[i].Tenant, err = tx.findTenant(out[i].TenantID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ErrNoGrant answers a support user who asks for a tenant without an active grant.
+var ErrNoGrant = errs.E(errs.Forbidden, "für diesen Mandanten besteht keine aktive Support-Freigabe")

@@ -234,6 +234,16 @@ func (tx *Tx) credentials(where string, args ...any) (credentials, error) {
 	return c, nil
 }
 
+// tenantCredentials returns the credentials of a user of tenantID (of a support user for
+// ""), filtered on the tenant in the query like every other read: a user of another tenant
+// is not found, and their row is neither read nor decrypted.
+func (tx *Tx) tenantCredentials(tenantID, userID string) (credentials, error) {
+	if tenantID == "" {
+		return tx.credentials(`tenant_id IS NULL AND id = $1`, userID)
+	}
+	return tx.credentials(`tenant_id = $1 AND id = $2`, tenantID, userID)
+}
+
 // dummyHash is verified against when a login names no user, so that unknown and known
 // names take equally long.
 var dummyHash string
@@ -308,10 +318,7 @@ func (db *DB) Authenticate(ctx context.Context, username, pw string) (user.User,
 func (db *DB) ChangePassword(ctx context.Context, tenantID, userID, current, next string) error {
 	var c credentials
 	err := db.View(ctx, scopeFor(tenantID), func(tx *Tx) (err error) {
-		c, err = tx.credentials(`id = $1`, userID)
-		if err == nil && c.user.TenantID != tenantID {
-			err = errs.E(errs.NotFound, "Benutzer nicht gefunden")
-		}
+		c, err = tx.tenantCredentials(tenantID, userID)
 		return err
 	})
 	if err != nil {
@@ -459,11 +466,11 @@ func (db *DB) VerifyTOTP(ctx context.Context, tenantID, userID, code string) (ok
 }
 
 func (tx *Tx) checkTOTP(tenantID, userID, code string) (bool, error) {
-	c, err := tx.credentials(`id = $1`, userID)
+	c, err := tx.tenantCredentials(tenantID, userID)
 	if err != nil {
 		return false, err
 	}
-	if c.user.TenantID != tenantID || c.totpSeal == nil {
+	if c.totpSeal == nil {
 		return false, errs.E(errs.Invalid, "für diesen Zugang ist kein zweiter Faktor eingerichtet")
 	}
 	ci, err := tx.userCipher(tenantID)
@@ -475,4 +482,13 @@ func (tx *Tx) checkTOTP(tenantID, userID, code string) (bool, error) {
 		return false, err
 	}
 	return totp.Validate(strings.TrimSpace(code), secret), nil
+}
+
+// FindUserByUsername returns the user with a login name, in any tenant (an operator task).
+func (db *DB) FindUserByUsername(ctx context.Context, username string) (u user.User, err error) {
+	err = db.View(ctx, System, func(tx *Tx) error {
+		u, err = tx.scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE username = $1`, username))
+		return err
+	})
+	return u, err
 }

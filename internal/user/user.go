@@ -4,6 +4,7 @@
 package user
 
 import (
+	"crypto/rand"
 	"regexp"
 	"strings"
 	"time"
@@ -131,3 +132,10 @@ const (
 	AbsoluteTimeout = 12 * time.Hour
 	ResetTokenTTL   = time.Hour
 )
+
+// GeneratePassword returns a random password that passes the policy: 80 bits, as four
+// groups of four base32 characters, for first logins and the demo.
+func GeneratePassword() string {
+	t := rand.Text()
+	return t[0:4] + "-" + t[4:8] + "-" + t[8:12] + "-" + t[12:16]
+}

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/export"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/tenant"
+	"github.com/tresen/tresen/internal/user"
+)
+
+// cliCtx marks what the command line does in the audit log.
+func cliCtx(ctx context.Context) context.Context {
+	return audit.WithActor(ctx, audit.Actor{UserID: "cli", Source: "cli"})
+}
+
+// withStore parses the storage flags (and any the caller registers on fs), opens the store
+// and runs fn with the positional arguments.
+func withStore(ctx context.Context, fs interface {
+	Parse([]string) error
+	Args() []string
+	Name() string
+}, cfg *Config, args []string, fn func(ctx context.Context, db *store.DB, args []string) error) error {
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	db, err := cfg.openStore(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(cliCtx(ctx), db, fs.Args())
+}
+
+func runAuditVerify(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg Config
+	fs := newFlags("audit verify")
+	cfg.register(fs)
+	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
+		v, err := db.VerifyAudit(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range v.Problems {
+			fmt.Fprintln(stdout, p)
+		}
+		if !v.OK() {
+			return findingsError{fmt.Sprintf("Protokoll beschädigt: %d Befund(e) in %d Einträgen", len(v.Problems), v.Entries)}
+		}
+		fmt.Fprintf(stdout, "Protokoll unversehrt: %d Einträge geprüft\n", v.Entries)
+		return nil
+	})
+}
+
+func runPurge(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg Config
+	fs := newFlags("purge")
+	cfg.register(fs)
+	now := fs.Bool("now", false, "delete now what is due (without: only show it)")
+	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
+		run, verb := db.PurgeDue, "fällig"
+		if *now {
+			run, verb = db.Purge, "gelöscht"
+		}
+		res, err := run(ctx)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, 0, len(res.Records))
+		for id := range res.Records {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			var parts []string
+			for k, n := range res.Records[id] {
+				parts = append(parts, fmt.Sprintf("%s=%d", k, n))
+			}
+			slices.Sort(parts)
+			fmt.Fprintf(stdout, "Mandant %s: %s\n", id, strings.Join(parts, " "))
+		}
+		fmt.Fprintf(stdout, "%s: %d Datensätze, %d Dateien\n", verb, res.Total(), res.Files)
+		return nil
+	})
+}
+
+func runBackup(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg Config
+	fs := newFlags("backup")
+	cfg.register(fs)
+	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
+		if len(rest) != 1 {
+			return usagef("backup: genau eine Zieldatei angeben")
+		}
+		return writeFileAtomic(rest[0], func(w io.Writer) error {
+			st, err := db.Backup(ctx, w)
+			if err == nil {
+				fmt.Fprintf(stdout, "Sicherung geschrieben: %s (%s)\n", rest[0], describeStats(st))
+			}
+			return err
+		})
+	})
+}
+
+func runRestore(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg Config
+	fs := newFlags("restore")
+	cfg.register(fs)
+	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
+		if len(rest) != 1 {
+			return usagef("restore: genau eine Sicherungsdatei angeben")
+		}
+		f, err := os.Open(rest[0])
+		if err != nil {
+			return usagef("restore: %v", err)
+		}
+		defer f.Close()
+		st, err := db.Restore(ctx, f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Wiederhergestellt: %s\n", describeStats(st))
+		if st.MissingKeys > 0 {
+			fmt.Fprintf(stdout, "Achtung: für %d Mandanten fehlt der Schlüssel im Schlüsselbund; ihre Daten bleiben unlesbar.\n", st.MissingKeys)
+		}
+		return nil
+	})
+}
+
+func describeStats(st store.BackupStats) string {
+	rows := 0
+	for _, n := range st.Rows {
+		rows += n
+	}
+	return fmt.Sprintf("%d Zeilen, %d Dateien", rows, st.Blobs)
+}
+
+// writeFileAtomic writes a file through a temporary file, so that a failed run leaves no
+// half-written file behind; the file is readable by its owner only.
+func writeFileAtomic(path string, fn func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tresen-*")
+	if err != nil {
+		return usagef("%v", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriter(tmp)
+	if err := fn(w); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := errors.Join(w.Flush(), tmp.Sync(), tmp.Close()); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func runTenant(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("tenant: add, list, export oder delete erwartet")
+	}
+	var cfg Config
+	fs := newFlags("tenant " + args[0])
+	cfg.register(fs)
+	switch args[0] {
+	case "add":
+		kind := fs.String("kind", "", "practice or pharmacy")
+		code := fs.String("code", "", "BSNR (practice) or IK (pharmacy)")
+		name := fs.String("name", "", "name of the practice or pharmacy")
+		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
+			k, err := tenant.ParseKind(*kind)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			t, err := db.CreateTenant(ctx, tenant.Tenant{Kind: k, Code: *code, Name: *name})
+			if errs.Is(err, errs.Invalid) {
+				return usagef("%s", errs.Message(err))
+			} else if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, t.ID)
+			return nil
+		})
+	case "list":
+		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
+			ts, err := db.ListTenants(ctx)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", t.ID, t.Kind, t.Code, t.Name)
+			}
+			return nil
+		})
+	case "export":
+		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+			if len(rest) != 2 {
+				return usagef("tenant export: ID und Zieldatei angeben")
+			}
+			return writeFileAtomic(rest[1], func(w io.Writer) error {
+				a := export.NewTenantArchive(w, time.Now())
+				if err := db.ExportTenant(ctx, rest[0], a); err != nil {
+					return cliError(err)
+				}
+				if err := a.Close(); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "Export geschrieben: %s\n", rest[1])
+				return nil
+			})
+		})
+	case "delete":
+		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+			if len(rest) != 1 {
+				return usagef("tenant delete: genau eine ID angeben")
+			}
+			if err := db.DeleteTenant(ctx, rest[0]); err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(stdout, "Mandant %s gelöscht: Schlüssel vernichtet, Daten entfernt\n", rest[0])
+			return nil
+		})
+	}
+	return usagef("tenant: unbekannter Unterbefehl %q", args[0])
+}
+
+// cliError turns a not-found or invalid input into a usage error (exit 2).
+func cliError(err error) error {
+	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Invalid) {
+		return usagef("%s", errs.Message(err))
+	}
+	return err
+}
+
+func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("user: add oder reset erwartet")
+	}
+	var cfg Config
+	fs := newFlags("user " + args[0])
+	cfg.register(fs)
+	switch args[0] {
+	case "add":
+		tenantID := fs.String("tenant", "", "tenant id (none for support users)")
+		username := fs.String("username", "", "login name")
+		name := fs.String("name", "", "the person's name")
+		role := fs.String("role", "staff", "owner, staff, readonly or support")
+		pwStdin := fs.Bool("password-stdin", false, "read the first password from standard input instead of generating one")
+		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
+			r, err := user.ParseRole(*role)
+			if err != nil {
+				return usagef("%s", errs.Message(err))
+			}
+			pw, err := firstPassword(*pwStdin, stdin)
+			if err != nil {
+				return err
+			}
+			u, err := db.CreateUser(ctx, user.User{TenantID: *tenantID, Username: *username, Name: *name, Role: r}, pw)
+			if err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(stdout, "Zugang %s angelegt (%s)\n", u.Username, u.ID)
+			if !*pwStdin {
+				fmt.Fprintf(stdout, "Erstes Passwort: %s\n", pw)
+			}
+			return nil
+		})
+	case "reset":
+		base := fs.String("url", "http://localhost:8080", "base URL of the service, for the link")
+		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+			if len(rest) != 1 {
+				return usagef("user reset: genau einen Benutzernamen angeben")
+			}
+			u, err := db.FindUserByUsername(ctx, rest[0])
+			if err != nil {
+				return cliError(err)
+			}
+			token, err := db.CreateResetToken(ctx, u.TenantID, u.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Einmal-Link (1 Stunde gültig): %s/reset?token=%s\n", strings.TrimRight(*base, "/"), token)
+			return nil
+		})
+	}
+	return usagef("user: unbekannter Unterbefehl %q", args[0])
+}
+
+func firstPassword(fromStdin bool, stdin io.Reader) (string, error) {
+	if !fromStdin {
+		return user.GeneratePassword(), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", usagef("Passwort nicht lesbar: %v", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func runPerson(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("person: export oder erase erwartet")
+	}
+	var cfg Config
+	fs := newFlags("person " + args[0])
+	cfg.register(fs)
+	switch args[0] {
+	case "export":
+		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+			if len(rest) != 3 {
+				return usagef("person export: Mandant, Person und Zieldatei angeben")
+			}
+			x, err := db.ExportPerson(ctx, rest[0], rest[1])
+			if err != nil {
+				return cliError(err)
+			}
+			return writeFileAtomic(rest[2], func(w io.Writer) error {
+				if err := export.WritePerson(w, x, time.Now()); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "Auskunft geschrieben: %s (%d Vorgänge)\n", rest[2], len(x.Records))
+				return nil
+			})
+		})
+	case "erase":
+		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+			if len(rest) != 2 {
+				return usagef("person erase: Mandant und Person angeben")
+			}
+			if err := db.ErasePerson(ctx, rest[0], rest[1]); err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintln(stdout, "Person und alle zugehörigen Daten gelöscht")
+			return nil
+		})
+	}
+	return usagef("person: unbekannter Unterbefehl %q", args[0])
+}
+
+func runKeysRotate(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg Config
+	fs := newFlags("keys rotate")
+	cfg.register(fs)
+	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
+		n, err := db.RotateKeys(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d Schlüssel neu verpackt\n", n)
+		return nil
+	})
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/demo"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/web"
+)
+
+// Main is the running service: the store, the web server and the purge scheduler. Tests
+// start it for real on :0.
+type Main struct {
+	Config  Config
+	Addr    string
+	SIPAddr string
+	Demo    bool
+	TLSCert string
+	TLSKey  string
+
+	Out    io.Writer // where the demo prints its logins
+	Logger *slog.Logger
+
+	DB   *store.DB
+	Web  *web.Server
+	http *http.Server
+	ln   net.Listener
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// NewMain returns a Main with defaults.
+func NewMain() *Main {
+	return &Main{Addr: ":8080", Out: os.Stdout, Logger: slog.Default()}
+}
+
+// ParseFlags reads the serve command line.
+func (m *Main) ParseFlags(args []string) error {
+	fs := newFlags("serve")
+	m.Config.register(fs)
+	fs.StringVar(&m.Addr, "addr", m.Addr, "HTTP listen address")
+	fs.StringVar(&m.SIPAddr, "sip", "", "take SIP calls on UDP and TCP ADDR")
+	fs.BoolVar(&m.Demo, "demo", false, "create the demo practice and pharmacy (idempotent)")
+	fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	fs.StringVar(&m.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unerwartetes Argument %q", fs.Arg(0))
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return usagef("serve: --tls-cert und --tls-key nur zusammen")
+	}
+	if m.SIPAddr != "" {
+		return usagef("serve: --sip folgt mit dem Telefonassistenten (noch nicht verfügbar)")
+	}
+	return nil
+}
+
+// Run opens the store, seeds the demo if asked, and starts serving and the hourly purge.
+// It returns once the server listens; Close stops it.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.DB, err = m.Config.openStore(ctx, true); err != nil {
+		return err
+	}
+	if m.Demo {
+		if err := demo.Seed(audit.WithActor(ctx, audit.Actor{UserID: "system", Source: "demo"}), m.DB, m.Out); err != nil {
+			return err
+		}
+	}
+	tlsOn := m.TLSCert != ""
+	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry()}); err != nil {
+		return err
+	}
+	m.http = m.Web.HTTPServer(m.Addr)
+	if tlsOn {
+		cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+		if err != nil {
+			return usagef("serve: Zertifikat nicht lesbar: %v", err)
+		}
+		// TLS 1.2 at least; Go prefers 1.3 and offers only AEAD suites for 1.2 by default.
+		m.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	if m.ln, err = net.Listen("tcp", m.Addr); err != nil {
+		return err
+	}
+	go func() {
+		var err error
+		if tlsOn {
+			err = m.http.ServeTLS(m.ln, "", "")
+		} else {
+			err = m.http.Serve(m.ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server", "err", err)
+		}
+	}()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	m.stop, m.done = stop, make(chan struct{})
+	go m.purgeHourly(bg)
+	m.Logger.Info("serving", "url", m.URL(), "engine", string(m.DB.Engine))
+	return nil
+}
+
+// URL is where the server can be reached.
+func (m *Main) URL() string {
+	scheme := "http"
+	if m.TLSCert != "" {
+		scheme = "https"
+	}
+	port := m.ln.Addr().(*net.TCPAddr).Port
+	return fmt.Sprintf("%s://localhost:%d", scheme, port)
+}
+
+// purgeHourly runs the retention purge at start and every hour.
+func (m *Main) purgeHourly(ctx context.Context) {
+	defer close(m.done)
+	ctx = audit.WithActor(ctx, audit.Actor{UserID: "system", Source: "scheduler"})
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		res, err := m.DB.Purge(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Error("purge", "err", err)
+		} else if err == nil {
+			m.Logger.Info("purge", "records", res.Total(), "files", res.Files)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops serving, waits for requests in flight and closes the store.
+func (m *Main) Close() error {
+	var errList []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errList = append(errList, m.http.Shutdown(ctx))
+		cancel()
+	}
+	if m.stop != nil {
+		m.stop()
+		<-m.done
+	}
+	if m.DB != nil {
+		errList = append(errList, m.DB.Close())
+	}
+	return errors.Join(errList...)
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	m := NewMain()
+	m.Out = stdout
+	m.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	slog.SetDefault(m.Logger)
+	if err := m.ParseFlags(args); err != nil {
+		return err
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "Tresen läuft auf %s\n", m.URL())
+	<-ctx.Done()
+	return m.Close()
+}

@@ -1,0 +1,66 @@
+// Package demo creates the demo tenants of `tresen serve --demo`: a practice and a pharmacy
+// with an owner and a staff login each. All names are visibly fake.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/tenant"
+	"github.com/tresen/tresen/internal/user"
+)
+
+// Tenants and logins of the demo.
+var (
+	Practice = tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"}
+	Pharmacy = tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"}
+
+	logins = map[tenant.Kind][]user.User{
+		tenant.Practice: {
+			{Username: "praxis.inhaber", Name: "Dr. Erika Schneider", Role: user.Owner},
+			{Username: "praxis.team", Name: "Max Mustermann", Role: user.Staff},
+		},
+		tenant.Pharmacy: {
+			{Username: "apotheke.inhaber", Name: "Erika Mustermann", Role: user.Owner},
+			{Username: "apotheke.team", Name: "Moritz Mustermann", Role: user.Staff},
+		},
+	}
+)
+
+// Seed creates what of the demo is missing; it is idempotent. Logins created now are
+// written to out with their generated passwords, once: later runs find them and print
+// nothing (`tresen user reset NAME` makes a new password link).
+func Seed(ctx context.Context, db *store.DB, out io.Writer) error {
+	for _, want := range []tenant.Tenant{Practice, Pharmacy} {
+		t, err := db.FindTenantByCode(ctx, want.Kind, want.Code)
+		if errs.Is(err, errs.NotFound) {
+			t, err = db.CreateTenant(ctx, want)
+		}
+		if err != nil {
+			return fmt.Errorf("demo tenant %s: %w", want.Code, err)
+		}
+		existing, err := db.ListUsers(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		for _, u := range existing {
+			have[u.Username] = true
+		}
+		for _, u := range logins[t.Kind] {
+			if have[u.Username] {
+				continue
+			}
+			u.TenantID = t.ID
+			pw := user.GeneratePassword()
+			if _, err := db.CreateUser(ctx, u, pw); err != nil {
+				return fmt.Errorf("demo user %s: %w", u.Username, err)
+			}
+			fmt.Fprintf(out, "Demo-Zugang %-18s Passwort %s   (%s, %s)\n", u.Username, pw, t.Name, u.Role.Label())
+		}
+	}
+	return nil
+}

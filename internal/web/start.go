@@ -1,0 +1,38 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/tresen/tresen/internal/tenant"
+)
+
+// section is a part of the start page; later features fill them.
+type section struct {
+	Title string
+	Text  string
+}
+
+// startSections are the parts of each kind of tenant's start page.
+var startSections = map[tenant.Kind][]section{
+	tenant.Practice: {
+		{"Posteingang", "Anliegen aus Telefon und Online-Rezeption erscheinen hier, sobald der Assistent eingerichtet ist."},
+		{"Termine", "Der Praxiskalender, in den der Assistent bucht."},
+		{"Telefonassistent", "Anrufe, die der Assistent angenommen hat."},
+		{"Online-Rezeption", "Das Chat-Fenster für die Praxis-Website."},
+	},
+	tenant.Pharmacy: {
+		{"Rezeptprüfung", "Geprüfte Rezepte mit ihren Retaxationsrisiken erscheinen hier."},
+		{"Scannen und Hochladen", "Papierrezepte einlesen, E-Rezept-Daten übernehmen."},
+		{"Listen und Summen", "Auswertungen der geprüften Rezepte."},
+	},
+}
+
+func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) error {
+	sess := sessionFrom(r.Context())
+	t, err := s.db.FindTenantByID(r.Context(), sess.TenantID)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "start", page{Title: t.Kind.Label(), Tenant: &t, Data: startSections[t.Kind]})
+	return nil
+}
