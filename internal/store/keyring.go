@@ -45,8 +45,18 @@ func (k *Keyring) PutKey(ctx context.Context, wk vault.WrappedKey) error {
 }
 
 func (k *Keyring) DeleteKey(ctx context.Context, tenantID string) error {
-	_, err := k.db.ExecContext(ctx, `DELETE FROM tenant_keys WHERE tenant_id = $1`, tenantID)
-	return err
+	if _, err := k.db.ExecContext(ctx, `DELETE FROM tenant_keys WHERE tenant_id = $1`, tenantID); err != nil {
+		return err
+	}
+	if k.own {
+		// SQLite keeps the page that held the key in keys.db-wal until the log is
+		// reused: a shredded key must not stay readable there. A checkpoint writes the
+		// page without it (secure_delete) into keys.db; TRUNCATE empties the log.
+		if _, err := k.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (k *Keyring) ListKeys(ctx context.Context) ([]vault.WrappedKey, error) {
