@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +25,8 @@ type Config struct {
 	KeyringPath   string
 	MasterKeyFile string
 	PepperFile    string
+
+	generated []string // secrets that openStore created, for serve to warn about
 }
 
 func (c *Config) register(fs *flag.FlagSet) {
@@ -89,7 +90,7 @@ func (c *Config) masterKeys(create bool) (*vault.MasterKeys, error) {
 		if err := vault.CreateMasterKeyFile(path, "k1"); err != nil {
 			return nil, err
 		}
-		slog.Warn("generated a master key next to the data; for production keep it elsewhere (see README)", "path", path)
+		c.generated = append(c.generated, path)
 	}
 	mk, err := vault.LoadMasterKeyFile(path)
 	if err != nil {
@@ -112,6 +113,7 @@ func (c *Config) pepper(create bool) ([]byte, error) {
 		if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(b)+"\n"), 0o600); err != nil {
 			return nil, err
 		}
+		c.generated = append(c.generated, path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -76,6 +76,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.DB, err = m.Config.openStore(ctx, true); err != nil {
 		return err
 	}
+	for _, p := range m.Config.generated {
+		m.Logger.Warn("generated a secret next to the data; in production keep master key and pepper elsewhere (see README)", "path", p)
+	}
 	if m.Demo {
 		if err := demo.Seed(audit.WithActor(ctx, audit.Actor{UserID: "system", Source: "demo"}), m.DB, m.Out); err != nil {
 			return err

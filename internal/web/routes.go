@@ -7,43 +7,64 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// routes lists every route of the service. Browser routes sit behind cross-origin
-// protection (Sec-Fetch-Site/Origin), security headers and, where a session is needed, the
-// auth wrapper with its CSRF token check; operations endpoints are plain.
+// route is one browser route: its pattern, who may use it, and its handler.
+type route struct {
+	pattern string
+	access  access // public routes need no session
+	handler handlerFunc
+}
+
+// public marks routes that need no session.
+const public access = -1
+
+// browserRoutes lists every page and form of the staff UI.
+func (s *Server) browserRoutes() []route {
+	return []route{
+		{"GET /{$}", public, s.handleRoot},
+		{"GET /login", public, s.handleLoginForm},
+		{"POST /login", public, s.handleLogin},
+		{"GET /login/totp", public, s.handleTOTPLoginForm},
+		{"POST /login/totp", public, s.handleTOTPLogin},
+		{"GET /reset", public, s.handleResetForm},
+		{"POST /reset", public, s.handleReset},
+		{"POST /logout", anyUser, s.handleLogout},
+
+		{"GET /start", anyUser, s.handleStart},
+		{"GET /account", anyUser, s.handleAccount},
+		{"POST /account/password", anyUser, s.handlePasswordChange},
+		{"POST /account/totp", anyUser, s.handleTOTPBegin},
+		{"POST /account/totp/enable", anyUser, s.handleTOTPEnable},
+
+		{"GET /admin/users", owner, s.handleUserList},
+		{"POST /admin/users", owner, s.handleUserCreate},
+		{"POST /admin/users/{id}/role", owner, s.handleUserRole},
+		{"POST /admin/users/{id}/reset", owner, s.handleUserReset},
+		{"POST /admin/users/{id}/delete", owner, s.handleUserDelete},
+		{"GET /admin/audit", owner, s.handleAuditList},
+		{"GET /admin/retention", owner, s.handleRetention},
+		{"POST /admin/retention", owner, s.handleRetentionUpdate},
+		{"GET /admin/support", owner, s.handleGrantList},
+		{"POST /admin/support", owner, s.handleGrantCreate},
+		{"POST /admin/support/{id}/revoke", owner, s.handleGrantRevoke},
+
+		{"GET /support", supportOnly, s.handleSupportHome},
+		{"POST /support/enter", supportOnly, s.handleSupportEnter},
+	}
+}
+
+// routes builds the handler. Browser routes sit behind cross-origin protection
+// (Sec-Fetch-Site/Origin), security headers and, where a session is needed, the auth
+// wrapper with its CSRF token check; operations endpoints are plain.
 func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	b := http.NewServeMux()
 	b.HandleFunc("GET /static/{hash}/{name}", s.handleStatic)
-	b.Handle("GET /{$}", s.h(s.handleRoot))
-
-	b.Handle("GET /login", s.h(s.handleLoginForm))
-	b.Handle("POST /login", s.h(s.handleLogin))
-	b.Handle("GET /login/totp", s.h(s.handleTOTPLoginForm))
-	b.Handle("POST /login/totp", s.h(s.handleTOTPLogin))
-	b.Handle("GET /reset", s.h(s.handleResetForm))
-	b.Handle("POST /reset", s.h(s.handleReset))
-	b.Handle("POST /logout", s.auth(anyUser, s.handleLogout))
-
-	b.Handle("GET /start", s.auth(anyUser, s.handleStart))
-	b.Handle("GET /account", s.auth(anyUser, s.handleAccount))
-	b.Handle("POST /account/password", s.auth(anyUser, s.handlePasswordChange))
-	b.Handle("POST /account/totp", s.auth(anyUser, s.handleTOTPBegin))
-	b.Handle("POST /account/totp/enable", s.auth(anyUser, s.handleTOTPEnable))
-
-	b.Handle("GET /admin/users", s.auth(owner, s.handleUserList))
-	b.Handle("POST /admin/users", s.auth(owner, s.handleUserCreate))
-	b.Handle("POST /admin/users/{id}/role", s.auth(owner, s.handleUserRole))
-	b.Handle("POST /admin/users/{id}/reset", s.auth(owner, s.handleUserReset))
-	b.Handle("POST /admin/users/{id}/delete", s.auth(owner, s.handleUserDelete))
-	b.Handle("GET /admin/audit", s.auth(owner, s.handleAuditList))
-	b.Handle("GET /admin/retention", s.auth(owner, s.handleRetention))
-	b.Handle("POST /admin/retention", s.auth(owner, s.handleRetentionUpdate))
-	b.Handle("GET /admin/support", s.auth(owner, s.handleGrantList))
-	b.Handle("POST /admin/support", s.auth(owner, s.handleGrantCreate))
-	b.Handle("POST /admin/support/{id}/revoke", s.auth(owner, s.handleGrantRevoke))
-
-	b.Handle("GET /support", s.auth(supportOnly, s.handleSupportHome))
-	b.Handle("POST /support/enter", s.auth(supportOnly, s.handleSupportEnter))
-
+	for _, rt := range s.browserRoutes() {
+		if rt.access == public {
+			b.Handle(rt.pattern, s.h(rt.handler))
+		} else {
+			b.Handle(rt.pattern, s.auth(rt.access, rt.handler))
+		}
+	}
 	browser := s.secureHeaders(http.NewCrossOriginProtection().Handler(b))
 
 	root := http.NewServeMux()
@@ -52,4 +73,13 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	root.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	root.Handle("/", browser)
 	return s.observe(root)
+}
+
+// Routes returns the patterns of all browser routes, for tests that must cover each.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, rt := range s.browserRoutes() {
+		out = append(out, rt.pattern)
+	}
+	return out
 }

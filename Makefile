@@ -1,0 +1,38 @@
+# Tresen: `make run` starts the service with demo data on http://localhost:8080;
+# `make test` runs every test on SQLite and on a throw-away PostgreSQL.
+
+export PATH := $(PATH):/usr/local/go/bin
+GO   ?= go
+DATA ?= ./data
+ADDR ?= :8080
+
+.PHONY: run test build vet fuzz bench clean
+
+build:
+	$(GO) build -o bin/tresen ./cmd/tresen
+
+run:
+	./scripts/deps.sh run
+	$(GO) build -o bin/tresen ./cmd/tresen
+	./bin/tresen serve --demo --addr $(ADDR) --data $(DATA)
+
+test:
+	./scripts/deps.sh test
+	$(GO) vet ./...
+	@url=$$(./scripts/pg.sh start) || exit 1; \
+	TRESEN_TEST_POSTGRES="$$url" $(GO) test -count=1 -timeout 15m ./...; \
+	status=$$?; ./scripts/pg.sh stop; exit $$status
+
+# fuzz runs each fuzz target for FUZZTIME (default 20s).
+FUZZTIME ?= 20s
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	./scripts/deps.sh test
+	@url=$$(./scripts/pg.sh start) || exit 1; \
+	TRESEN_TEST_POSTGRES="$$url" $(GO) test -run '^$$' -bench . -benchmem ./internal/...; \
+	status=$$?; ./scripts/pg.sh stop; exit $$status
+
+clean:
+	rm -rf bin

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a target needs, when they are missing: `deps.sh run` for
+# `make run`, `deps.sh test` for `make test`. Installs only as root (apt-get); otherwise it
+# names what is missing and fails.
+set -euo pipefail
+
+run_pkgs=(ca-certificates)
+test_pkgs=(ca-certificates postgresql chromium)
+
+case "${1:-}" in
+run) want=("${run_pkgs[@]}") ;;
+test) want=("${test_pkgs[@]}") ;;
+*) echo "usage: deps.sh run|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing Debian packages: ${missing[*]} (run as root or: sudo apt-get install ${missing[*]})" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
