@@ -183,3 +183,21 @@ func (v *Verifier) report(chain string, seq int64, what string) {
 
 // OK reports whether no problem was found.
 func (v *Verifier) OK() bool { return len(v.Problems) == 0 }
+
+// labels are the German names of the actions, for the audit page.
+var labels = map[Action]string{
+	Login: "Anmeldung", LoginFailed: "Anmeldung fehlgeschlagen", Lockout: "Zugang gesperrt", Logout: "Abmeldung",
+	Create: "angelegt", Update: "geändert", Delete: "gelöscht", Read: "Gesundheitsdaten gelesen", Export: "exportiert",
+	Erase: "Person gelöscht", Purge: "Fristablauf gelöscht", Permission: "Berechtigung geändert",
+	PasswordSet: "Passwort geändert", PasswordReset: "Passwort zurückgesetzt", TOTPEnable: "Zweiter Faktor eingerichtet",
+	SupportGrant: "Support freigegeben", SupportRevoke: "Support-Freigabe widerrufen", SupportAccess: "Support-Zugriff",
+	KeyRotate: "Schlüssel neu verpackt", Backup: "Sicherung", Restore: "Wiederherstellung",
+}
+
+// Label is the German name of the action.
+func (a Action) Label() string {
+	if l, ok := labels[a]; ok {
+		return l
+	}
+	return string(a)
+}

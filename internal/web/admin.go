@@ -14,6 +14,7 @@ import (
 
 type auditData struct {
 	Entries []audit.Entry
+	Names   map[string]string // user id → user name, for the actor column
 	Action  string
 	Actor   string
 	Object  string
@@ -55,6 +56,14 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 		d.More, entries = true, entries[:auditPageSize]
 	}
 	d.Entries = entries
+	users, err := s.db.ListUsers(r.Context(), sess.TenantID)
+	if err != nil {
+		return err
+	}
+	d.Names = map[string]string{}
+	for _, u := range users {
+		d.Names[u.ID] = u.Username
+	}
 	s.render(w, r, http.StatusOK, "audit", page{Title: "Protokoll", Data: d})
 	return nil
 }
