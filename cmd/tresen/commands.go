@@ -265,7 +265,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 			if err != nil {
 				return err
 			}
-			u, err := db.CreateUser(ctx, user.User{TenantID: *tenantID, Username: *username, Name: *name, Role: r}, pw)
+			u, err := db.CreateUser(ctx, user.User{TenantID: *tenantID, Username: *username, Name: *name, Role: r, MustChangePassword: true}, pw)
 			if err != nil {
 				return cliError(err)
 			}

@@ -36,19 +36,19 @@ func (db *DB) ensureOperatorKey(ctx context.Context) error {
 	}
 }
 
-const userColumns = `id, tenant_id, username, role, name_enc, totp_enabled, failed_logins, locked_until, created_at`
+const userColumns = `id, tenant_id, username, role, name_enc, totp_enabled, must_change_pw, failed_logins, locked_until, created_at`
 
 func (tx *Tx) scanUser(s scanner) (user.User, error) {
 	var u user.User
 	var tenantID sql.NullString
 	var role string
 	var name []byte
-	var totpOn int
+	var totpOn, mustChange int
 	var locked, created int64
-	if err := s.Scan(&u.ID, &tenantID, &u.Username, &role, &name, &totpOn, &u.FailedLogins, &locked, &created); err != nil {
+	if err := s.Scan(&u.ID, &tenantID, &u.Username, &role, &name, &totpOn, &mustChange, &u.FailedLogins, &locked, &created); err != nil {
 		return u, notFound(err, "Benutzer")
 	}
-	u.TenantID, u.Role, u.TOTPEnabled = tenantID.String, user.Role(role), totpOn == 1
+	u.TenantID, u.Role, u.TOTPEnabled, u.MustChangePassword = tenantID.String, user.Role(role), totpOn == 1, mustChange == 1
 	u.LockedUntil, u.CreatedAt = fromMS(locked), fromMS(created)
 	c, err := tx.userCipher(u.TenantID)
 	if err != nil {
@@ -66,7 +66,7 @@ func nullable(s string) any {
 }
 
 // CreateUser adds a user with an initial password, which must follow the password policy.
-// A user created with mustChange set has to choose a new password at first login.
+// A user created with MustChangePassword set has to choose a new password at first login.
 func (db *DB) CreateUser(ctx context.Context, u user.User, pw string) (_ user.User, err error) {
 	defer errs.Wrap(&err, "CreateUser")
 	u.Username, u.Name = strings.TrimSpace(u.Username), strings.TrimSpace(u.Name)
@@ -92,9 +92,9 @@ func (db *DB) CreateUser(ctx context.Context, u user.User, pw string) (_ user.Us
 			return err
 		}
 		u.CreatedAt = tx.now
-		if _, err := tx.exec(`INSERT INTO users (id, tenant_id, username, role, name_enc, password_hash, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-			u.ID, nullable(u.TenantID), u.Username, string(u.Role), c.SealString(u.Name, "users.name|"+u.ID), hash, ms(tx.now)); err != nil {
+		if _, err := tx.exec(`INSERT INTO users (id, tenant_id, username, role, name_enc, password_hash, must_change_pw, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			u.ID, nullable(u.TenantID), u.Username, string(u.Role), c.SealString(u.Name, "users.name|"+u.ID), hash, boolInt(u.MustChangePassword), ms(tx.now)); err != nil {
 			if isUniqueViolation(err) {
 				// User names are global: they are typed at login before any tenant is known.
 				return errs.Field("username", "der Benutzername ist schon vergeben")
@@ -213,13 +213,14 @@ func (tx *Tx) credentials(where string, args ...any) (credentials, error) {
 	var tenantID sql.NullString
 	var role string
 	var name []byte
-	var totpOn int
+	var totpOn, mustChange int
 	var locked, created int64
-	if err := row.Scan(&c.user.ID, &tenantID, &c.user.Username, &role, &name, &totpOn, &c.user.FailedLogins, &locked, &created,
+	if err := row.Scan(&c.user.ID, &tenantID, &c.user.Username, &role, &name, &totpOn, &mustChange, &c.user.FailedLogins, &locked, &created,
 		&c.hash, &history, &c.totpSeal); err != nil {
 		return c, notFound(err, "Benutzer")
 	}
 	c.user.TenantID, c.user.Role, c.user.TOTPEnabled = tenantID.String, user.Role(role), totpOn == 1
+	c.user.MustChangePassword = mustChange == 1
 	c.user.LockedUntil, c.user.CreatedAt = fromMS(locked), fromMS(created)
 	ci, err := tx.userCipher(c.user.TenantID)
 	if err != nil {

@@ -215,3 +215,23 @@ func TestLastOwner(t *testing.T) {
 		}
 	})
 }
+
+func TestMustChangePassword(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		a, _ := twoTenants(t, db)
+		u, err := db.CreateUser(ctx, user.User{TenantID: a.ID, Username: "praxis.neu", Name: "Max Mustermann", Role: user.Staff, MustChangePassword: true}, goodPW)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Authenticate(ctx, "praxis.neu", goodPW)
+		if err != nil || !got.MustChangePassword {
+			t.Fatalf("first login: MustChangePassword = %v, %v", got.MustChangePassword, err)
+		}
+		if err := db.ChangePassword(ctx, a.ID, u.ID, goodPW, "Eigenes-Passwort-9"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.FindUserByID(ctx, a.ID, u.ID); got.MustChangePassword {
+			t.Error("still must change after changing")
+		}
+	})
+}

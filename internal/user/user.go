@@ -59,15 +59,18 @@ func (r Role) CanAdminister() bool { return r == Owner }
 // User is an account. Name is the person's display name: personal data, stored encrypted.
 // Username is the login, chosen by the tenant; it should not be a person's full name.
 type User struct {
-	ID           string
-	TenantID     string // empty for support users, who belong to the operator
-	Username     string
-	Name         string
-	Role         Role
-	TOTPEnabled  bool
-	FailedLogins int
-	LockedUntil  time.Time
-	CreatedAt    time.Time
+	ID          string
+	TenantID    string // empty for support users, who belong to the operator
+	Username    string
+	Name        string
+	Role        Role
+	TOTPEnabled bool
+	// MustChangePassword is set for an account created with a password someone else chose:
+	// its first login leads to the password change and nowhere else.
+	MustChangePassword bool
+	FailedLogins       int
+	LockedUntil        time.Time
+	CreatedAt          time.Time
 }
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)

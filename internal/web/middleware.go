@@ -192,6 +192,10 @@ func (s *Server) auth(need access, h handlerFunc) http.Handler {
 			need != supportOnly && role == user.Support && sess.GrantID == "":
 			return errs.E(errs.Forbidden, "dafür fehlt die Berechtigung")
 		}
+		if sess.User.MustChangePassword && !passwordChangeRoutes[r.Pattern] {
+			http.Redirect(w, r, "/account", http.StatusSeeOther)
+			return nil
+		}
 		r = withActor(r, sess.User.ID)
 		if role == user.Support && sess.GrantID != "" {
 			if err := s.db.Audit(r.Context(), sess.TenantID, audit.SupportAccess, "route", r.Pattern, sess.GrantID); err != nil {
@@ -202,6 +206,9 @@ func (s *Server) auth(need access, h handlerFunc) http.Handler {
 		return h(w, r.WithContext(ctx))
 	})
 }
+
+// passwordChangeRoutes are all that an account that must change its password may use.
+var passwordChangeRoutes = map[string]bool{"GET /account": true, "POST /account/password": true, "POST /logout": true}
 
 func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get("HX-Request") == "true" {

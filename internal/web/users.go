@@ -44,7 +44,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 	form := map[string]string{"username": r.PostFormValue("username"), "name": r.PostFormValue("name"), "role": r.PostFormValue("role")}
 	if err == nil {
 		_, err = s.db.CreateUser(r.Context(), user.User{TenantID: sess.TenantID, Username: strings.TrimSpace(r.PostFormValue("username")),
-			Name: r.PostFormValue("name"), Role: role}, r.PostFormValue("password"))
+			Name: r.PostFormValue("name"), Role: role, MustChangePassword: true}, r.PostFormValue("password"))
 	}
 	if errs.Is(err, errs.Invalid) {
 		return s.usersPage(w, r, http.StatusUnprocessableEntity, page{Error: errs.Message(err)}, usersData{Form: form})
