@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,20 +28,17 @@ func cliCtx(ctx context.Context) context.Context {
 
 // withStore parses the storage flags (and any the caller registers on fs), opens the store
 // and runs fn with the positional arguments.
-func withStore(ctx context.Context, fs interface {
-	Parse([]string) error
-	Args() []string
-	Name() string
-}, cfg *Config, args []string, fn func(ctx context.Context, db *store.DB, args []string) error) error {
-	if err := fs.Parse(args); err != nil {
-		return usagef("%s: %v", fs.Name(), err)
+func withStore(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []string, fn func(ctx context.Context, db *store.DB, args []string) error) error {
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
 	}
 	db, err := cfg.openStore(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return fn(cliCtx(ctx), db, fs.Args())
+	return fn(cliCtx(ctx), db, rest)
 }
 
 func runAuditVerify(ctx context.Context, args []string, stdout io.Writer) error {

@@ -44,12 +44,23 @@ func newFlags(name string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args and turns flag errors into usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return usagef("%s: %v", fs.Name(), err)
+// parse parses args, flags before, between and after the positional arguments (which it
+// returns), and turns flag errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		switch {
+		case len(args) == 0:
+			return pos, nil
+		case args[0] == "--":
+			return append(pos, args[1:]...), nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
 	}
-	return nil
 }
 
 // openStore opens the store. With create set (serve) missing default secrets are generated

@@ -55,11 +55,12 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&m.Demo, "demo", false, "create the demo practice and pharmacy (idempotent)")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
-	if err := parse(fs, args); err != nil {
+	rest, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("serve: unerwartetes Argument %q", fs.Arg(0))
+	if len(rest) > 0 {
+		return usagef("serve: unerwartetes Argument %q", rest[0])
 	}
 	if (m.TLSCert == "") != (m.TLSKey == "") {
 		return usagef("serve: --tls-cert und --tls-key nur zusammen")
