@@ -55,6 +55,7 @@ type DB struct {
 	read  *sql.DB // SQLite: a pool of read-only connections; PostgreSQL: the same pool
 
 	Vault  *vault.Vault
+	master vault.KeyWrapper // wraps the key of each backup
 	Keys   *Keyring
 	Blobs  blob.Store
 	Hasher *password.Hasher
@@ -133,7 +134,7 @@ func Open(ctx context.Context, cfg Config) (_ *DB, err error) {
 	if cfg.Master == nil {
 		return nil, errors.New("store: no master key")
 	}
-	db.Vault = vault.New(cfg.Master, db.Keys)
+	db.Vault, db.master = vault.New(cfg.Master, db.Keys), cfg.Master
 	if err := db.ensureOperatorKey(ctx); err != nil {
 		return nil, fmt.Errorf("store: operator key: %w", err)
 	}
@@ -238,23 +239,29 @@ type Tx struct {
 // Update runs fn in a read-write transaction for tenant (or System), committing if fn
 // returns nil and rolling back otherwise.
 func (db *DB) Update(ctx context.Context, tenant string, fn func(*Tx) error) error {
-	return db.transact(ctx, db.write, false, tenant, fn)
+	return db.transact(ctx, db.write, sql.TxOptions{}, tenant, fn)
 }
 
 // View runs fn in a read-only transaction for tenant (or System).
 func (db *DB) View(ctx context.Context, tenant string, fn func(*Tx) error) error {
-	return db.transact(ctx, db.read, true, tenant, fn)
+	return db.transact(ctx, db.read, sql.TxOptions{ReadOnly: true}, tenant, fn)
 }
 
-func (db *DB) transact(ctx context.Context, h *sql.DB, readOnly bool, tenant string, fn func(*Tx) error) (err error) {
+// snapshot runs fn in a read-only System transaction that sees the whole database as of one
+// instant (for backups). A SQLite read transaction on WAL always does; PostgreSQL needs
+// REPEATABLE READ, since READ COMMITTED takes a new snapshot for every statement.
+func (db *DB) snapshot(ctx context.Context, fn func(*Tx) error) error {
+	return db.transact(ctx, db.read, sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, System, fn)
+}
+
+func (db *DB) transact(ctx context.Context, h *sql.DB, opts sql.TxOptions, tenant string, fn func(*Tx) error) (err error) {
 	if tenant == "" {
 		return errs.E(errs.Internal, "store: transaction without tenant scope")
 	}
-	opts := &sql.TxOptions{}
-	if db.Engine == Postgres {
-		opts.ReadOnly = readOnly
+	if db.Engine != Postgres {
+		opts = sql.TxOptions{} // SQLite: the read pool is query_only, the write handle BEGIN IMMEDIATE
 	}
-	sqlTx, err := h.BeginTx(ctx, opts)
+	sqlTx, err := h.BeginTx(ctx, &opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
