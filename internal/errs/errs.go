@@ -17,6 +17,7 @@ const (
 	Conflict                 // the object exists or changed meanwhile
 	Unauthorized             // not logged in, or wrong credentials
 	Forbidden                // logged in, but not allowed
+	TooMany                  // too many attempts; try again later
 )
 
 func (k Kind) String() string {
@@ -31,6 +32,8 @@ func (k Kind) String() string {
 		return "unauthorized"
 	case Forbidden:
 		return "forbidden"
+	case TooMany:
+		return "too many"
 	default:
 		return "internal"
 	}

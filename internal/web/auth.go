@@ -3,11 +3,33 @@ package web
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/user"
 )
+
+// Attempts at passwords, codes and reset tokens per client address: 20 at once, then one
+// every 3 seconds.
+const (
+	loginBurst = 20
+	loginEvery = 3 * time.Second
+)
+
+// errTooMany answers an address that tries too often.
+var errTooMany = errs.E(errs.TooMany, "zu viele Versuche von dieser Adresse; bitte eine Minute warten")
+
+// limited refuses a handler to addresses that exceed the attempt rate.
+func (s *Server) limited(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if !s.logins.allow(clientIP(r)) {
+			w.Header().Set("Retry-After", "60")
+			return errTooMany
+		}
+		return h(w, r)
+	}
+}
 
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/start", http.StatusSeeOther)

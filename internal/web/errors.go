@@ -24,6 +24,8 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errs.Forbidden:
 		return http.StatusForbidden
+	case errs.TooMany:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

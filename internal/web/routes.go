@@ -22,11 +22,11 @@ func (s *Server) browserRoutes() []route {
 	return []route{
 		{"GET /{$}", public, s.handleRoot},
 		{"GET /login", public, s.handleLoginForm},
-		{"POST /login", public, s.handleLogin},
+		{"POST /login", public, s.limited(s.handleLogin)},
 		{"GET /login/totp", public, s.handleTOTPLoginForm},
-		{"POST /login/totp", public, s.handleTOTPLogin},
+		{"POST /login/totp", public, s.limited(s.handleTOTPLogin)},
 		{"GET /reset", public, s.handleResetForm},
-		{"POST /reset", public, s.handleReset},
+		{"POST /reset", public, s.limited(s.handleReset)},
 		{"POST /logout", anyUser, s.handleLogout},
 
 		{"GET /start", anyUser, s.handleStart},

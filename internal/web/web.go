@@ -38,6 +38,7 @@ type Server struct {
 	assets  map[string]string // file name → URL with content hash
 	metrics *metrics
 	handler http.Handler
+	logins  *limiter // password and code attempts per client address
 }
 
 // Options configure a Server.
@@ -49,7 +50,7 @@ type Options struct {
 
 // New parses the templates (failing fast) and builds the routes.
 func New(db *store.DB, o Options) (*Server, error) {
-	s := &Server{db: db, log: o.Logger, secure: o.TLS}
+	s := &Server{db: db, log: o.Logger, secure: o.TLS, logins: newLimiter(loginBurst, loginEvery)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"sync"
+	"time"
+)
+
+// limiter is a token bucket per client address for the routes that take passwords and
+// codes: the account lockout stops guessing one account's password, this stops one
+// address from trying many accounts. It is per node; behind a load balancer each node
+// limits on its own, which still bounds the rate.
+type limiter struct {
+	mu      sync.Mutex
+	burst   float64
+	every   time.Duration // one token per every
+	buckets map[string]*bucket
+	now     func() time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// maxBuckets bounds the limiter's memory; full buckets are dropped first when it is reached.
+const maxBuckets = 100_000
+
+func newLimiter(burst int, every time.Duration) *limiter {
+	return &limiter{burst: float64(burst), every: every, buckets: map[string]*bucket{}, now: time.Now}
+}
+
+// allow takes a token for key and reports whether there was one.
+func (l *limiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= maxBuckets {
+			l.sweep(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.last))/float64(l.every))
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// sweep drops buckets that have refilled completely: they hold no state worth keeping.
+func (l *limiter) sweep(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+float64(now.Sub(b.last))/float64(l.every) >= l.burst {
+			delete(l.buckets, k)
+		}
+	}
+}
