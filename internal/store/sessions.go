@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 
-	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/user"
 )
@@ -23,11 +22,10 @@ type Session struct {
 // cookie value, which is stored only as a hash.
 func (db *DB) CreateSession(ctx context.Context, u user.User, mfaPending bool) (string, error) {
 	token := newToken()
-	source := audit.ActorFrom(ctx).Source
 	err := db.Update(ctx, scopeFor(u.TenantID), func(tx *Tx) error {
-		_, err := tx.exec(`INSERT INTO sessions (id_hash, user_id, tenant_id, csrf_token, mfa_pending, source, created_at, last_seen_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-			hashToken(token), u.ID, nullable(u.TenantID), newToken(), boolInt(mfaPending), source, ms(tx.now))
+		_, err := tx.exec(`INSERT INTO sessions (id_hash, user_id, tenant_id, csrf_token, mfa_pending, created_at, last_seen_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+			hashToken(token), u.ID, nullable(u.TenantID), newToken(), boolInt(mfaPending), ms(tx.now))
 		return err
 	})
 	return token, err

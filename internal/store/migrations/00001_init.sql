@@ -36,7 +36,6 @@ CREATE TABLE sessions (
     grant_id      TEXT NOT NULL DEFAULT '',
     csrf_token    TEXT NOT NULL,
     mfa_pending   INTEGER NOT NULL DEFAULT 0,
-    source        TEXT NOT NULL DEFAULT '',
     created_at    BIGINT NOT NULL,
     last_seen_at  BIGINT NOT NULL
 );
