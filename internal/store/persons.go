@@ -24,6 +24,10 @@ func (db *DB) CreatePerson(ctx context.Context, tenantID string, p person.Person
 	if err := p.Validate(db.Now()); err != nil {
 		return p, err
 	}
+	if p.BirthDate != "" { // stored and indexed as YYYY-MM-DD, whichever way it was written
+		d, _ := person.ParseBirthDate(p.BirthDate, db.Now())
+		p.BirthDate = d.Format(time.DateOnly)
+	}
 	p.ID, p.TenantID = newID(), tenantID
 	err = db.Update(ctx, tenantID, func(tx *Tx) error {
 		c, err := tx.cipher(tenantID)
@@ -74,9 +78,12 @@ func (db *DB) FindPersonByID(ctx context.Context, tenantID, id string) (p person
 	return p, err
 }
 
-// FindPersons returns the ids of a tenant's persons with a name and birth date, found by
-// blind index without decrypting anyone else.
+// FindPersons returns the ids of a tenant's persons with a name and birth date
+// (YYYY-MM-DD or DD.MM.YYYY), found by blind index without decrypting anyone else.
 func (db *DB) FindPersons(ctx context.Context, tenantID, name, birthDate string) ([]string, error) {
+	if d, err := person.ParseBirthDate(birthDate, db.Now()); err == nil {
+		birthDate = d.Format(time.DateOnly)
+	}
 	var ids []string
 	err := db.View(ctx, tenantID, func(tx *Tx) error {
 		c, err := tx.cipher(tenantID)
