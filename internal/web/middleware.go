@@ -189,8 +189,14 @@ func (s *Server) auth(need access, h handlerFunc) http.Handler {
 		case need == supportOnly && role != user.Support,
 			need == owner && !role.CanAdminister(),
 			need == writer && !role.CanWrite(),
-			need != supportOnly && role == user.Support && sess.GrantID == "":
+			need != supportOnly && role == user.Support && sess.GrantID == "" && !ownAccountRoutes[r.Pattern]:
 			return errs.E(errs.Forbidden, "dafür fehlt die Berechtigung")
+		}
+		// A grant opens a tenant for reading only: inside one, support may change nothing,
+		// its own account neither (that is done outside grants), only leave or switch.
+		if role == user.Support && sess.GrantID != "" && r.Method != http.MethodGet && r.Method != http.MethodHead &&
+			need != supportOnly && r.Pattern != "POST /logout" {
+			return errs.E(errs.Forbidden, "der Support-Zugriff ist nur lesend")
 		}
 		if sess.User.MustChangePassword && !passwordChangeRoutes[r.Pattern] {
 			http.Redirect(w, r, "/account", http.StatusSeeOther)
@@ -206,6 +212,11 @@ func (s *Server) auth(need access, h handlerFunc) http.Handler {
 		return h(w, r.WithContext(ctx))
 	})
 }
+
+// ownAccountRoutes act on the logged-in user's own account, never on a tenant's data, so
+// support users may use them outside a grant as well.
+var ownAccountRoutes = map[string]bool{"GET /account": true, "POST /account/password": true,
+	"POST /account/totp": true, "POST /account/totp/enable": true, "POST /logout": true}
 
 // passwordChangeRoutes are all that an account that must change its password may use.
 var passwordChangeRoutes = map[string]bool{"GET /account": true, "POST /account/password": true, "POST /logout": true}
