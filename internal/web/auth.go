@@ -31,6 +31,16 @@ func (s *Server) limited(h handlerFunc) handlerFunc {
 	}
 }
 
+// parseForm reads the posted form of a public handler. PostFormValue alone would drop a
+// read error, such as a body over maxFormBody, and go on with empty fields: a login attempt
+// with an empty user name, a reset with an empty token.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "Formular nicht lesbar")
+	}
+	return nil
+}
+
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/start", http.StatusSeeOther)
 	return nil
@@ -44,6 +54,9 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
 // handleLogin checks user name and password; with a second factor the session starts
 // pending until the code is entered.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
 	r = withActor(r, "anonymous")
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	u, err := s.db.Authenticate(r.Context(), username, r.PostFormValue("password"))
@@ -99,6 +112,9 @@ func (s *Server) handleTOTPLogin(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
 	sess, err := s.db.LookupSession(r.Context(), token)
 	if err != nil {
 		return err
@@ -140,6 +156,9 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
 	r = withActor(r, "anonymous")
 	token := r.PostFormValue("token")
 	if r.PostFormValue("password") != r.PostFormValue("password2") {
