@@ -1,0 +1,131 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/store/storetest"
+)
+
+// isolationStep is how TestRouteIsolation calls one route as tenant A's owner, aiming at
+// tenant B's objects wherever the route takes an id.
+type isolationStep struct {
+	path   string     // request path; {id} is replaced by id
+	id     string     // B's object for {id}
+	form   url.Values // POST form; foreign ids are added to every form
+	status int        // expected status; 0: anything but a server error
+	newPW  string     // the step changes A's owner's password to this
+}
+
+// TestRouteIsolation walks every browser route as tenant A's owner with B's ids in paths
+// and forms, and checks that no response shows B's data and that B is unchanged.
+func TestRouteIsolation(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		s, ts := newTestServer(t, db)
+		f := newFixture(t, db)
+		steps := map[string]isolationStep{
+			"GET /{$}":                        {path: "/"},
+			"GET /login":                      {path: "/login"},
+			"POST /login":                     {form: url.Values{"username": {"a.inhaber"}, "password": {testPW}}, status: http.StatusSeeOther},
+			"GET /login/totp":                 {path: "/login/totp"},
+			"POST /login/totp":                {form: url.Values{"code": {"123456"}}},
+			"GET /reset":                      {path: "/reset?token=0000"},
+			"POST /reset":                     {form: url.Values{"token": {"0000"}, "password": {"Neues-Passwort-Eins"}, "password2": {"Neues-Passwort-Eins"}}, status: http.StatusUnprocessableEntity},
+			"POST /logout":                    {status: http.StatusSeeOther},
+			"GET /start":                      {path: "/start?tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /account":                    {path: "/account?user=" + f.bOwner.ID, status: http.StatusOK},
+			"POST /account/password":          {form: url.Values{"current": {testPW}, "new": {"Sonnenhof-Passwort-2"}, "new2": {"Sonnenhof-Passwort-2"}}, status: http.StatusOK, newPW: "Sonnenhof-Passwort-2"},
+			"POST /account/totp":              {status: http.StatusOK},
+			"POST /account/totp/enable":       {form: url.Values{"code": {"000000"}}, status: http.StatusUnprocessableEntity},
+			"GET /admin/users":                {path: "/admin/users?tenant=" + f.b.ID, status: http.StatusOK},
+			"POST /admin/users":               {form: url.Values{"username": {"a.neu"}, "name": {"Nina Neu"}, "role": {"staff"}, "password": {testPW}}, status: http.StatusOK},
+			"POST /admin/users/{id}/role":     {id: f.bStaff.ID, form: url.Values{"role": {"owner"}}, status: http.StatusNotFound},
+			"POST /admin/users/{id}/reset":    {id: f.bOwner.ID, status: http.StatusNotFound},
+			"POST /admin/users/{id}/delete":   {id: f.bStaff.ID, status: http.StatusNotFound},
+			"GET /admin/audit":                {path: "/admin/audit?object=user&tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /admin/retention":            {path: "/admin/retention?tenant=" + f.b.ID, status: http.StatusOK},
+			"POST /admin/retention":           {form: url.Values{"kind": {"request"}, "days": {"7"}}, status: http.StatusOK},
+			"GET /admin/support":              {path: "/admin/support?tenant=" + f.b.ID, status: http.StatusOK},
+			"POST /admin/support":             {form: url.Values{"hours": {"1"}, "confirm": {"yes"}}, status: http.StatusOK},
+			"POST /admin/support/{id}/revoke": {id: f.bGrant.ID, status: http.StatusNotFound},
+			"GET /support":                    {path: "/support", status: http.StatusForbidden},
+			"POST /support/enter":             {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
+		}
+		// Anything in a response that would show B's data.
+		foreign := []string{f.b.Name, f.b.ID, f.b.Code, f.bOwner.Username, f.bOwner.Name, f.bOwner.ID,
+			f.bStaff.Username, f.bStaff.Name, f.bStaff.ID, f.bGrant.ID}
+
+		before := stateOf(t, db, f.b.ID)
+		pw := testPW
+		for _, rt := range s.browserRoutes() {
+			st, ok := steps[rt.pattern]
+			if !ok {
+				t.Errorf("route %q is not covered by TestRouteIsolation: add it to the table", rt.pattern)
+				continue
+			}
+			delete(steps, rt.pattern)
+			method, path := pathOf(rt.pattern, st.id)
+			if st.path != "" {
+				path = st.path
+			}
+			b := newBrowser(t, ts.URL)
+			login(t, b, "a.inhaber", pw)
+			var resp *http.Response
+			var body string
+			if method == http.MethodGet {
+				resp, body = b.get(path)
+			} else {
+				form := url.Values{"tenant": {f.b.ID}, "tenant_id": {f.b.ID}, "user": {f.bOwner.ID}, "grant": {f.bGrant.ID}}
+				for k, v := range st.form {
+					form[k] = v
+				}
+				resp, body = b.postCSRF(path, form)
+			}
+			switch {
+			case st.status != 0 && resp.StatusCode != st.status:
+				t.Errorf("%s %s: status %d, want %d; error: %q", method, path, resp.StatusCode, st.status, errorOf(body))
+			case resp.StatusCode >= 500:
+				t.Errorf("%s %s: status %d; error: %q", method, path, resp.StatusCode, errorOf(body))
+			}
+			for _, s := range foreign {
+				if strings.Contains(body, s) {
+					t.Errorf("%s %s: response shows tenant B's %q", method, path, s)
+				}
+			}
+			if strings.Contains(body, `id="reset-link"`) && strings.Contains(rt.pattern, "{id}") {
+				t.Errorf("%s %s: a reset link was issued for B's user", method, path)
+			}
+			if st.newPW != "" && resp.StatusCode == http.StatusOK {
+				pw = st.newPW
+			}
+		}
+		for p := range steps {
+			t.Errorf("table names %q, which is no route any more", p)
+		}
+		sameState(t, db, f.b.ID, before)
+
+		// A's pages show A's data.
+		b := newBrowser(t, ts.URL)
+		login(t, b, "a.inhaber", pw)
+		_, body := b.get("/admin/users")
+		for _, want := range []string{"a.inhaber", "Erika Mustermann", "a.team", "Max Mustermann", "a.lesen", "a.neu", "Nina Neu"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/admin/users lacks A's %q", want)
+			}
+		}
+		_, body = b.get("/start")
+		if !strings.Contains(body, f.a.Name) || !strings.Contains(body, f.a.Code) {
+			t.Errorf("/start does not show tenant A")
+		}
+		users, err := db.ListUsers(testCtx, f.a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(users) != 4 {
+			t.Errorf("A has %d users, want 4 (the one created over HTTP went elsewhere?)", len(users))
+		}
+	})
+}

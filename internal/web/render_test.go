@@ -1,0 +1,164 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/store/storetest"
+)
+
+// checkPage fails the test unless a page rendered completely: the status wanted, a
+// non-empty <h1>, the closing tag, and no internal error.
+func checkPage(t *testing.T, what string, resp *http.Response, body string, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Errorf("%s: status %d, want %d; error %q", what, resp.StatusCode, status, errorOf(body))
+		return
+	}
+	if m := h1RE.FindStringSubmatch(body); m == nil || strings.TrimSpace(m[1]) == "" {
+		t.Errorf("%s: no <h1>", what)
+	}
+	if !strings.Contains(body, "</html>") || strings.Contains(body, "Interner Fehler") {
+		t.Errorf("%s: page incomplete or internal error", what)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("%s: Content-Type %q", what, ct)
+	}
+}
+
+// follow gets path and the pages it redirects to, as a browser would.
+func (b *browser) follow(path string) (*http.Response, string) {
+	b.tb.Helper()
+	resp, body := b.get(path)
+	for i := 0; i < 5 && resp.StatusCode == http.StatusSeeOther; i++ {
+		resp, body = b.get(resp.Header.Get("Location"))
+	}
+	return resp, body
+}
+
+// TestTemplatesRender renders every page of the staff UI, for both kinds of tenant and in
+// the states the templates branch on, and checks that none fails.
+func TestTemplatesRender(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		s, ts := newTestServer(t, db)
+		f := newFixture(t, db)
+		// B's owner has a second factor, so /login/totp has a pending session to render for.
+		u, err := db.BeginTOTP(testCtx, f.b.ID, f.bOwner.ID, "Tresen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := otp.NewKeyFromURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.GenerateCode(key.Secret(), time.Now())
+		if err := db.EnableTOTP(testCtx, f.b.ID, f.bOwner.ID, code); err != nil {
+			t.Fatal(err)
+		}
+		// Enough audit entries for a second page.
+		for range auditPageSize + 5 {
+			if err := db.Audit(testCtx, f.a.ID, audit.Read, "person", "p1", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		bOwner := newBrowser(t, ts.URL)
+		resp, _ := bOwner.post("/login", url.Values{"username": {"b.inhaber"}, "password": {testPW}})
+		if resp.Header.Get("Location") != "/login/totp" {
+			t.Fatalf("B's owner login: status %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		resp, body := bOwner.get("/login/totp")
+		checkPage(t, "GET /login/totp", resp, body, http.StatusOK)
+		code, _ = totp.GenerateCode(key.Secret(), time.Now())
+		if resp, _ := bOwner.post("/login/totp", url.Values{"code": {code}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("B's owner second factor: status %d", resp.StatusCode)
+		}
+
+		aOwner := newLoggedIn(t, ts.URL, "a.inhaber")
+		support := newLoggedIn(t, ts.URL, "support.anna")
+		anon := newBrowser(t, ts.URL)
+		for _, rt := range s.browserRoutes() {
+			method, path := pathOf(rt.pattern, "gibt-es-nicht")
+			if method != http.MethodGet {
+				continue
+			}
+			want := http.StatusOK
+			if takesID(rt.pattern) {
+				want = http.StatusNotFound // an unknown object; the error page must render
+			}
+			switch {
+			case rt.pattern == "GET /login/totp":
+				continue // rendered above
+			case rt.access == supportOnly:
+				resp, body := support.get(path)
+				checkPage(t, rt.pattern+" (support)", resp, body, want)
+				continue
+			case rt.access == public:
+				resp, body := anon.follow(path)
+				checkPage(t, rt.pattern+" (not logged in)", resp, body, want)
+			}
+			for name, c := range map[string]*browser{"practice owner": aOwner, "pharmacy owner": bOwner} {
+				resp, body := c.follow(path)
+				checkPage(t, rt.pattern+" ("+name+")", resp, body, want)
+			}
+		}
+
+		// The states that pages branch on.
+		for _, tc := range []struct {
+			what   string
+			c      *browser
+			path   string
+			form   url.Values // POST if set
+			status int
+			want   string
+		}{
+			{"audit page 2", aOwner, "/admin/audit?page=1", nil, http.StatusOK, "Neuere"},
+			{"audit page 1", aOwner, "/admin/audit", nil, http.StatusOK, "Ältere"},
+			{"audit filtered", aOwner, "/admin/audit?action=login&actor=" + f.aOwner.ID + "&object=user", nil, http.StatusOK, `selected`},
+			{"audit bad page", aOwner, "/admin/audit?page=-3&action=%3Cscript%3E", nil, http.StatusOK, "Keine Einträge"},
+			{"start as support in grant", support, "/support/enter", url.Values{"grant": {f.bGrant.ID}}, http.StatusSeeOther, ""},
+			{"start as support in grant", support, "/start", nil, http.StatusOK, "nur lesen"},
+			{"TOTP setup", aOwner, "/account/totp", url.Values{}, http.StatusOK, `id="totp-secret"`},
+			{"TOTP wrong code", aOwner, "/account/totp/enable", url.Values{"code": {"000000"}, "url": {"otpauth://totp/Tresen:a.inhaber?secret=JBSWY3DPEHPK3PXP&issuer=Tresen"}}, http.StatusUnprocessableEntity, "JBSWY3DPEHPK3PXP"},
+			{"TOTP on", bOwner, "/account", nil, http.StatusOK, `Eingerichtet`},
+			{"reset link", aOwner, "/admin/users/" + f.aStaff.ID + "/reset", url.Values{}, http.StatusOK, `id="reset-link"`},
+			{"user form error", aOwner, "/admin/users", url.Values{"username": {"a.zweit"}, "name": {"Zora Zweit"}, "role": {"staff"}, "password": {"kurz"}}, http.StatusUnprocessableEntity, `value="Zora Zweit"`},
+			{"retention error", aOwner, "/admin/retention", url.Values{"kind": {"request"}, "days": {"viele"}}, http.StatusUnprocessableEntity, "ganze Zahl"},
+			{"retention fixed", bOwner, "/admin/retention", nil, http.StatusOK, "(fest)"},
+			{"grant created", aOwner, "/admin/support", url.Values{"hours": {"4"}, "confirm": {"yes"}}, http.StatusOK, "Widerrufen"},
+			{"grant unconfirmed", aOwner, "/admin/support", url.Values{"hours": {"4"}}, http.StatusUnprocessableEntity, "bestätigen"},
+			{"last owner", aOwner, "/admin/users/" + f.aOwner.ID + "/role", url.Values{"role": {"staff"}}, http.StatusConflict, "letzte"},
+			{"self delete", aOwner, "/admin/users/" + f.aOwner.ID + "/delete", url.Values{}, http.StatusConflict, "eigenen Zugang"},
+			{"not found", aOwner, "/admin/users/gibt-es-nicht/reset", url.Values{}, http.StatusNotFound, "nicht gefunden"},
+			{"no route", aOwner, "/gibt-es-nicht", nil, http.StatusNotFound, ""},
+			{"forbidden", support, "/admin/users", nil, http.StatusForbidden, forbiddenMsg},
+			{"reset mismatch", anon, "/reset", url.Values{"token": {"x"}, "password": {"Eins-Zwei-Drei-4"}, "password2": {"Eins-Zwei-Drei-5"}}, http.StatusUnprocessableEntity, "stimmen nicht"},
+		} {
+			var resp *http.Response
+			var body string
+			if tc.form != nil {
+				resp, body = tc.c.postCSRF(tc.path, tc.form)
+			} else {
+				resp, body = tc.c.get(tc.path)
+			}
+			if tc.status == http.StatusSeeOther || tc.path == "/gibt-es-nicht" {
+				if resp.StatusCode != tc.status {
+					t.Errorf("%s: status %d, want %d", tc.what, resp.StatusCode, tc.status)
+				}
+				continue
+			}
+			checkPage(t, tc.what, resp, body, tc.status)
+			if !strings.Contains(body, tc.want) {
+				t.Errorf("%s: page lacks %q", tc.what, tc.want)
+			}
+		}
+	})
+}
