@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
@@ -184,6 +185,7 @@ type fixture struct {
 	bOwner, bStaff            user.User
 	support                   user.User
 	bGrant                    store.Grant
+	bPerson                   person.Person
 }
 
 func mustTenant(tb testing.TB, db *store.DB, kind tenant.Kind, code, name string) tenant.Tenant {
@@ -219,8 +221,17 @@ func newFixture(tb testing.TB, db *store.DB) fixture {
 	if f.bGrant, err = db.CreateGrant(testCtx, f.b.ID, 24*time.Hour); err != nil {
 		tb.Fatalf("CreateGrant: %v", err)
 	}
+	if f.bPerson, err = db.CreatePerson(testCtx, f.b.ID, person.Person{Name: bPersonName, BirthDate: bPersonBirth}); err != nil {
+		tb.Fatalf("CreatePerson: %v", err)
+	}
 	return f
 }
+
+// B's patient, whom A's routes must neither find, export nor erase.
+const (
+	bPersonName  = "Bernd Beispielmann"
+	bPersonBirth = "1970-01-01"
+)
 
 // tenantState is what a tenant's owner could see of it through the store.
 type tenantState struct {
@@ -229,6 +240,8 @@ type tenantState struct {
 	Grants []store.Grant
 	Policy retention.Policy
 	Audit  []audit.Entry
+	// Persons are the ids found for B's patient: an erasure would empty it.
+	Persons []string
 }
 
 func stateOf(tb testing.TB, db *store.DB, tenantID string) tenantState {
@@ -249,6 +262,9 @@ func stateOf(tb testing.TB, db *store.DB, tenantID string) tenantState {
 	}
 	if st.Audit, err = db.ListAudit(testCtx, tenantID, store.AuditFilter{Limit: 500}); err != nil {
 		tb.Fatalf("ListAudit: %v", err)
+	}
+	if st.Persons, err = db.FindPersons(testCtx, tenantID, bPersonName, bPersonBirth); err != nil {
+		tb.Fatalf("FindPersons: %v", err)
 	}
 	return st
 }

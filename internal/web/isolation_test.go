@@ -48,6 +48,9 @@ func TestRouteIsolation(t *testing.T) {
 			"GET /admin/audit":                {path: "/admin/audit?object=user&tenant=" + f.b.ID, status: http.StatusOK},
 			"GET /admin/retention":            {path: "/admin/retention?tenant=" + f.b.ID, status: http.StatusOK},
 			"POST /admin/retention":           {form: url.Values{"kind": {"request"}, "days": {"7"}}, status: http.StatusOK},
+			"GET /admin/persons":              {path: "/admin/persons?name=Bernd+Beispielmann&birth_date=01.01.1970", status: http.StatusOK},
+			"GET /admin/persons/{id}/export":  {id: f.bPerson.ID, status: http.StatusNotFound},
+			"POST /admin/persons/{id}/erase":  {id: f.bPerson.ID, form: url.Values{"confirm": {"yes"}}, status: http.StatusNotFound},
 			"GET /admin/support":              {path: "/admin/support?tenant=" + f.b.ID, status: http.StatusOK},
 			"POST /admin/support":             {form: url.Values{"hours": {"1"}, "confirm": {"yes"}}, status: http.StatusOK},
 			"POST /admin/support/{id}/revoke": {id: f.bGrant.ID, status: http.StatusNotFound},
@@ -56,7 +59,7 @@ func TestRouteIsolation(t *testing.T) {
 		}
 		// Anything in a response that would show B's data.
 		foreign := []string{f.b.Name, f.b.ID, f.b.Code, f.bOwner.Username, f.bOwner.Name, f.bOwner.ID,
-			f.bStaff.Username, f.bStaff.Name, f.bStaff.ID, f.bGrant.ID}
+			f.bStaff.Username, f.bStaff.Name, f.bStaff.ID, f.bGrant.ID, f.bPerson.ID} // B's patient would show with her id in the export link
 
 		before := stateOf(t, db, f.b.ID)
 		pw := testPW
