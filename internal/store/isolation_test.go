@@ -99,6 +99,7 @@ func TestTenantIsolation(t *testing.T) {
 			}, wantNotFound},
 			{"CreateResetToken", "for B's owner", func() (any, error) { return db.CreateResetToken(ctx, a.ID, w.bOwner.ID) }, wantNotFound},
 			{"BeginTOTP", "for B's owner", func() (any, error) { return db.BeginTOTP(ctx, a.ID, w.bOwner.ID, "Tresen") }, wantNotFound},
+			{"PendingTOTP", "of B's owner", func() (any, error) { return db.PendingTOTP(ctx, a.ID, w.bOwner.ID, "Tresen") }, wantNotFound},
 			{"EnableTOTP", "for B's staff, valid code", func() (any, error) { return nil, db.EnableTOTP(ctx, a.ID, w.bStaff.ID, code) }, wantNotFound},
 			{"VerifyTOTP", "for B's staff, valid code", func() (any, error) { return db.VerifyTOTP(ctx, a.ID, w.bStaff.ID, code) }, wantNotFound},
 			{"CreateGrant", "A's own only", func() (any, error) { return db.CreateGrant(ctx, a.ID, time.Hour) }, newObjectOfA(a.ID, w.bGrant.ID)},

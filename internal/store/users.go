@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/base32"
 	"database/sql"
 	"errors"
 	"strings"
@@ -330,12 +331,13 @@ func (db *DB) ChangePassword(ctx context.Context, tenantID, userID, current, nex
 	} else if !ok {
 		return &errs.Error{Kind: errs.Invalid, Field: "current", Message: "das bisherige Passwort ist falsch"}
 	}
-	return db.setPassword(ctx, c, next, audit.PasswordSet)
+	return db.setPassword(ctx, c, next, audit.PasswordSet, nil)
 }
 
 // setPassword stores next as c's password after the policy and history checks, and ends all
-// of the user's sessions.
-func (db *DB) setPassword(ctx context.Context, c credentials, next string, action audit.Action) error {
+// of the user's sessions. claim, if not nil, runs first in the same transaction and can
+// refuse the change (a reset token that is used up meanwhile).
+func (db *DB) setPassword(ctx context.Context, c credentials, next string, action audit.Action, claim func(*Tx) error) error {
 	if err := user.CheckPassword(next, c.user.Username); err != nil {
 		return err
 	}
@@ -353,6 +355,11 @@ func (db *DB) setPassword(ctx context.Context, c credentials, next string, actio
 		history = history[:user.PasswordHistory-1]
 	}
 	return db.Update(ctx, scopeFor(c.user.TenantID), func(tx *Tx) error {
+		if claim != nil {
+			if err := claim(tx); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.exec(`UPDATE users SET password_hash = $1, password_history = $2, must_change_pw = 0, failed_logins = 0, locked_until = 0, updated_at = $3 WHERE id = $4`,
 			hash, strings.Join(history, "\n"), ms(tx.now), c.user.ID); err != nil {
 			return err
@@ -403,12 +410,18 @@ func (db *DB) ResetPassword(ctx context.Context, token, next string) error {
 	if err != nil {
 		return err
 	}
-	if err := db.setPassword(ctx, c, next, audit.PasswordReset); err != nil {
-		return err
-	}
-	return db.Update(ctx, System, func(tx *Tx) error {
-		_, err := tx.exec(`UPDATE reset_tokens SET used_at = $1 WHERE token_hash = $2`, ms(tx.now), hashToken(token))
-		return err
+	// The token is used up in the transaction that sets the password, and only if it is
+	// still unused and valid then: of two concurrent resets with one token, one wins.
+	return db.setPassword(ctx, c, next, audit.PasswordReset, func(tx *Tx) error {
+		res, err := tx.exec(`UPDATE reset_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at = 0 AND expires_at > $1`,
+			ms(tx.now), hashToken(token))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return invalid
+		}
+		return nil
 	})
 }
 
@@ -432,6 +445,39 @@ func (db *DB) BeginTOTP(ctx context.Context, tenantID, userID, issuer string) (u
 		_, err = tx.exec(`UPDATE users SET totp_secret_enc = $1 WHERE id = $2 AND totp_enabled = 0`,
 			c.SealString(key.Secret(), "users.totp|"+userID), userID)
 		return err
+	})
+	return url, err
+}
+
+// PendingTOTP returns the otpauth:// URL of the secret that BeginTOTP stored and that is not
+// enabled yet, so that the setup page can be shown again after a wrong code.
+func (db *DB) PendingTOTP(ctx context.Context, tenantID, userID, issuer string) (url string, err error) {
+	err = db.View(ctx, scopeFor(tenantID), func(tx *Tx) error {
+		c, err := tx.tenantCredentials(tenantID, userID)
+		if err != nil {
+			return err
+		}
+		if c.user.TOTPEnabled || c.totpSeal == nil {
+			return errs.E(errs.NotFound, "keine Einrichtung des zweiten Faktors begonnen")
+		}
+		ci, err := tx.userCipher(tenantID)
+		if err != nil {
+			return err
+		}
+		secret, err := ci.OpenString(c.totpSeal, "users.totp|"+userID)
+		if err != nil {
+			return err
+		}
+		raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+		if err != nil {
+			return err
+		}
+		key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: c.user.Username, Secret: raw})
+		if err != nil {
+			return err
+		}
+		url = key.URL()
+		return nil
 	})
 	return url, err
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +233,35 @@ func TestMustChangePassword(t *testing.T) {
 		}
 		if got, _ := db.FindUserByID(ctx, a.ID, u.ID); got.MustChangePassword {
 			t.Error("still must change after changing")
+		}
+	})
+}
+
+// TestResetTokenOnce fires one reset token from many goroutines: exactly one reset wins.
+func TestResetTokenOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		a, _ := twoTenants(t, db)
+		u := mustUser(t, db, a.ID, "praxis.team", user.Staff)
+		tok, err := db.CreateResetToken(ctx, a.ID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		errc := make(chan error, n)
+		for i := range n {
+			go func() { errc <- db.ResetPassword(ctx, tok, fmt.Sprintf("Gleichzeitig-Gesetzt-%d", i)) }()
+		}
+		won := 0
+		for range n {
+			switch err := <-errc; {
+			case err == nil:
+				won++
+			case !errs.Is(err, errs.Invalid):
+				t.Errorf("losing reset: %v, want Invalid", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d resets succeeded with one token, want 1", won)
 		}
 	})
 }

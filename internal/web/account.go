@@ -14,7 +14,6 @@ import (
 
 // accountData is the account page: password change and second-factor setup.
 type accountData struct {
-	TOTPURL   string       // set while setting up the second factor
 	TOTPQR    template.URL // the same as a QR code image
 	TOTPKey   string       // the secret, for typing in by hand
 	TOTPState string
@@ -46,12 +45,15 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+// totpIssuer names the service in authenticator apps.
+const totpIssuer = "Tresen"
+
 func (s *Server) handleTOTPBegin(w http.ResponseWriter, r *http.Request) error {
 	sess := sessionFrom(r.Context())
 	if sess.User.TOTPEnabled {
 		return errs.E(errs.Conflict, "der zweite Faktor ist bereits eingerichtet")
 	}
-	url, err := s.db.BeginTOTP(r.Context(), sess.User.TenantID, sess.User.ID, "Tresen")
+	url, err := s.db.BeginTOTP(r.Context(), sess.User.TenantID, sess.User.ID, totpIssuer)
 	if err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func totpData(url string) (accountData, error) {
 	if err := png.Encode(&buf, img); err != nil {
 		return accountData{}, err
 	}
-	return accountData{TOTPURL: url, TOTPKey: key.Secret(), TOTPState: "setup",
+	return accountData{TOTPKey: key.Secret(), TOTPState: "setup",
 		TOTPQR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))}, nil
 }
 
@@ -84,9 +86,12 @@ func (s *Server) handleTOTPEnable(w http.ResponseWriter, r *http.Request) error 
 	sess := sessionFrom(r.Context())
 	err := s.db.EnableTOTP(r.Context(), sess.User.TenantID, sess.User.ID, r.PostFormValue("code"))
 	if errs.Is(err, errs.Invalid) {
-		d, derr := totpData(r.PostFormValue("url"))
-		if derr != nil {
-			d = accountData{}
+		// Show the same secret again, from the store, not from the form.
+		d := accountData{}
+		if url, perr := s.db.PendingTOTP(r.Context(), sess.User.TenantID, sess.User.ID, totpIssuer); perr == nil {
+			if d, perr = totpData(url); perr != nil {
+				return perr
+			}
 		}
 		s.render(w, r, http.StatusUnprocessableEntity, "account", page{Title: "Mein Zugang", Error: errs.Message(err), Data: d})
 		return nil

@@ -196,6 +196,10 @@ func (s *Server) auth(need access, h handlerFunc) http.Handler {
 		// its own account neither (that is done outside grants), only leave or switch.
 		if role == user.Support && sess.GrantID != "" && r.Method != http.MethodGet && r.Method != http.MethodHead &&
 			need != supportOnly && r.Pattern != "POST /logout" {
+			// The attempt is part of the use of the grant: the tenant sees it in its log.
+			if err := s.db.Audit(withActor(r, sess.User.ID).Context(), sess.TenantID, audit.SupportAccess, "route", r.Pattern, "refused: read-only"); err != nil {
+				return err
+			}
 			return errs.E(errs.Forbidden, "der Support-Zugriff ist nur lesend")
 		}
 		if sess.User.MustChangePassword && !passwordChangeRoutes[r.Pattern] {
