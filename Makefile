@@ -4,7 +4,7 @@
 export PATH := $(PATH):/usr/local/go/bin
 GO   ?= go
 DATA ?= ./data
-ADDR ?= :8080
+ADDR ?= 127.0.0.1:8080
 
 .PHONY: run test build vet fuzz bench clean
 
