@@ -27,7 +27,7 @@ func (tx *Tx) appendAudit(tenantID string, action audit.Action, objectType, obje
 	e := audit.Entry{Chain: chain, At: tx.now.Truncate(time.Microsecond), TenantID: tenantID, Actor: a.UserID,
 		Action: action, ObjectType: objectType, ObjectID: objectID, Source: a.Source, Detail: detail}
 	e.Seal(head.Seq-1, head.Hash)
-	if _, err := tx.exec(`INSERT INTO audit_log (chain, seq, at, tenant_id, actor, action, object_type, object_id, source, detail, prev_hash, hash)
+	if _, err := tx.exec(`INSERT INTO audit_log (`+auditColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		e.Chain, e.Seq, e.At.UnixMicro(), e.TenantID, e.Actor, string(e.Action), e.ObjectType, e.ObjectID, e.Source, e.Detail, e.PrevHash, e.Hash); err != nil {
 		return err
@@ -63,8 +63,7 @@ type AuditFilter struct {
 func (db *DB) ListAudit(ctx context.Context, tenantID string, f AuditFilter) ([]audit.Entry, error) {
 	var out []audit.Entry
 	err := db.View(ctx, tenantID, func(tx *Tx) error {
-		q := `SELECT chain, seq, at, tenant_id, actor, action, object_type, object_id, source, detail, prev_hash, hash
-			FROM audit_log WHERE chain = $1`
+		q := `SELECT ` + auditColumns + ` FROM audit_log WHERE chain = $1`
 		args := []any{tenantID}
 		add := func(cond string, v any) {
 			args = append(args, v)
@@ -109,6 +108,9 @@ func (db *DB) ListAudit(ctx context.Context, tenantID string, f AuditFilter) ([]
 
 type scanner interface{ Scan(...any) error }
 
+// auditColumns are the columns of audit_log in the order scanAudit reads them.
+const auditColumns = `chain, seq, at, tenant_id, actor, action, object_type, object_id, source, detail, prev_hash, hash`
+
 func scanAudit(s scanner) (audit.Entry, error) {
 	var e audit.Entry
 	var at int64
@@ -122,8 +124,7 @@ func scanAudit(s scanner) (audit.Entry, error) {
 func (db *DB) VerifyAudit(ctx context.Context) (*audit.Verifier, error) {
 	v := &audit.Verifier{}
 	err := db.View(ctx, System, func(tx *Tx) error {
-		rows, err := tx.query(`SELECT chain, seq, at, tenant_id, actor, action, object_type, object_id, source, detail, prev_hash, hash
-			FROM audit_log ORDER BY chain, seq`)
+		rows, err := tx.query(`SELECT ` + auditColumns + ` FROM audit_log ORDER BY chain, seq`)
 		if err != nil {
 			return err
 		}

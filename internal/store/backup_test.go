@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,20 +27,9 @@ import (
 	"github.com/tresen/tresen/internal/vault"
 )
 
-// backupTables are the tables a backup holds, with their primary keys.
-var backupTables = []struct{ name, pk string }{
-	{"tenants", "id"},
-	{"users", "id"},
-	{"sessions", "id_hash"},
-	{"reset_tokens", "token_hash"},
-	{"support_grants", "id"},
-	{"retention_policies", "tenant_id, kind"},
-	{"persons", "id"},
-	{"records", "id"},
-	{"blob_trash", "blob_key"},
-	{"audit_log", "chain, seq"},
-	{"audit_heads", "chain"},
-}
+// backupTables are the tables a backup holds, with their primary keys; TestBackupCoversSchema
+// proves that they are all the data tables there are.
+var backupTables = store.BackupTables()
 
 type row = map[string]any
 
@@ -70,7 +60,7 @@ func dumpTables(tb testing.TB, cfg store.Config) map[string][]row {
 	}
 	out := map[string][]row{}
 	for _, t := range backupTables {
-		rows, err := tx.Query(`SELECT * FROM ` + t.name + ` ORDER BY ` + t.pk)
+		rows, err := tx.Query(`SELECT * FROM ` + t.Name + ` ORDER BY ` + t.PK)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -88,7 +78,7 @@ func dumpTables(tb testing.TB, cfg store.Config) map[string][]row {
 			for i, c := range cols {
 				r[c] = vals[i]
 			}
-			out[t.name] = append(out[t.name], r)
+			out[t.Name] = append(out[t.Name], r)
 		}
 		if err := rows.Err(); err != nil {
 			tb.Fatal(err)
@@ -101,9 +91,9 @@ func dumpTables(tb testing.TB, cfg store.Config) map[string][]row {
 // pk returns a row's primary key as text.
 func pk(table string, r row) string {
 	for _, t := range backupTables {
-		if t.name == table {
+		if t.Name == table {
 			var parts []string
-			for _, c := range strings.Split(t.pk, ", ") {
+			for _, c := range strings.Split(t.PK, ", ") {
 				parts = append(parts, fmt.Sprint(r[c]))
 			}
 			return strings.Join(parts, "|")
@@ -315,31 +305,31 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 
 			got, want := dumpTables(t, dstCfg), dumpTables(t, srcCfg)
 			for _, tb := range backupTables {
-				if n := len(withoutBackupAudit(got)[tb.name]); n != stats.Rows[tb.name] && tb.name != "audit_heads" {
-					t.Errorf("%s: %d rows restored, backup said %d", tb.name, n, stats.Rows[tb.name])
+				if n := len(withoutBackupAudit(got)[tb.Name]); n != stats.Rows[tb.Name] && tb.Name != "audit_heads" {
+					t.Errorf("%s: %d rows restored, backup said %d", tb.Name, n, stats.Rows[tb.Name])
 				}
 			}
 			got, want = withoutBackupAudit(got), withoutBackupAudit(want)
 			// Tables the writers do not touch come back whole; the others as a prefix: each
 			// restored row exists unchanged in the source.
 			for _, tb := range backupTables {
-				switch tb.name {
+				switch tb.Name {
 				case "persons", "records", "audit_log", "audit_heads":
 					byKey := map[string]row{}
-					for _, r := range want[tb.name] {
-						byKey[pk(tb.name, r)] = r
+					for _, r := range want[tb.Name] {
+						byKey[pk(tb.Name, r)] = r
 					}
-					for _, r := range got[tb.name] {
-						if tb.name == "audit_heads" {
+					for _, r := range got[tb.Name] {
+						if tb.Name == "audit_heads" {
 							continue // heads move on; VerifyAudit checks them below
 						}
-						if diff := cmp.Diff(byKey[pk(tb.name, r)], r); diff != "" {
-							t.Errorf("%s %s differs from the source (-source +restored):\n%s", tb.name, pk(tb.name, r), diff)
+						if diff := cmp.Diff(byKey[pk(tb.Name, r)], r); diff != "" {
+							t.Errorf("%s %s differs from the source (-source +restored):\n%s", tb.Name, pk(tb.Name, r), diff)
 						}
 					}
 				default:
-					if diff := cmp.Diff(want[tb.name], got[tb.name]); diff != "" {
-						t.Errorf("%s (-source +restored):\n%s", tb.name, diff)
+					if diff := cmp.Diff(want[tb.Name], got[tb.Name]); diff != "" {
+						t.Errorf("%s (-source +restored):\n%s", tb.Name, diff)
 					}
 				}
 			}
@@ -664,6 +654,46 @@ func FuzzRestore(f *testing.F) {
 		}
 		if !errs.Is(err, errs.Invalid) {
 			t.Fatalf("Restore of damaged input: %v (kind %v), want an Invalid error", err, errs.KindOf(err))
+		}
+	})
+}
+
+// TestBackupCoversSchema fails when a migration adds a table that backups leave out: every
+// table but the keyring (kept apart on purpose) and goose's bookkeeping must be backed up.
+func TestBackupCoversSchema(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		q := `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
+		if db.Engine == store.SQLite {
+			q = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+		}
+		var got []string
+		err := db.View(ctx, store.System, func(tx *store.Tx) error {
+			rows, err := tx.QueryContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					return err
+				}
+				if name != "goose_db_version" && name != "tenant_keys" {
+					got = append(got, name)
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, tb := range backupTables {
+			want = append(want, tb.Name)
+		}
+		slices.Sort(want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("tables in the schema but not in backups (+) or the other way round (-):\n%s", diff)
 		}
 	})
 }

@@ -18,8 +18,8 @@ import (
 var benchDoc = func() []byte {
 	b, _ := json.Marshal(map[string]any{
 		"anliegen": "prescription_refill", "kanal": "telefon",
-		"text":     fmt.Sprintf("%0900d", 0),
-		"patient":  map[string]string{"name": "Erika Mustermann", "geburtsdatum": "1964-08-12"},
+		"text":    fmt.Sprintf("%0900d", 0),
+		"patient": map[string]string{"name": "Erika Mustermann", "geburtsdatum": "1964-08-12"},
 	})
 	return b
 }()

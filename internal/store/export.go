@@ -82,8 +82,7 @@ func (db *DB) ExportTenant(ctx context.Context, tenantID string, sink TenantSink
 		}); err != nil {
 			return err
 		}
-		return eachRow(tx, `SELECT chain, seq, at, tenant_id, actor, action, object_type, object_id, source, detail, prev_hash, hash
-			FROM audit_log WHERE chain = $1 ORDER BY seq`, []any{tenantID}, func(s scanner) error {
+		return eachRow(tx, `SELECT `+auditColumns+` FROM audit_log WHERE chain = $1 ORDER BY seq`, []any{tenantID}, func(s scanner) error {
 			e, err := scanAudit(s)
 			if err != nil {
 				return err

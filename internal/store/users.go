@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
-	"encoding/base32"
 	"database/sql"
+	"encoding/base32"
 	"errors"
 	"strings"
 	"time"
