@@ -18,6 +18,7 @@ run:
 
 test:
 	./scripts/deps.sh test
+	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt needed:"; gofmt -l cmd internal; exit 1; }
 	$(GO) vet ./...
 	@url=$$(./scripts/pg.sh start) || exit 1; \
 	TRESEN_TEST_POSTGRES="$$url" $(GO) test -count=1 -timeout 15m ./...; \
