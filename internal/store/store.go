@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,6 +60,8 @@ type DB struct {
 	Keys   *Keyring
 	Blobs  blob.Store
 	Hasher *password.Hasher
+
+	dummyHash func() string // a hash to verify against when a login names no user
 }
 
 // Config says where the data lives.
@@ -144,6 +147,10 @@ func Open(ctx context.Context, cfg Config) (_ *DB, err error) {
 	if db.Hasher, err = password.NewHasher(cfg.Pepper, cfg.Argon); err != nil {
 		return nil, err
 	}
+	db.dummyHash = sync.OnceValue(func() string {
+		h, _ := db.Hasher.Hash("no such user")
+		return h
+	})
 	return db, nil
 }
 

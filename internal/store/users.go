@@ -246,10 +246,6 @@ func (tx *Tx) tenantCredentials(tenantID, userID string) (credentials, error) {
 	return tx.credentials(`tenant_id = $1 AND id = $2`, tenantID, userID)
 }
 
-// dummyHash is verified against when a login names no user, so that unknown and known
-// names take equally long.
-var dummyHash string
-
 // ErrBadLogin is the one answer to a wrong user name or password: it does not say which.
 var ErrBadLogin = errs.E(errs.Unauthorized, "Benutzername oder Passwort ist falsch")
 
@@ -262,10 +258,8 @@ func (db *DB) Authenticate(ctx context.Context, username, pw string) (user.User,
 		return err
 	})
 	if errs.Is(err, errs.NotFound) {
-		if dummyHash == "" {
-			dummyHash, _ = db.Hasher.Hash("dummy password for timing")
-		}
-		db.Hasher.Verify(pw, dummyHash)
+		// Verify against a hash anyway, so that unknown and known names take equally long.
+		db.Hasher.Verify(pw, db.dummyHash())
 		db.Audit(ctx, "", audit.LoginFailed, "user", "", "unknown user name")
 		return user.User{}, ErrBadLogin
 	}
