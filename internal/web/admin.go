@@ -18,6 +18,8 @@ type auditData struct {
 	Action  string
 	Actor   string
 	Object  string
+	From    string // YYYY-MM-DD, local date
+	To      string
 	Page    int
 	More    bool
 	Actions []audit.Action
@@ -47,6 +49,22 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 	}
 	if d.Object != "" {
 		f.Object = &d.Object
+	}
+	d.From, d.To = q.Get("from"), q.Get("to")
+	if d.From != "" {
+		t, err := time.ParseInLocation(time.DateOnly, d.From, berlin)
+		if err != nil {
+			return errs.Field("from", "kein gültiges Datum")
+		}
+		f.Since = &t
+	}
+	if d.To != "" {
+		t, err := time.ParseInLocation(time.DateOnly, d.To, berlin)
+		if err != nil {
+			return errs.Field("to", "kein gültiges Datum")
+		}
+		t = t.AddDate(0, 0, 1) // through the end of that day
+		f.Until = &t
 	}
 	entries, err := s.db.ListAudit(r.Context(), sess.TenantID, f)
 	if err != nil {
