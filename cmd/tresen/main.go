@@ -52,6 +52,8 @@ Geheimnisse: TRESEN_MASTER_KEY / --master-key-file, TRESEN_PEPPER / --pepper-fil
 `
 
 func main() {
+	// Files the service creates (databases, keys, exports, backups) are its own alone.
+	syscall.Umask(0o077)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
