@@ -115,7 +115,7 @@ func TestAccessByRole(t *testing.T) {
 
 			// Without a grant entered: nothing but the support page and logout.
 			for _, rt := range s.browserRoutes() {
-				if rt.access == public || rt.access == supportOnly || ownAccountRoutes[rt.pattern] {
+				if rt.access == public || rt.access == supportOnly || rt.access == ownAccount {
 					continue
 				}
 				resp, body := b.request(rt.pattern, idOf(rt.pattern, f.bOwner.ID, f.bGrant.ID))

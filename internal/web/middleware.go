@@ -150,7 +150,8 @@ func withActor(r *http.Request, userID string) *http.Request {
 type access int
 
 const (
-	anyUser     access = iota // every logged-in user, support inside a grant included
+	anyUser     access = iota // every user of a tenant; support only inside a grant
+	ownAccount                // the user's own account: everyone, support outside a grant too
 	writer                    // owner or staff
 	owner                     // owner only
 	supportOnly               // the operator's support, before or inside a grant
@@ -189,7 +190,7 @@ func (s *Server) auth(need access, h handlerFunc) http.Handler {
 		case need == supportOnly && role != user.Support,
 			need == owner && !role.CanAdminister(),
 			need == writer && !role.CanWrite(),
-			need != supportOnly && role == user.Support && sess.GrantID == "" && !ownAccountRoutes[r.Pattern]:
+			need == anyUser && role == user.Support && sess.GrantID == "":
 			return errs.E(errs.Forbidden, "dafür fehlt die Berechtigung")
 		}
 		// A grant opens a tenant for reading only: inside one, support may change nothing,
@@ -216,11 +217,6 @@ func (s *Server) auth(need access, h handlerFunc) http.Handler {
 		return h(w, r.WithContext(ctx))
 	})
 }
-
-// ownAccountRoutes act on the logged-in user's own account, never on a tenant's data, so
-// support users may use them outside a grant as well.
-var ownAccountRoutes = map[string]bool{"GET /account": true, "POST /account/password": true,
-	"POST /account/totp": true, "POST /account/totp/enable": true, "POST /logout": true}
 
 // passwordChangeRoutes are all that an account that must change its password may use.
 var passwordChangeRoutes = map[string]bool{"GET /account": true, "POST /account/password": true, "POST /logout": true}

@@ -27,13 +27,13 @@ func (s *Server) browserRoutes() []route {
 		{"POST /login/totp", public, s.limited(s.handleTOTPLogin)},
 		{"GET /reset", public, s.handleResetForm},
 		{"POST /reset", public, s.limited(s.handleReset)},
-		{"POST /logout", anyUser, s.handleLogout},
+		{"POST /logout", ownAccount, s.handleLogout},
 
 		{"GET /start", anyUser, s.handleStart},
-		{"GET /account", anyUser, s.handleAccount},
-		{"POST /account/password", anyUser, s.handlePasswordChange},
-		{"POST /account/totp", anyUser, s.handleTOTPBegin},
-		{"POST /account/totp/enable", anyUser, s.handleTOTPEnable},
+		{"GET /account", ownAccount, s.handleAccount},
+		{"POST /account/password", ownAccount, s.handlePasswordChange},
+		{"POST /account/totp", ownAccount, s.handleTOTPBegin},
+		{"POST /account/totp/enable", ownAccount, s.handleTOTPEnable},
 
 		{"GET /admin/users", owner, s.handleUserList},
 		{"POST /admin/users", owner, s.handleUserCreate},
