@@ -3,7 +3,8 @@
 set -euo pipefail
 t=${1:-20s}
 go list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do
-	grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | while read -r f; do
+	targets=$(cat "$dir"/*_test.go 2>/dev/null | grep -o '^func Fuzz[A-Za-z0-9_]*' | sed 's/^func //' || true)
+	for f in $targets; do
 		echo "fuzz $pkg $f"
 		go test -run '^$' -fuzz "^$f\$" -fuzztime "$t" "$pkg"
 	done

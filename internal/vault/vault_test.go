@@ -140,3 +140,23 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseMasterKeys(f *testing.F) {
+	f.Add(NewMasterKeyText("k1"))
+	f.Add(NewMasterKeyText("a") + "," + NewMasterKeyText("b"))
+	f.Add("k1:")
+	f.Fuzz(func(t *testing.T, text string) {
+		mk, err := ParseMasterKeys(text)
+		if err != nil {
+			return
+		}
+		// An accepted key set wraps and unwraps with its current key.
+		w, err := mk.Wrap(context.Background(), []byte("data key"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := mk.Unwrap(context.Background(), mk.KeyID(), w, nil); err != nil || string(got) != "data key" {
+			t.Fatalf("round trip: %q, %v", got, err)
+		}
+	})
+}
