@@ -77,6 +77,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.DB, err = m.Config.openStore(ctx, true); err != nil {
 		return err
 	}
+	if m.DB.BypassesRLS {
+		m.Logger.Warn("the PostgreSQL role bypasses row-level security; connect as a role without SUPERUSER and BYPASSRLS (see README)")
+	}
 	for _, p := range m.Config.generated {
 		m.Logger.Warn("generated a secret next to the data; in production keep master key and pepper elsewhere (see README)", "path", p)
 	}

@@ -81,8 +81,9 @@ func (db *DB) Purge(ctx context.Context) (PurgeResult, error) { return db.purge(
 // PurgeDue counts what Purge would delete now, deleting nothing.
 func (db *DB) PurgeDue(ctx context.Context) (PurgeResult, error) { return db.purge(ctx, true) }
 
-// errDryRun rolls back a dry-run purge after counting.
-var errDryRun = errors.New("dry run")
+// errRollback ends a tenant's purge transaction without changes and without error: after
+// counting in a dry run, or when another node is purging the tenant.
+var errRollback = errors.New("dry run")
 
 func (db *DB) purge(ctx context.Context, dryRun bool) (PurgeResult, error) {
 	res := PurgeResult{Records: map[string]map[retention.Kind]int{}}
@@ -104,6 +105,16 @@ func (db *DB) purge(ctx context.Context, dryRun bool) (PurgeResult, error) {
 		var keys []string
 		counts := map[retention.Kind]int{}
 		err := db.Update(ctx, t.ID, func(tx *Tx) error {
+			if db.Engine == Postgres && !dryRun {
+				// With several nodes, one purges a tenant at a time; the others skip it.
+				var got bool
+				if err := tx.queryRow(`SELECT pg_try_advisory_xact_lock(hashtext('tresen.purge|' || $1))`, t.ID).Scan(&got); err != nil {
+					return err
+				}
+				if !got {
+					return errRollback
+				}
+			}
 			p := retention.Policy{}
 			if err := tx.retentionPolicy(t.ID, p); err != nil {
 				return err
@@ -124,7 +135,7 @@ func (db *DB) purge(ctx context.Context, dryRun bool) (PurgeResult, error) {
 				detail = append(detail, fmt.Sprintf("%s=%d", r.Kind, n))
 			}
 			if dryRun {
-				return errDryRun
+				return errRollback
 			}
 			if err := purgeExpiredAccess(tx, t.ID); err != nil {
 				return err
@@ -132,7 +143,7 @@ func (db *DB) purge(ctx context.Context, dryRun bool) (PurgeResult, error) {
 			detail = append(detail, fmt.Sprintf("files=%d", len(keys)))
 			return tx.appendAudit(t.ID, audit.Purge, "retention", "", strings.Join(detail, " "))
 		})
-		if err != nil && !errors.Is(err, errDryRun) {
+		if err != nil && !errors.Is(err, errRollback) {
 			return res, fmt.Errorf("purge tenant %s: %w", t.ID, err)
 		}
 		if !dryRun {

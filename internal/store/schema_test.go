@@ -79,3 +79,12 @@ func TestSchemaDump(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresRoleBoundByRLS: the tests connect as the service should, with a role that
+// row-level security binds; otherwise the RLS tests would prove nothing.
+func TestPostgresRoleBoundByRLS(t *testing.T) {
+	db := storetest.Open(t, store.Postgres, storetest.Options{})
+	if db.BypassesRLS {
+		t.Fatal("the test role bypasses row-level security; make test creates one without SUPERUSER and BYPASSRLS")
+	}
+}

@@ -62,6 +62,10 @@ type DB struct {
 	Hasher *password.Hasher
 
 	dummyHash func() string // a hash to verify against when a login names no user
+
+	// BypassesRLS is set when the PostgreSQL role is a superuser or has BYPASSRLS: row-level
+	// security, the second wall between tenants, does not bind it.
+	BypassesRLS bool
 }
 
 // Config says where the data lives.
@@ -127,6 +131,11 @@ func Open(ctx context.Context, cfg Config) (_ *DB, err error) {
 	}
 	if err := db.migrate(ctx); err != nil {
 		return nil, err
+	}
+	if db.Engine == Postgres {
+		if err := db.write.QueryRowContext(ctx, `SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&db.BypassesRLS); err != nil {
+			return nil, fmt.Errorf("store: role: %w", err)
+		}
 	}
 	if err := db.Keys.init(ctx); err != nil {
 		return nil, fmt.Errorf("store: keyring: %w", err)
