@@ -189,6 +189,34 @@ func (tx *Tx) scanRecord(tenantID string, s scanner) (Record, string, error) {
 	return r, blobKey, err
 }
 
+// UpdateRecord replaces a record's document, as a conversation or request grows turn by
+// turn; the change is audited. The record keeps its kind, person and creation time (its
+// retention runs from when it was first stored).
+func (db *DB) UpdateRecord(ctx context.Context, tenantID, id string, data json.RawMessage) (err error) {
+	defer errs.Wrap(&err, "UpdateRecord")
+	if !json.Valid(data) {
+		return errs.Field("data", "kein gültiges JSON")
+	}
+	if len(data) > maxRecordData {
+		return errs.Field("data", "größer als %d Bytes", maxRecordData)
+	}
+	c, err := db.Vault.Cipher(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, tenantID, func(tx *Tx) error {
+		var kind string
+		if err := tx.queryRow(`SELECT kind FROM records WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&kind); err != nil {
+			return notFound(err, "Datensatz")
+		}
+		if _, err := tx.exec(`UPDATE records SET data_enc = $1 WHERE tenant_id = $2 AND id = $3`,
+			c.Seal(data, []byte("records.data|"+id)), tenantID, id); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Update, kind, id, "")
+	})
+}
+
 // FindRecordByID returns a record; the read is audited.
 func (db *DB) FindRecordByID(ctx context.Context, tenantID, id string) (r Record, err error) {
 	err = db.Update(ctx, tenantID, func(tx *Tx) error {

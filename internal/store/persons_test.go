@@ -35,3 +35,23 @@ func TestFindPersons(t *testing.T) {
 		}
 	})
 }
+
+func TestUpdateRecord(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		a, _ := twoTenants(t, db)
+		r, err := db.AddRecord(ctx, a.ID, store.Record{Kind: "transcript", Data: []byte(`{"turns":1}`)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.UpdateRecord(ctx, a.ID, r.ID, []byte(`{"turns":2}`)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.FindRecordByID(ctx, a.ID, r.ID)
+		if err != nil || string(got.Data) != `{"turns":2}` || !got.CreatedAt.Equal(r.CreatedAt) {
+			t.Errorf("after update: %s %v (created %v, was %v)", got.Data, err, got.CreatedAt, r.CreatedAt)
+		}
+		if err := db.UpdateRecord(ctx, a.ID, r.ID, []byte(`{`)); err == nil {
+			t.Error("invalid JSON accepted")
+		}
+	})
+}

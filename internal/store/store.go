@@ -281,7 +281,8 @@ func (db *DB) transact(ctx context.Context, h *sql.DB, opts sql.TxOptions, tenan
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{Tx: sqlTx, ctx: ctx, db: db, tenant: tenant, now: db.Now().UTC()}
+	// Times are stored in milliseconds: what a method returns equals what it stored.
+	tx := &Tx{Tx: sqlTx, ctx: ctx, db: db, tenant: tenant, now: db.Now().UTC().Truncate(time.Millisecond)}
 	defer func() {
 		if p := recover(); p != nil {
 			sqlTx.Rollback()
