@@ -115,7 +115,9 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return usagef("keys: Unterbefehl rotate erwartet")
 		}
 		return runKeysRotate(ctx, rest[1:], stdout)
-	case "nlu", "chat", "rx":
+	case "nlu":
+		return runNLU(rest, stdin, stdout)
+	case "chat", "rx":
 		return usagef("%s: noch nicht verfügbar (folgt mit dem zugehörigen Issue)", cmd)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

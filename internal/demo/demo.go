@@ -18,6 +18,9 @@ var (
 	Practice = tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"}
 	Pharmacy = tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"}
 
+	// PracticeDoctors are the demo practice's doctors (surnames), whom callers ask for.
+	PracticeDoctors = []string{"Schneider", "Weber", "Özdemir"}
+
 	logins = map[tenant.Kind][]user.User{
 		tenant.Practice: {
 			{Username: "praxis.inhaber", Name: "Dr. Erika Schneider", Role: user.Owner},

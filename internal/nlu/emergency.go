@@ -1,0 +1,121 @@
+package nlu
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Life-threatening situations, as patients describe them (folded canon). Each pattern is
+// one sign; emergency detection runs before anything else and is never left to a model.
+var lifeThreats = compileAll(
+	// heart
+	`brust ?schmerz`, `schmerz\w* (in|an|auf) der brust`, `(druck|enge|engegefuhl|stechen|brennen|ziehen) (auf|in|an) der brust`,
+	`brust (tut|ist|fuhlt|schmerzt|druckt|brennt|sticht)\w*`, `herzinfarkt`, `infarkt`, `linke?n? arm (kribbelt|ist taub|tut weh|schmerzt|strahlt)`,
+	`strahlt in den (linken )?arm`, `herz ?stillstand`, `herz (rast|stolpert|setzt aus)\w*.{0,40}(schwindel|luft|brust|umgekippt)`,
+	// breathing
+	`keine luft`, `kaum luft`, `schlecht luft`, `luftnot`, `atemnot`, `atemstillstand`, `kann (kaum |nicht (mehr )?)?(richtig )?atmen`, `atmet (nicht|kaum|komisch|schwer|ganz schwer)`,
+	`ringt nach luft`, `(er|sie|es)?stick`, `lippen (sind |werden )?blau`, `(lauft|ist|wird) blau an`, `blau angelaufen`, `pfeift beim atmen`,
+	// stroke
+	`schlaganfall`, `gelahmt`, `lahmung`, `mundwinkel (hangt|hangen)`, `hangende?n? mundwinkel`, `gesicht (hangt|ist schief|schief)`,
+	`kann (nicht|kaum) (mehr )?(richtig )?(sprechen|reden)`, `spricht (ganz )?(verwaschen|undeutlich|komisch)`, `sprache (ist )?(verwaschen|weg)`,
+	`(arm|bein) (nicht mehr )?(bewegen|heben)`, `kann (den|das|seinen|ihren|meinen) (arm|bein) nicht`, `eine seite (ist )?(taub|gelahmt|schlaff)`,
+	`plotzlich (blind|nichts mehr sehen|doppelbilder)`,
+	// consciousness, seizures
+	`bewusstlos`, `ohnmachtig`, `reagiert (nicht|kaum)`, `nicht (mehr )?ansprechbar`, `wacht nicht (mehr )?auf`, `umgekippt`, `zusammengebrochen`,
+	`zusammengesackt`, `krampfanfall`, `krampft`, `zuckt am ganzen korper`, `epileptischen? anfall`,
+	// bleeding
+	`blutet (sehr |ganz )?(stark|heftig|doll|extrem|ohne ende)`, `(starke|heftige) blutung`, `hort nicht auf zu bluten`, `blutung (hort|lasst) (sich )?nicht`,
+	`viel blut`, `blut (spuckt|spucken|erbricht|erbrechen|husten|hustet)`, `(spuckt|erbricht|hustet|husten|spucke|erbreche) blut`, `schwallartig`,
+	// anaphylaxis
+	`allergischen? schock`, `anaphyla`, `(hals|rachen|zunge|gesicht|lippe) (schwillt|ist (an|zu)geschwollen|wird dick)`, `schwillt (der hals|die zunge|zu)`,
+	`(wespen|bienen|insekten)stich.{0,60}(luft|schwill|atmen|schwindel)`,
+	// poisoning
+	`vergift`, `zu viele tabletten`, `tabletten geschluckt`, `(reiniger|putzmittel|spulmittel|lampenol|batterie|chemikalien|pilze) (getrunken|gegessen|verschluckt|geschluckt)`,
+	`(getrunken|verschluckt|geschluckt).{0,30}(reiniger|putzmittel|spulmittel|lampenol|batterie|gift)`,
+	`(uberdosis|uberdosiert)`,
+	// children
+	`(fieber.{0,60}(steife[nrs]? nacken|nacken (ist )?steif|nackensteif))|((steife[nrs]? nacken|nacken (ist )?steif|nackensteif).{0,60}fieber)`,
+	`fieberkrampf`, `baby.{0,40}(atmet|blau|schlapp|reagiert)`, `(punkte|flecken).{0,40}(wegdrucken|glas)`,
+	// trauma and explicit calls for rescue
+	`notarzt`, `rettungswagen`, `krankenwagen`, `schwerer? unfall`, `(vom|von der) (dach|leiter|treppe|balkon) gefallen.{0,40}(bewegt|reagiert|blut|kopf)`,
+	`kopf aufgeschlagen.{0,40}(bewusstlos|erbricht|blut|verwirrt)`,
+)
+
+// Suicidal intent: besides 112, the Telefonseelsorge is named.
+var suicidal = compileAll(
+	`(mich|mir) (selbst )?(umbringen|was antun|etwas antun|das leben nehmen)`, `(nicht mehr|will nicht) (mehr )?leben`, `suizid`, `selbstmord`,
+	`lebensmude`, `will sterben`, `mochte sterben`, `(nicht mehr|kein) weiterleben`, `ein ende machen`, `umbringen`, `von der brucke springen`,
+)
+
+// Acute but not life-threatening: the patient needs care today; outside opening hours that
+// is the Bereitschaftsdienst (116117).
+var urgentSigns = compileAll(
+	`dringend`, `notfall`, `sofort`, `(sehr )?(starke|heftige|extreme|unertragliche) (schmerzen|bauchschmerzen|kopfschmerzen|zahnschmerzen|ruckenschmerzen)`,
+	`hohes fieber`, `(39|40|41)( komma \d| ?[.,] ?\d)? (grad )?fieber`, `fieber (von |uber )?(39|40|41)`, `kann nicht (mehr )?laufen`, `halt es nicht (mehr )?aus`,
+	`(stark|heftig) erbrechen`, `erbricht (standig|dauernd|die ganze)`, `verbrannt`, `platzwunde`, `gebrochen`,
+)
+
+// Not now: a sign mentioned as past, planned or as a topic ("Nachsorge nach meiner
+// Brust-OP", "hatte letzte Woche Fieber", "Erste-Hilfe-Kurs") is no emergency unless the
+// same clause also says it is happening now.
+var (
+	notNow   = regexp.MustCompile(`\b(hatte|hatten|hatte|war|waren|gehabt|damals|fruher|vor (\d+|einer|einem|zwei|drei|ein paar|paar|einigen|vielen) (tag|woche|monat|jahr)\w*|letzte (woche|jahr|monat)|letzten (monat|jahr|woche|winter|sommer)|letztes jahr|nach (meiner|meinem|der|dem|einer|einem) (\w+ )?(op|operation|behandlung|geburt|entbindung|eingriff|therapie|reha|kur|impfung|untersuchung|herzkatheter|katheter)|nachsorge|kontrolle|kontrolltermin|vorsorge|kurs|schulung|impfung|test|untersuchung|reha|zustand nach|z\. ?n\.|wieder gut|ist vorbei)\b`)
+	rightNow = regexp.MustCompile(`\b(gerade|grad|akut|plotzlich|seit (einer|zwei|drei|\d+|ein paar|paar) (minute|stunde)|seit heute|seit vorhin|seit eben|im moment|momentan|immer noch|schon wieder|hilfe)\b`)
+	negated  = regexp.MustCompile(`\b(kein|keine|keinen|nicht|ohne)\s+(\w+\s+)?$`)
+)
+
+func compileAll(patterns ...string) []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
+		out[i] = regexp.MustCompile(`\b(?:` + p + `)`)
+	}
+	return out
+}
+
+// clauseSeps split an utterance into the clauses that past and present markers refer to.
+var clauseSeps = regexp.MustCompile(` (?:[.;!?]|aber|jedoch|sondern) `)
+
+// triage grades the utterance: life-threatening, urgent or routine, and whether the
+// patient speaks of suicide.
+func triage(t *text) (Urgency, bool) {
+	canon := " " + t.canon + " "
+	for _, re := range suicidal {
+		for _, m := range re.FindAllStringIndex(canon, -1) {
+			if !negated.MatchString(canon[max(0, m[0]-20):m[0]]) && !strings.Contains(canon[max(0, m[0]-40):m[0]], "ob ") {
+				return LifeThreatening, true
+			}
+		}
+	}
+	for _, re := range lifeThreats {
+		for _, m := range re.FindAllStringIndex(canon, -1) {
+			if negated.MatchString(canon[max(0, m[0]-20):m[0]]) {
+				continue
+			}
+			clause := clauseOf(canon, m[0], m[1])
+			if notNow.MatchString(clause) && !rightNow.MatchString(clause) {
+				continue
+			}
+			return LifeThreatening, false
+		}
+	}
+	for _, re := range urgentSigns {
+		if re.MatchString(canon) {
+			return Urgent, false
+		}
+	}
+	return Routine, false
+}
+
+// clauseOf returns the clause of canon around [from, to).
+func clauseOf(canon string, from, to int) string {
+	start, end := 0, len(canon)
+	for _, sep := range clauseSeps.FindAllStringIndex(canon, -1) {
+		if sep[1] <= from {
+			start = sep[1]
+		}
+		if sep[0] >= to && sep[0] < end {
+			end = sep[0]
+		}
+	}
+	return canon[start:end]
+}

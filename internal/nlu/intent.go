@@ -1,0 +1,163 @@
+package nlu
+
+import (
+	"regexp"
+)
+
+// cue is a phrase that signals an intent. Patterns are regular expressions over the
+// folded canon, anchored at a word start; weak cues decide only when no strong cue is
+// present (a message, a callback, "Termin" next to a more specific wish).
+type cue struct {
+	intent Intent
+	re     *regexp.Regexp
+	weak   bool
+}
+
+func cues(intent Intent, weak bool, patterns ...string) []cue {
+	out := make([]cue, len(patterns))
+	for i, p := range patterns {
+		out[i] = cue{intent, regexp.MustCompile(`\b(?:` + p + `)`), weak}
+	}
+	return out
+}
+
+var intentCues = concat(
+	cues(AppointmentCancel, false,
+		`absag`, `abzusagen`, `sage\w* (\w+ ){0,6}ab\b`, `storn`, `cancel`, `streichen`, `(termin|den|meinen) (\w+ ){0,4}nicht (wahrnehmen|kommen|schaffen|einhalten)`,
+		`(kann|konnen|schaff\w*) (\w+ ){0,6}(nicht|doch nicht) (\w+ ){0,3}(kommen|wahrnehmen|da sein|vorbeikommen|erscheinen)`, `abmelden`, `termin (\w+ ){0,3}(absagen|ausfallen)`, `fallt (\w+ ){0,3}aus`,
+		`brauche (\w+ ){0,3}(termin )?nicht mehr`, `nicht mehr (notig|notwendig|brauche)`),
+	cues(AppointmentReschedule, false,
+		`verschieb`, `verleg`, `umleg`, `umbuch`, `umtermin`, `tausch`, `(anderen|neuen|spateren|fruheren) termin(\w*)? (statt|anstatt|stattdessen|als)`,
+		`(termin|ihn) (\w+ ){0,4}(auf|an) (einen )?(anderen|spateren|fruheren) (tag|termin|zeitpunkt)`, `anderen tag`, `anderen termin`, `andere uhrzeit`, `spater kommen`, `fruher kommen`,
+		`statt (\w+ ){0,3}(lieber|besser)`, `geht (\w+ ){0,3}(auch|eher|lieber) (\w+ ){0,4}(spater|fruher|anderen)`, `neuen termin`, `ersatztermin`),
+	cues(AppointmentBook, false,
+		`termin`, `vorbeikommen`, `vorbei kommen`, `vorbeischauen`, `(mal )?(rein|herein)kommen`, `drankommen`, `sprechstunde`, `untersuch`, `vorsorge`, `check ?-?up`, `gesundheitscheck`,
+		`blutabnahme`, `blut abnehmen`, `impfen`, `(impfung|impftermin|auffrischung)`, `hausbesuch`, `nachsorge`, `kontrolle`, `ultraschall`, `ekg`, `lungenfunktion`,
+		`behandl`, `anschauen`, `ansehen`, `angucken`, `drauf ?schauen`, `zum arzt`, `beim arzt`, `neupatient`, `neue patientin`, `neuer patient`, `aufnehmen`,
+		`heute noch (\w+ ){0,3}(kommen|dran)`, `wann (\w+ ){0,4}(kommen|vorbeikommen)`, `vorstellen`, `besprechen`, `gesprach`, `beratung`, `jugendschutz|j1`,
+		`frei(e|en)? (termine|zeit)`, `platz frei`, `was frei`, `noch (etwas|was) frei`, `zeit (fur mich|hat)`),
+	cues(PrescriptionRefill, false,
+		`rezept`, `folgerezept`, `wiederholungsrezept`, `e-rezept`, `e rezept`, `nachbestell`, `nach bestellen`, `nachschub`, `verordnung`, `verschreib`, `aufschreiben`,
+		`(tabletten|medikament\w*|pillen|tropfen|spray|insulin|pflaster|salbe|packung) (\w+ ){0,5}(alle|leer|aus|aufgebraucht|zu ende|ausgegangen|gehen aus|geht aus|neige)`,
+		`(neue|neues|neuen) (packung|tabletten|medikament)`, `(mehr|nachschub) (von )?(meinen|meinem|den|dem) (tabletten|medikament)`, `(bestellen|brauche|bekommen|holen)\b.{0,30}(tabletten|medikament|pillen)`,
+		`dauermedikation`, `medikationsplan`),
+	cues(Referral, false, `uberweis`, `uberweisungsschein`, `uberweisung`, `zum (facharzt|orthopaden|kardiologen|radiologen|hautarzt|augenarzt|frauenarzt|urologen|neurologen|hno|gastroenterologen|internisten|psychiater|psychotherapeuten|lungenarzt|rheumatologen|dermatologen)`,
+		`fur (den|die) (facharzt|orthopaden|kardiologen|radiologen|hautarzt|augenarzt|frauenarzt|urologen|neurologen|hno|physiotherapie|krankengymnastik|mrt|ct)`, `physiotherapie`, `krankengymnastik`, `heilmittel`),
+	cues(SickNote, false, `krankschreib`, `krank schreib`, `krankgeschrieben`, `krank geschrieben`, `krankmeld`, `krank meld`, `krankenschein`, `\bau\b`, `au-`, `au bescheinigung`,
+		`arbeitsunfahig`, `gelben schein`, `gelber schein`, `attest`, `kind krank`, `kinderkrank`, `krank (\w+ ){0,3}(arbeit|arbeitgeber|chef|schule)`, `(arbeit|arbeitgeber|chef) (\w+ ){0,4}krank`,
+		`bescheinigung fur (die )?(arbeit|arbeitgeber|schule|kita)`, `kann nicht (zur|arbeiten|in die arbeit)`, `nicht arbeiten`),
+	cues(TestResults, false, `befund`, `ergebnis`, `laborwert`, `laborergebnis`, `blutwert`, `blutbild`, `blutergebnis`, `werte`, `labor`, `resultat`, `arztbrief`, `bericht`,
+		`(mrt|ct|rontgen|ultraschall|ekg)[ -]?(bild|bilder|befund|ergebnis|bericht)`, `wie (ist|war|sind|waren) (\w+ ){0,3}(ausgefallen|ausgegangen)`, `abstrich`, `schilddrusenwert`, `zuckerwert`, `cholesterin`, `langzeit`),
+	cues(OpeningHours, false, `offnungszeit`, `geoffnet`, `offnen`, `offen\b`, `auf ?haben`, `auf hat`, `habt (ihr )?(\w+ ){0,3}auf`, `haben sie (\w+ ){0,4}(auf|offen|zu)\b`, `hat (die praxis )?(\w+ ){0,3}(auf|offen|zu)\b`,
+		`sprechzeit`, `sprechstundenzeit`, `bis wann`, `ab wann (sind|ist|haben)`, `wann (sind|ist|haben|hat|seid) (sie|ihr|die praxis)? ?(\w+ ){0,3}(da|erreichbar|auf|offen|geoffnet)`, `mittagspause`,
+		`praxisurlaub`, `betriebsferien`, `urlaub (\w+ ){0,4}praxis`, `praxis (\w+ ){0,4}(urlaub|geschlossen|zu)`, `geschlossen`, `zwischen den jahren`, `feiertag`, `samstags`, `wann (\w+ ){0,2}erreichbar`),
+	cues(PracticeInfo, false, `adresse`, `anschrift`, `wo (ist|sind|befindet|liegt|finde)`, `wie komme`, `anfahrt`, `parken`, `parkplatz`, `parkmoglichkeit`, `barrierefrei`, `rollstuhl`, `rollator`,
+		`aufzug`, `fahrstuhl`, `treppe`, `fax`, `e-?mail`, `mailadresse`, `telefonnummer (der|von der|eurer|ihrer) praxis`, `haltestelle`, `bus\b`, `bahn`, `u-?bahn`, `welche kassen`,
+		`nehmen sie (\w+ ){0,3}(patienten|privatpatienten|kassenpatienten)`, `(privat|kassen)patienten`, `bieten sie`, `machen sie (auch|reiseimpf)`, `gibt es bei ihnen`, `reiseimpfung`, `impfungen`,
+		`(welche|was fur) (leistungen|untersuchungen|impfungen)`, `akupunktur`, `igel`, `sprechen sie`, `englisch|english|turkisch|russisch`, `stock`, `etage`, `eingang`, `hinterhof`, `website`, `homepage`, `internetseite`, `online`, `video ?sprechstunde`),
+	cues(Human, false, `mit (\w+ ){0,3}(jemandem|einem menschen|einer person|einem mitarbeiter|einer mitarbeiterin|der sprechstundenhilfe|der arzthelferin|der rezeption|dem arzt|der arztin|frau doktor|herrn doktor|doktor|dr\b)`,
+		`mitarbeiter`, `mensch`, `echte person`, `echten person`, `person sprechen`, `personlich sprechen`, `verbinden`, `durchstellen`, `weiterleiten`, `sprechstundenhilfe`, `arzthelferin`, `\bmfa\b`,
+		`kein (roboter|computer|bot|automat|band)`, `keine maschine`, `roboter`, `computer`, `bot\b`, `sprachcomputer`, `jemand echtes`, `jemand (von|aus) der praxis`, `rezeption`, `anmeldung sprechen`),
+	cues(Other, false, `falsch verbunden`, `verwahlt`, `falsche nummer`, `werbung`, `angebot fur`, `umfrage`, `gewinnspiel`, `pizza`, `taxi`, `bestellung`, `strom`, `versicherung (\w+ ){0,3}anbieten`,
+		`vertrieb`, `verkauf`, `kooperation`, `bewerbung`, `bewerben`, `stelle`, `praktikum`, `ausbildung`, `paket`, `lieferung`, `zeitschrift`, `abo`, `spende`, `handwerker`, `wetter`, `fussball`),
+	cues(Callback, true, `ruckruf`, `zuruckruf`, `ruckrufen`, `zuruck ?rufen`, `zuruckzurufen`, `ruf\w* (\w+ ){0,4}(an|zuruck)\b`, `melden sie sich`, `melde dich`, `meldet euch`, `anrufen`, `erreichbar unter`, `erreichen sie mich`),
+	cues(Message, true, `nachricht`, `ausricht`, `bescheid (geben|sagen)`, `mitteil`, `hinterlass`, `adresse (hat sich )?(geandert|neu)`, `neue adresse`, `umgezogen`, `umzug`, `neue (telefonnummer|nummer|handynummer|bankverbindung)`,
+		`versichertenkarte`, `versicherungskarte`, `gesundheitskarte`, `karte`, `kassenwechsel`, `gewechselt`, `unterlagen`, `dokument`, `schicken`, `gefaxt`, `faxen`, `mailen`, `zusenden`, `zuschicken`, `einreichen`,
+		`danke (\w+ ){0,4}sagen`, `bedanken`, `dankeschon`, `beschwer`, `lob`, `entlassbrief`, `entlassungsbrief`, `krankenhausbericht`, `formular`, `antrag`, `bescheinigung`, `rentenversicherung`, `versorgungsamt`, `schwerbehindert`,
+		`impfpass`, `mutterpass`, `vorsorgevollmacht`, `patientenverfugung`, `rechnung`, `mahnung`, `datenschutz`, `auskunft`, `frage an`, `an (frau|herrn|herr) (doktor|dr)`, `fur (frau|herrn|herr) (doktor|dr)`, `info an`),
+)
+
+func concat(lists ...[]cue) []cue {
+	var out []cue
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// negation before a cue ("keinen Termin", "kein Rezept") cancels it.
+var cueNegated = regexp.MustCompile(`\b(kein|keine|keinen|nicht|ohne)\s+(\w+\s+)?$`)
+
+// hit is where an intent's first cue was found.
+type hit struct {
+	pos  int
+	weak bool
+}
+
+// classify picks the main intent: the strong cue stated first, where the appointment
+// intents count as one (a cancellation names "Termin" before "absagen"), else the first
+// weak cue, else other.
+func classify(t *text, s Slots) Intent {
+	canon := t.canon
+	first := map[Intent]hit{}
+	for _, c := range intentCues {
+		for _, m := range c.re.FindAllStringIndex(canon, -1) {
+			if cueNegated.MatchString(canon[max(0, m[0]-20):m[0]]) && c.intent != AppointmentCancel {
+				continue
+			}
+			if h, ok := first[c.intent]; !ok || m[0] < h.pos {
+				first[c.intent] = hit{m[0], c.weak}
+			}
+			break
+		}
+	}
+	// The appointment intents are one wish: its position is the earliest of them, its kind
+	// the most specific (rescheduling names a cancellation and a booking).
+	appt, apos := Intent(""), -1
+	for _, in := range []Intent{AppointmentBook, AppointmentCancel, AppointmentReschedule} {
+		if h, ok := first[in]; ok {
+			if apos < 0 || h.pos < apos {
+				apos = h.pos
+			}
+			appt = in
+		}
+		delete(first, in)
+	}
+	if appt != "" {
+		first[appt] = hit{pos: apos}
+	}
+	best, bpos := Intent(""), -1
+	if s.Medication != "" {
+		// A drug named without another wish is a wish for more of it.
+		if _, ok := first[PrescriptionRefill]; !ok && !hasStrong(first) {
+			return PrescriptionRefill
+		}
+	}
+	for _, weak := range []bool{false, true} {
+		for in, h := range first {
+			if h.weak != weak {
+				continue
+			}
+			if bpos < 0 || h.pos < bpos || h.pos == bpos && rank(in) < rank(best) {
+				best, bpos = in, h.pos
+			}
+		}
+		if best != "" {
+			return best
+		}
+	}
+	if s.Phone != "" && len(t.toks) < 20 {
+		return Callback // a bare number left on the line asks to be called
+	}
+	return Other
+}
+
+// hasStrong reports whether any strong cue was found.
+func hasStrong(first map[Intent]hit) bool {
+	for _, h := range first {
+		if !h.weak {
+			return true
+		}
+	}
+	return false
+}
+
+// rank orders intents that start at the same place, the more specific first.
+func rank(in Intent) int {
+	for i, x := range Intents {
+		if x == in {
+			return i
+		}
+	}
+	return len(Intents)
+}
