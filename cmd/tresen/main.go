@@ -117,7 +117,9 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return runKeysRotate(ctx, rest[1:], stdout)
 	case "nlu":
 		return runNLU(rest, stdin, stdout)
-	case "chat", "rx":
+	case "chat":
+		return runChat(ctx, rest, stdin, stdout, stderr)
+	case "rx":
 		return usagef("%s: noch nicht verfügbar (folgt mit dem zugehörigen Issue)", cmd)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -6,7 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
+	_ "time/tzdata"
 
+	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
@@ -15,8 +18,8 @@ import (
 
 // Tenants and logins of the demo.
 var (
-	Practice = tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"}
-	Pharmacy = tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"}
+	PracticeTenant = tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"}
+	PharmacyTenant = tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"}
 
 	// PracticeDoctors are the demo practice's doctors (surnames), whom callers ask for.
 	PracticeDoctors = []string{"Schneider", "Weber", "Özdemir"}
@@ -33,11 +36,43 @@ var (
 	}
 )
 
+// PracticeInfo is what the assistant may tell callers of the demo practice. Its team is
+// reachable in opening hours.
+func PracticeInfo() dialogue.Practice {
+	open := func(t time.Time) bool {
+		t = t.In(berlin)
+		h := t.Hour()*60 + t.Minute()
+		switch t.Weekday() {
+		case time.Saturday, time.Sunday:
+			return false
+		case time.Wednesday, time.Friday:
+			return h >= 8*60 && h < 12*60
+		}
+		return h >= 8*60 && h < 12*60 || h >= 15*60 && h < 18*60
+	}
+	return dialogue.Practice{
+		Name:         PracticeTenant.Name,
+		OpeningHours: "Montag, Dienstag und Donnerstag von 8 bis 12 Uhr und von 15 bis 18 Uhr, Mittwoch und Freitag von 8 bis 12 Uhr.",
+		Address:      "Musterstraße 12, 28195 Bremen",
+		Phone:        "+49 421 1234567",
+		Doctors:      PracticeDoctors,
+		FAQ: map[string]string{
+			dialogue.FAQParking:       "Parkplätze gibt es im Parkhaus am Markt, drei Minuten zu Fuß.",
+			dialogue.FAQAccessibility: "Die Praxis ist barrierefrei: ebenerdiger Eingang, Aufzug und ein rollstuhlgerechtes WC.",
+			dialogue.FAQInsurances:    "Wir behandeln gesetzlich und privat Versicherte sowie Selbstzahler.",
+			dialogue.FAQServices:      "Wir bieten Vorsorgeuntersuchungen, Impfungen einschließlich Reiseimpfungen, EKG, Ultraschall und Blutabnahmen an.",
+			dialogue.FAQDirections:    "Mit der Straßenbahn Linie 6 bis Haltestelle Domsheide, dann zwei Minuten zu Fuß.",
+		},
+		Open:           open,
+		StaffReachable: open,
+	}
+}
+
 // Seed creates what of the demo is missing; it is idempotent. Logins created now are
 // written to out with their generated passwords, once: later runs find them and print
 // nothing (`tresen user reset NAME` makes a new password link).
 func Seed(ctx context.Context, db *store.DB, out io.Writer) error {
-	for _, want := range []tenant.Tenant{Practice, Pharmacy} {
+	for _, want := range []tenant.Tenant{PracticeTenant, PharmacyTenant} {
 		t, err := db.FindTenantByCode(ctx, want.Kind, want.Code)
 		if errs.Is(err, errs.NotFound) {
 			t, err = db.CreateTenant(ctx, want)
@@ -67,3 +102,11 @@ func Seed(ctx context.Context, db *store.DB, out io.Writer) error {
 	}
 	return nil
 }
+
+var berlin = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()

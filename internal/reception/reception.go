@@ -1,0 +1,140 @@
+// Package reception runs the Rezeption's conversations for its channels (phone, website
+// chat, terminal): it loads a conversation, lets the dialogue engine answer one turn and
+// stores the conversation and its requests before the reply goes out, so that nothing a
+// patient was told was received can be lost.
+package reception
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/request"
+	"github.com/tresen/tresen/internal/retention"
+	"github.com/tresen/tresen/internal/store"
+)
+
+// Store is what reception needs of the store.
+type Store interface {
+	AddRecord(ctx context.Context, tenantID string, r store.Record, file []byte) (store.Record, error)
+	UpdateRecord(ctx context.Context, tenantID, id string, data json.RawMessage) error
+	FindRecordByID(ctx context.Context, tenantID, id string) (store.Record, error)
+}
+
+// Service holds the conversations of all practices.
+type Service struct {
+	Store Store
+	// Engine returns the dialogue engine of a practice (its doctors, texts, calendar).
+	Engine func(ctx context.Context, tenantID string) (*dialogue.Engine, error)
+}
+
+// saved is a conversation as stored: its state and the records its requests went to.
+type saved struct {
+	Conversation dialogue.Conversation `json:"conversation"`
+	// Records maps request ids to the ids of their records.
+	Records map[string]string `json:"records,omitempty"`
+}
+
+// Start opens a conversation on a channel and returns its id (the id of its transcript
+// record) and the greeting.
+func (s *Service) Start(ctx context.Context, tenantID string, ch request.Channel) (string, dialogue.Reply, error) {
+	e, err := s.Engine(ctx, tenantID)
+	if err != nil {
+		return "", dialogue.Reply{}, err
+	}
+	sv := saved{Conversation: dialogue.Conversation{Channel: ch}}
+	reply := e.Start(&sv.Conversation)
+	data, err := json.Marshal(sv)
+	if err != nil {
+		return "", reply, err
+	}
+	rec, err := s.Store.AddRecord(ctx, tenantID, store.Record{Kind: retention.Transcript, Data: data}, nil)
+	if err != nil {
+		return "", reply, err
+	}
+	// The conversation is named after its record; its requests after the conversation.
+	sv.Conversation.ID = rec.ID
+	return rec.ID, reply, s.save(ctx, tenantID, rec.ID, &sv)
+}
+
+// Say hands one turn of the patient to the conversation and returns the answer, after the
+// turn, the answer and every request are stored.
+func (s *Service) Say(ctx context.Context, tenantID, id, text string) (dialogue.Reply, error) {
+	sv, e, err := s.load(ctx, tenantID, id)
+	if err != nil {
+		return dialogue.Reply{}, err
+	}
+	reply := e.Handle(ctx, &sv.Conversation, text)
+	if reply.Done && !sv.Conversation.Ended {
+		sv.Conversation.Close(e.Now())
+	}
+	return reply, s.save(ctx, tenantID, id, sv)
+}
+
+// End closes a conversation, as when the caller hangs up: requests still being collected
+// are kept as incomplete, with what the patient said.
+func (s *Service) End(ctx context.Context, tenantID, id string) ([]request.Request, error) {
+	sv, e, err := s.load(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	sv.Conversation.Close(e.Now())
+	return sv.Conversation.Requests, s.save(ctx, tenantID, id, sv)
+}
+
+func (s *Service) load(ctx context.Context, tenantID, id string) (*saved, *dialogue.Engine, error) {
+	e, err := s.Engine(ctx, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := s.Store.FindRecordByID(ctx, tenantID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec.Kind != retention.Transcript {
+		return nil, nil, fmt.Errorf("record %s is no conversation", id)
+	}
+	var sv saved
+	if err := json.Unmarshal(rec.Data, &sv); err != nil {
+		return nil, nil, fmt.Errorf("conversation %s: %w", id, err)
+	}
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	return &sv, e, nil
+}
+
+// save stores each request that holds any data as a record of its own (for the team's
+// inbox), then the conversation with the request records' ids.
+func (s *Service) save(ctx context.Context, tenantID, id string, sv *saved) error {
+	if sv.Records == nil {
+		sv.Records = map[string]string{}
+	}
+	for _, r := range sv.Conversation.Requests {
+		if !r.HasData() && r.Status == request.Open {
+			continue
+		}
+		data, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if recID, ok := sv.Records[r.ID]; ok {
+			if err := s.Store.UpdateRecord(ctx, tenantID, recID, data); err != nil {
+				return err
+			}
+			continue
+		}
+		rec, err := s.Store.AddRecord(ctx, tenantID, store.Record{Kind: retention.Request, Data: data}, nil)
+		if err != nil {
+			return err
+		}
+		sv.Records[r.ID] = rec.ID
+	}
+	data, err := json.Marshal(sv)
+	if err != nil {
+		return err
+	}
+	return s.Store.UpdateRecord(ctx, tenantID, id, data)
+}
