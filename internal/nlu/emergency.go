@@ -67,7 +67,7 @@ var (
 func compileAll(patterns ...string) []*regexp.Regexp {
 	out := make([]*regexp.Regexp, len(patterns))
 	for i, p := range patterns {
-		out[i] = regexp.MustCompile(`\b(?:` + p + `)`)
+		out[i] = regexp.MustCompile(`\b(?:` + fold(p) + `)`)
 	}
 	return out
 }

@@ -16,7 +16,8 @@ type cue struct {
 func cues(intent Intent, weak bool, patterns ...string) []cue {
 	out := make([]cue, len(patterns))
 	for i, p := range patterns {
-		out[i] = cue{intent, regexp.MustCompile(`\b(?:` + p + `)`), weak}
+		// Patterns are folded like the text, so that they may be written in plain German.
+		out[i] = cue{intent, regexp.MustCompile(`\b(?:` + fold(p) + `)`), weak}
 	}
 	return out
 }
@@ -31,7 +32,7 @@ var intentCues = concat(
 		`(termin|ihn) (\w+ ){0,4}(auf|an) (einen )?(anderen|spateren|fruheren) (tag|termin|zeitpunkt)`, `anderen tag`, `anderen termin`, `andere uhrzeit`, `spater kommen`, `fruher kommen`,
 		`statt (\w+ ){0,3}(lieber|besser)`, `geht (\w+ ){0,3}(auch|eher|lieber) (\w+ ){0,4}(spater|fruher|anderen)`, `neuen termin`, `ersatztermin`),
 	cues(AppointmentBook, false,
-		`termin`, `vorbeikommen`, `vorbei kommen`, `vorbeischauen`, `(mal )?(rein|herein)kommen`, `drankommen`, `sprechstunde`, `untersuch`, `vorsorge`, `check ?-?up`, `gesundheitscheck`,
+		`\w*termin`, `vorbeikommen`, `(als )?(neue[rn]? )?patient(in)? anmelden`, `anmelden`, `vorbei kommen`, `vorbeischauen`, `(mal )?(rein|herein)kommen`, `drankommen`, `sprechstunde`, `untersuch`, `vorsorge`, `check ?-?up`, `gesundheitscheck`,
 		`blutabnahme`, `blut abnehmen`, `impfen`, `(impfung|impftermin|auffrischung)`, `hausbesuch`, `nachsorge`, `kontrolle`, `ultraschall`, `ekg`, `lungenfunktion`,
 		`behandl`, `anschauen`, `ansehen`, `angucken`, `drauf ?schauen`, `zum arzt`, `beim arzt`, `neupatient`, `neue patientin`, `neuer patient`, `aufnehmen`,
 		`heute noch (\w+ ){0,3}(kommen|dran)`, `wann (\w+ ){0,4}(kommen|vorbeikommen)`, `vorstellen`, `besprechen`, `gesprach`, `beratung`, `jugendschutz|j1`,
@@ -51,7 +52,7 @@ var intentCues = concat(
 	cues(OpeningHours, false, `offnungszeit`, `geoffnet`, `offnen`, `offen\b`, `auf ?haben`, `auf hat`, `habt (ihr )?(\w+ ){0,3}auf`, `haben sie (\w+ ){0,4}(auf|offen|zu)\b`, `hat (die praxis )?(\w+ ){0,3}(auf|offen|zu)\b`,
 		`sprechzeit`, `sprechstundenzeit`, `bis wann`, `ab wann (sind|ist|haben)`, `wann (sind|ist|haben|hat|seid) (sie|ihr|die praxis)? ?(\w+ ){0,3}(da|erreichbar|auf|offen|geoffnet)`, `mittagspause`,
 		`praxisurlaub`, `betriebsferien`, `urlaub (\w+ ){0,4}praxis`, `praxis (\w+ ){0,4}(urlaub|geschlossen|zu)`, `geschlossen`, `zwischen den jahren`, `feiertag`, `samstags`, `wann (\w+ ){0,2}erreichbar`),
-	cues(PracticeInfo, false, `adresse`, `anschrift`, `wo (ist|sind|befindet|liegt|finde)`, `wie komme`, `anfahrt`, `parken`, `parkplatz`, `parkmoglichkeit`, `barrierefrei`, `rollstuhl`, `rollator`,
+	cues(PracticeInfo, false, `(ihre|eure|die|eurer|ihrer) (genaue )?(adresse|anschrift)`, `(adresse|anschrift) (der|von der|eurer|ihrer) praxis`, `wie (ist|lautet) (die|ihre) (adresse|anschrift)`, `wo (ist|sind|befindet|liegt|finde)`, `wie komme`, `anfahrt`, `parken`, `parkplatz`, `parkmoglichkeit`, `barrierefrei`, `rollstuhl`, `rollator`,
 		`aufzug`, `fahrstuhl`, `treppe`, `fax`, `e-?mail`, `mailadresse`, `telefonnummer (der|von der|eurer|ihrer) praxis`, `haltestelle`, `bus\b`, `bahn`, `u-?bahn`, `welche kassen`,
 		`nehmen sie (\w+ ){0,3}(patienten|privatpatienten|kassenpatienten)`, `(privat|kassen)patienten`, `bieten sie`, `machen sie (auch|reiseimpf)`, `gibt es bei ihnen`, `reiseimpfung`, `impfungen`,
 		`(welche|was fur) (leistungen|untersuchungen|impfungen)`, `akupunktur`, `igel`, `sprechen sie`, `englisch|english|turkisch|russisch`, `stock`, `etage`, `eingang`, `hinterhof`, `website`, `homepage`, `internetseite`, `online`, `video ?sprechstunde`),
@@ -60,6 +61,11 @@ var intentCues = concat(
 		`kein (roboter|computer|bot|automat|band)`, `keine maschine`, `roboter`, `computer`, `bot\b`, `sprachcomputer`, `jemand echtes`, `jemand (von|aus) der praxis`, `rezeption`, `anmeldung sprechen`),
 	cues(Other, false, `falsch verbunden`, `verwahlt`, `falsche nummer`, `werbung`, `angebot fur`, `umfrage`, `gewinnspiel`, `pizza`, `taxi`, `bestellung`, `strom`, `versicherung (\w+ ){0,3}anbieten`,
 		`vertrieb`, `verkauf`, `kooperation`, `bewerbung`, `bewerben`, `stelle`, `praktikum`, `ausbildung`, `paket`, `lieferung`, `zeitschrift`, `abo`, `spende`, `handwerker`, `wetter`, `fussball`),
+	// Administrative changes are messages even next to words of other wishes ("meine
+	// Adresse hat sich geändert").
+	cues(Message, false, `(meine|unsere|die) (\w+ )?(adresse|anschrift|telefonnummer|handynummer|nummer|bankverbindung|krankenkasse|kasse|versicherung) (hat sich |ist )?(geandert|neu)`,
+		`neue (adresse|anschrift|telefonnummer|handynummer|bankverbindung|versichertenkarte|gesundheitskarte|karte)`, `umgezogen`, `kasse gewechselt`, `krankenkasse gewechselt`,
+		`(unterlagen|dokumente|befunde|bericht|brief) (\w+ ){0,3}(schicken|faxen|mailen|vorbeibringen|einwerfen|zukommen)`, `nachricht (fur|an) `),
 	cues(Callback, true, `ruckruf`, `zuruckruf`, `ruckrufen`, `zuruck ?rufen`, `zuruckzurufen`, `ruf\w* (\w+ ){0,4}(an|zuruck)\b`, `melden sie sich`, `melde dich`, `meldet euch`, `anrufen`, `erreichbar unter`, `erreichen sie mich`),
 	cues(Message, true, `nachricht`, `ausricht`, `bescheid (geben|sagen)`, `mitteil`, `hinterlass`, `adresse (hat sich )?(geandert|neu)`, `neue adresse`, `umgezogen`, `umzug`, `neue (telefonnummer|nummer|handynummer|bankverbindung)`,
 		`versichertenkarte`, `versicherungskarte`, `gesundheitskarte`, `karte`, `kassenwechsel`, `gewechselt`, `unterlagen`, `dokument`, `schicken`, `gefaxt`, `faxen`, `mailen`, `zusenden`, `zuschicken`, `einreichen`,
