@@ -31,6 +31,8 @@ var (
 	reSlashDate = regexp.MustCompile(`\b(\d{1,2}) / (\d{1,2}) / (\d{4}|\d{2})\b`)
 	// spoken without ordinals after a birth cue: "geboren zwolf drei vierundachtzig"
 	reBareDate = regexp.MustCompile(`\b(\d{1,2}) (\d{1,2}) (\d{4}|\d{2})\b`)
+	// a day of the month alone: "am fünfundzwanzigsten", "bis zum 3."
+	reDayOnly = regexp.MustCompile(`\b(?:am|den|zum|ab dem|vom|ab) (\d{1,2})\.( |$)`)
 
 	reBirthCue = regexp.MustCompile(`\b(geboren|geb|geburtsdatum|geburtstag|jahrgang|geburtsjahr|gebdat|dob)\b`)
 	rePastCue  = regexp.MustCompile(`\b(seit|letzten|letzte|letzter|vergangenen|vorigen|war|am letzten)\s*$`)
@@ -119,6 +121,29 @@ func (t *text) dates(now time.Time) (birth, day string) {
 			add(m[0], atoi(t.canon[m[2]:m[3]]), atoi(t.canon[m[4]:m[5]]), atoi(t.canon[m[6]:m[7]]), true)
 		}
 	}
+	for _, m := range reDayOnly.FindAllStringSubmatchIndex(t.canon, -1) {
+		if rest := t.canon[m[1]:]; reMonthStart.MatchString(rest) {
+			continue // a full date, read above
+		}
+		if !mark([]int{m[2], m[3]}) {
+			continue
+		}
+		d := atoi(t.canon[m[2]:m[3]])
+		if d < 1 || d > 31 {
+			continue
+		}
+		dt := time.Date(today.Year(), today.Month(), d, 0, 0, 0, 0, loc)
+		if rePastCue.MatchString(t.canon[max(0, m[0]-40):m[0]+len("am")]) {
+			if dt.After(today) {
+				dt = dt.AddDate(0, -1, 0)
+			}
+		} else if dt.Before(today) {
+			dt = dt.AddDate(0, 1, 0)
+		}
+		if dt.Day() == d {
+			cands = append(cands, dateCand{pos: m[0], date: dt})
+		}
+	}
 	cands = append(cands, t.relativeDates(today, taken)...)
 
 	var days []dateCand
@@ -154,6 +179,8 @@ func (t *text) pick(cs []dateCand) (dateCand, bool) {
 	}
 	return best, true
 }
+
+var reMonthStart = regexp.MustCompile(`^(\d|` + monthAlt + `)`)
 
 var reCorrection = regexp.MustCompile(`\b(nein|ne|quatsch|ich meine|ich mein|korrigiere|korrektur|sorry|doch lieber|lieber doch|oder besser|falsch)\b`)
 

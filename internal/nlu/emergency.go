@@ -32,7 +32,7 @@ var lifeThreats = compileAll(
 	// poisoning
 	`vergift`, `zu viele tabletten`, `tabletten geschluckt`, `(reiniger|putzmittel|spulmittel|lampenol|batterie|chemikalien|pilze) (getrunken|gegessen|verschluckt|geschluckt)`,
 	`(getrunken|verschluckt|geschluckt).{0,30}(reiniger|putzmittel|spulmittel|lampenol|batterie|gift)`,
-	`(uberdosis|uberdosiert)`,
+	`(uberdosis|uberdosiert)`, `zu viel (\w+ ){0,2}(gespritzt|genommen|eingenommen|geschluckt)`,
 	// children
 	`(fieber.{0,60}(steife[nrs]? nacken|nacken (ist )?steif|nackensteif))|((steife[nrs]? nacken|nacken (ist )?steif|nackensteif).{0,60}fieber)`,
 	`fieberkrampf`, `baby.{0,40}(atmet|blau|schlapp|reagiert)`, `(punkte|flecken).{0,40}(wegdrucken|glas)`,

@@ -142,9 +142,6 @@ func classify(t *text, s Slots) Intent {
 			return best
 		}
 	}
-	if s.Phone != "" && len(t.toks) < 20 {
-		return Callback // a bare number left on the line asks to be called
-	}
 	return Other
 }
 
