@@ -133,7 +133,7 @@ func (t *text) dates(now time.Time) (birth, day string) {
 			continue
 		}
 		dt := time.Date(today.Year(), today.Month(), d, 0, 0, 0, 0, loc)
-		if rePastCue.MatchString(t.canon[max(0, m[0]-40):m[0]+len("am")]) {
+		if rePastCue.MatchString(t.canon[max(0, m[0]-40) : m[0]+len("am")]) {
 			if dt.After(today) {
 				dt = dt.AddDate(0, -1, 0)
 			}
