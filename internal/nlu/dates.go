@@ -109,6 +109,9 @@ func (t *text) dates(now time.Time) (birth, day string) {
 		for _, m := range re.FindAllStringSubmatchIndex(t.canon, -1) {
 			if mark(m) {
 				y, has := 0, m[6] >= 0
+				if has && reTimeAfter.MatchString(t.canon[m[1]:]) {
+					has = false // "30.11. 10:00": the number after the date is the hour
+				}
 				if has {
 					y = atoi(t.canon[m[6]:m[7]])
 				}
@@ -179,6 +182,8 @@ func (t *text) pick(cs []dateCand) (dateCand, bool) {
 	}
 	return best, true
 }
+
+var reTimeAfter = regexp.MustCompile(`^( :| uhr\b|\. \d)`)
 
 var reMonthStart = regexp.MustCompile(`^(\d|` + monthAlt + `)`)
 

@@ -49,7 +49,8 @@ var intentCues = concat(
 		`bescheinigung fur (die )?(arbeit|arbeitgeber|schule|kita)`, `kann nicht (zur|arbeiten|in die arbeit)`, `nicht arbeiten`),
 	cues(TestResults, false, `befund`, `ergebnis`, `laborwert`, `laborergebnis`, `blutwert`, `blutbild`, `blutergebnis`, `werte`, `labor`, `resultat`, `arztbrief`, `bericht`,
 		`(mrt|ct|rontgen|ultraschall|ekg)[ -]?(bild|bilder|befund|ergebnis|bericht)`, `wie (ist|war|sind|waren) (\w+ ){0,3}(ausgefallen|ausgegangen)`, `abstrich`, `schilddrusenwert`, `zuckerwert`, `cholesterin`, `langzeit`),
-	cues(OpeningHours, false, `offnungszeit`, `geoffnet`, `offnen`, `offen\b`, `auf ?haben`, `auf hat`, `habt (ihr )?(\w+ ){0,3}auf`, `haben sie (\w+ ){0,4}(auf|offen|zu)\b`, `hat (die praxis )?(\w+ ){0,3}(auf|offen|zu)\b`,
+	cues(OpeningHours, false, `(sind|seid) (sie|ihr) (\w+ ){0,3}(da|erreichbar|offen|geoffnet)\b`, `ist (die praxis|jemand) (\w+ ){0,3}(da|erreichbar|offen|besetzt)\b`,
+		`ist (frau |herr )?(doktor|dr) (\w+ ){0,3}(da|im haus|in der praxis)\b`, `offnungszeit`, `geoffnet`, `offnen`, `offen\b`, `auf ?haben`, `auf hat`, `habt (ihr )?(\w+ ){0,3}auf`, `haben sie (\w+ ){0,4}(auf|offen|zu)\b`, `hat (die praxis )?(\w+ ){0,3}(auf|offen|zu)\b`,
 		`sprechzeit`, `sprechstundenzeit`, `bis wann`, `ab wann (sind|ist|haben)`, `wann (sind|ist|haben|hat|seid) (sie|ihr|die praxis)? ?(\w+ ){0,3}(da|erreichbar|auf|offen|geoffnet)`, `mittagspause`,
 		`praxisurlaub`, `betriebsferien`, `urlaub (\w+ ){0,4}praxis`, `praxis (\w+ ){0,4}(urlaub|geschlossen|zu)`, `geschlossen`, `zwischen den jahren`, `feiertag`, `samstags`, `wann (\w+ ){0,2}erreichbar`),
 	cues(PracticeInfo, false, `(ihre|eure|die|eurer|ihrer) (genaue )?(adresse|anschrift)`, `(adresse|anschrift) (der|von der|eurer|ihrer) praxis`, `wie (ist|lautet) (die|ihre) (adresse|anschrift)`, `wo (ist|sind|befindet|liegt|finde)`, `wie komme`, `anfahrt`, `parken`, `parkplatz`, `parkmoglichkeit`, `barrierefrei`, `rollstuhl`, `rollator`,
@@ -66,7 +67,11 @@ var intentCues = concat(
 	cues(Message, false, `(meine|unsere|die) (\w+ )?(adresse|anschrift|telefonnummer|handynummer|nummer|bankverbindung|krankenkasse|kasse|versicherung) (hat sich |ist )?(geandert|neu)`,
 		`neue (adresse|anschrift|telefonnummer|handynummer|bankverbindung|versichertenkarte|gesundheitskarte|karte)`, `umgezogen`, `kasse gewechselt`, `krankenkasse gewechselt`,
 		`(unterlagen|dokumente|befunde|bericht|brief) (\w+ ){0,3}(schicken|faxen|mailen|vorbeibringen|einwerfen|zukommen)`, `nachricht (fur|an) `),
-	cues(Callback, true, `ruckruf`, `zuruckruf`, `ruckrufen`, `zuruck ?rufen`, `zuruckzurufen`, `ruf\w* (\w+ ){0,4}(an|zuruck)\b`, `melden sie sich`, `melde dich`, `meldet euch`, `anrufen`, `erreichbar unter`, `erreichen sie mich`),
+	// A complaint alone asks to be seen: symptoms without another wish are a wish for an
+	// appointment.
+	cues(AppointmentBook, true, `\w*schmerz`, `fieber`, `husten`, `schnupfen`, `ausschlag`, `durchfall`, `erbrechen`, `ubel`, `schwindel`, `entzund`, `geschwollen`,
+		`verletzt`, `verstaucht`, `grippe`, `erkalt`, `infekt`, `blutdruck`, `juckt`, `brennt beim`, `tut (\w+ ){0,2}weh`),
+	cues(Callback, true, `ruckruf`, `zuruckruf`, `ruckrufen`, `zuruck ?rufen`, `zuruckzurufen`, `ruf\w* (\w+ ){0,7}(an|zuruck)\b`, `melden sie sich`, `melde dich`, `meldet euch`, `anrufen`, `erreichbar unter`, `erreichen sie mich`),
 	cues(Message, true, `nachricht`, `ausricht`, `bescheid (geben|sagen)`, `mitteil`, `hinterlass`, `adresse (hat sich )?(geandert|neu)`, `neue adresse`, `umgezogen`, `umzug`, `neue (telefonnummer|nummer|handynummer|bankverbindung)`,
 		`versichertenkarte`, `versicherungskarte`, `gesundheitskarte`, `karte`, `kassenwechsel`, `gewechselt`, `unterlagen`, `dokument`, `schicken`, `gefaxt`, `faxen`, `mailen`, `zusenden`, `zuschicken`, `einreichen`,
 		`danke (\w+ ){0,4}sagen`, `bedanken`, `dankeschon`, `beschwer`, `lob`, `entlassbrief`, `entlassungsbrief`, `krankenhausbericht`, `formular`, `antrag`, `bescheinigung`, `rentenversicherung`, `versorgungsamt`, `schwerbehindert`,
@@ -109,18 +114,19 @@ func classify(t *text, s Slots) Intent {
 	}
 	// The appointment intents are one wish: its position is the earliest of them, its kind
 	// the most specific (rescheduling names a cancellation and a booking).
-	appt, apos := Intent(""), -1
+	appt, group := Intent(""), hit{pos: -1, weak: true}
 	for _, in := range []Intent{AppointmentBook, AppointmentCancel, AppointmentReschedule} {
 		if h, ok := first[in]; ok {
-			if apos < 0 || h.pos < apos {
-				apos = h.pos
+			if group.pos < 0 || h.pos < group.pos {
+				group.pos = h.pos
 			}
+			group.weak = group.weak && h.weak
 			appt = in
 		}
 		delete(first, in)
 	}
 	if appt != "" {
-		first[appt] = hit{pos: apos}
+		first[appt] = group
 	}
 	best, bpos := Intent(""), -1
 	if s.Medication != "" {

@@ -82,6 +82,12 @@ func (t *text) name(doctors []string) string {
 			}
 		}
 	}
+	// "Frau Müller", "Herr Becker" anywhere, not a doctor.
+	for i := 0; i+1 < len(t.toks); i++ {
+		if f := t.toks[i].fold; (f == "frau" || f == "herr" || f == "herrn") && t.isNameWord(i+1, isDoctor) {
+			return t.nameAt(i+1, isDoctor)
+		}
+	}
 	// A chat that ends with a name ("… Danke, Anna Müller"): two capitalised words at the end.
 	if n := len(t.toks); n >= 2 {
 		a, b := t.toks[n-2], t.toks[n-1]
