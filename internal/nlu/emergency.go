@@ -7,7 +7,7 @@ import (
 
 // Life-threatening situations, as patients describe them (folded canon). Each pattern is
 // one sign; emergency detection runs before anything else and is never left to a model.
-var lifeThreats = compileAll(
+var lifeThreats = newMatcher(
 	// heart
 	`brust ?schmerz`, `schmerz\w* (in|an|auf) der brust`, `(druck|enge|engegefuhl|stechen|brennen|ziehen) (auf|in|an) der brust`,
 	`brust (tut|ist|fuhlt|schmerzt|druckt|brennt|sticht)\w*`, `herzinfarkt`, `infarkt`, `linke?n? arm (kribbelt|ist taub|tut weh|schmerzt|strahlt)`,
@@ -42,14 +42,14 @@ var lifeThreats = compileAll(
 )
 
 // Suicidal intent: besides 112, the Telefonseelsorge is named.
-var suicidal = compileAll(
+var suicidal = newMatcher(
 	`(mich|mir) (selbst )?(umbringen|was antun|etwas antun|das leben nehmen)`, `(nicht mehr|will nicht) (mehr )?leben`, `suizid`, `selbstmord`,
 	`lebensmude`, `will sterben`, `mochte sterben`, `(nicht mehr|kein) weiterleben`, `ein ende machen`, `umbringen`, `von der brucke springen`,
 )
 
 // Acute but not life-threatening: the patient needs care today; outside opening hours that
 // is the Bereitschaftsdienst (116117).
-var urgentSigns = compileAll(
+var urgentSigns = newMatcher(
 	`dringend`, `notfall`, `sofort`, `(sehr )?(starke|heftige|extreme|unertragliche) (schmerzen|bauchschmerzen|kopfschmerzen|zahnschmerzen|ruckenschmerzen)`,
 	`hohes fieber`, `(39|40|41)( komma \d| ?[.,] ?\d)? (grad )?fieber`, `fieber (von |uber )?(39|40|41)`, `kann nicht (mehr )?laufen`, `halt es nicht (mehr )?aus`,
 	`(stark|heftig) erbrechen`, `erbricht (standig|dauernd|die ganze)`, `verbrannt`, `platzwunde`, `gebrochen`,
@@ -64,14 +64,6 @@ var (
 	negated  = regexp.MustCompile(`\b(kein|keine|keinen|nicht|ohne)\s+(\w+\s+)?$`)
 )
 
-func compileAll(patterns ...string) []*regexp.Regexp {
-	out := make([]*regexp.Regexp, len(patterns))
-	for i, p := range patterns {
-		out[i] = regexp.MustCompile(`\b(?:` + fold(p) + `)`)
-	}
-	return out
-}
-
 // clauseSeps split an utterance into the clauses that past and present markers refer to.
 var clauseSeps = regexp.MustCompile(` (?:[.;!?]|aber|jedoch|sondern) `)
 
@@ -79,29 +71,22 @@ var clauseSeps = regexp.MustCompile(` (?:[.;!?]|aber|jedoch|sondern) `)
 // patient speaks of suicide.
 func triage(t *text) (Urgency, bool) {
 	canon := " " + t.canon + " "
-	for _, re := range suicidal {
-		for _, m := range re.FindAllStringIndex(canon, -1) {
-			if !negated.MatchString(canon[max(0, m[0]-20):m[0]]) && !strings.Contains(canon[max(0, m[0]-40):m[0]], "ob ") {
-				return LifeThreatening, true
-			}
-		}
+	if suicidal.first(canon, func(s, _ int) bool {
+		return !negated.MatchString(canon[max(0, s-20):s]) && !strings.Contains(canon[max(0, s-40):s], "ob ")
+	}) >= 0 {
+		return LifeThreatening, true
 	}
-	for _, re := range lifeThreats {
-		for _, m := range re.FindAllStringIndex(canon, -1) {
-			if negated.MatchString(canon[max(0, m[0]-20):m[0]]) {
-				continue
-			}
-			clause := clauseOf(canon, m[0], m[1])
-			if notNow.MatchString(clause) && !rightNow.MatchString(clause) {
-				continue
-			}
-			return LifeThreatening, false
+	if lifeThreats.first(canon, func(s, e int) bool {
+		if negated.MatchString(canon[max(0, s-20):s]) {
+			return false
 		}
+		clause := clauseOf(canon, s, e)
+		return !notNow.MatchString(clause) || rightNow.MatchString(clause)
+	}) >= 0 {
+		return LifeThreatening, false
 	}
-	for _, re := range urgentSigns {
-		if re.MatchString(canon) {
-			return Urgent, false
-		}
+	if urgentSigns.match(canon) {
+		return Urgent, false
 	}
 	return Routine, false
 }

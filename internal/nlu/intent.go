@@ -4,22 +4,16 @@ import (
 	"regexp"
 )
 
-// cue is a phrase that signals an intent. Patterns are regular expressions over the
-// folded canon, anchored at a word start; weak cues decide only when no strong cue is
-// present (a message, a callback, "Termin" next to a more specific wish).
+// cue is a list of phrases that signal an intent. Weak cues decide only when no strong
+// cue is present (a message, a callback, symptoms next to a more specific wish).
 type cue struct {
 	intent Intent
-	re     *regexp.Regexp
+	m      matcher
 	weak   bool
 }
 
 func cues(intent Intent, weak bool, patterns ...string) []cue {
-	out := make([]cue, len(patterns))
-	for i, p := range patterns {
-		// Patterns are folded like the text, so that they may be written in plain German.
-		out[i] = cue{intent, regexp.MustCompile(`\b(?:` + fold(p) + `)`), weak}
-	}
-	return out
+	return []cue{{intent, newMatcher(patterns...), weak}}
 }
 
 var intentCues = concat(
@@ -102,14 +96,15 @@ func classify(t *text, s Slots) Intent {
 	canon := t.canon
 	first := map[Intent]hit{}
 	for _, c := range intentCues {
-		for _, m := range c.re.FindAllStringIndex(canon, -1) {
-			if cueNegated.MatchString(canon[max(0, m[0]-20):m[0]]) && c.intent != AppointmentCancel {
-				continue
-			}
-			if h, ok := first[c.intent]; !ok || m[0] < h.pos {
-				first[c.intent] = hit{m[0], c.weak}
-			}
-			break
+		pos := c.m.first(canon, func(start, _ int) bool {
+			return c.intent == AppointmentCancel || !cueNegated.MatchString(canon[max(0, start-20):start])
+		})
+		if pos < 0 {
+			continue
+		}
+		// A strong cue outranks a weak one of the same intent; else the first counts.
+		if h, ok := first[c.intent]; !ok || h.weak && !c.weak || h.weak == c.weak && pos < h.pos {
+			first[c.intent] = hit{pos, c.weak}
 		}
 	}
 	// The appointment intents are one wish: its position is the earliest of them, its kind
