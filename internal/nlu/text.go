@@ -116,9 +116,48 @@ func analyse(s string) *text {
 		}
 		t.toks = append(t.toks, tk)
 	}
+	t.correctTypos()
 	t.combineNumbers()
 	t.build()
 	return t
+}
+
+// keywords are the words the intents hang on, folded; typed words one or two edits away
+// from one of them are read as it ("Überweisnug", "Rezpet", "Krankschreibnug").
+var keywords = func() []string {
+	var out []string
+	for _, w := range strings.Fields(`termin termine rezept folgerezept uberweisung krankschreibung krankmeldung
+		befund befunde ergebnisse laborwerte blutwerte ruckruf zuruckrufen offnungszeiten geoffnet absagen stornieren
+		verschieben verlegen arbeitsunfahigkeitsbescheinigung nachricht adresse parkplatz barrierefrei rollstuhl
+		mitarbeiter medikament medikamente tabletten vorbeikommen sprechstunde impfung untersuchung bescheinigung
+		notfall ausschlag schmerzen fieber`) {
+		out = append(out, fold(w))
+	}
+	return out
+}()
+
+// correctTypos replaces misspelt keywords: one edit for words of six letters or more, two
+// for words of eleven or more.
+func (t *text) correctTypos() {
+	for i, tk := range t.toks {
+		n := len(tk.fold)
+		if !tk.word || n < 6 || stopword[tk.fold] {
+			continue
+		}
+		limit := 1
+		if n >= 11 {
+			limit = 2
+		}
+		for _, k := range keywords {
+			if k == tk.fold {
+				break
+			}
+			if abs(len(k)-n) <= limit && editDistance(tk.fold, k, limit) <= limit {
+				t.toks[i].fold = k
+				break
+			}
+		}
+	}
 }
 
 // isNum reports whether toks[i] is a number (digits or words).
