@@ -23,7 +23,7 @@ var adapters = map[string]string{
 }
 
 // domain lists the packages that hold domain types and rules.
-var domain = []string{"errs", "tenant", "user", "person", "audit", "retention", "password", "vault", "blob"}
+var domain = []string{"errs", "tenant", "user", "person", "audit", "retention", "password", "vault", "blob", "nlu", "request", "dialogue"}
 
 func TestDomainImportsNoAdapters(t *testing.T) {
 	args := []string{"list", "-json=ImportPath,Deps"}

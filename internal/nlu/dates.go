@@ -219,6 +219,16 @@ func (t *text) relativeDates(today time.Time, taken []bool) []dateCand {
 			out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -1)})
 		case "vorgestern":
 			out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -2)})
+		case "seit", "vor":
+			// "seit drei Tagen", "vor einer Woche": the day it began
+			if n := toks[min(i+1, len(toks)-1)]; i+2 < len(toks) && n.num > 0 && n.num < 60 {
+				switch unit := word(i + 2); {
+				case strings.HasPrefix(unit, "tag"):
+					out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -n.num)})
+				case strings.HasPrefix(unit, "woche"):
+					out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -7*n.num)})
+				}
+			}
 		case "in":
 			// "in drei Tagen", "in zwei Wochen", "in einer Woche"
 			if n := toks[min(i+1, len(toks)-1)]; i+2 < len(toks) && n.num > 0 && n.num < 60 {

@@ -34,7 +34,7 @@ var intentCues = concat(
 	cues(PrescriptionRefill, false,
 		`rezept`, `folgerezept`, `wiederholungsrezept`, `e-rezept`, `e rezept`, `nachbestell`, `nach bestellen`, `nachschub`, `verordnung`, `verschreib`, `aufschreiben`,
 		`(tabletten|medikament\w*|pillen|tropfen|spray|insulin|pflaster|salbe|packung) (\w+ ){0,5}(alle|leer|aus|aufgebraucht|zu ende|ausgegangen|gehen aus|geht aus|neige)`,
-		`(neue|neues|neuen) (packung|tabletten|medikament)`, `(mehr|nachschub) (von )?(meinen|meinem|den|dem) (tabletten|medikament)`, `(bestellen|brauche|bekommen|holen)\b.{0,30}(tabletten|medikament|pillen)`,
+		`(neue|neues|neuen) (packung|tabletten|medikament)`, `(mehr|nachschub) (von )?(meinen|meinem|den|dem) (tabletten|medikament)`, `(bestellen|brauche|brauchte|benotige|bekommen|holen|hatte gern)\b.{0,40}(tabletten|medikament|pillen|\w+mittel|spray|tropfen|insulin|salbe|inhalator)`,
 		`dauermedikation`, `medikationsplan`),
 	cues(Referral, false, `uberweis`, `uberweisungsschein`, `uberweisung`, `zum (facharzt|orthopaden|kardiologen|radiologen|hautarzt|augenarzt|frauenarzt|urologen|neurologen|hno|gastroenterologen|internisten|psychiater|psychotherapeuten|lungenarzt|rheumatologen|dermatologen)`,
 		`fur (den|die) (facharzt|orthopaden|kardiologen|radiologen|hautarzt|augenarzt|frauenarzt|urologen|neurologen|hno|physiotherapie|krankengymnastik|mrt|ct)`, `physiotherapie`, `krankengymnastik`, `heilmittel`),

@@ -90,10 +90,19 @@ var insurers = []struct{ phrase, kind string }{
 	{"svlfg", "gkv"}, {"landwirtschaftliche", "gkv"}, {"big direkt", "gkv"}, {"securvita", "gkv"}, {"vividabkk", "gkv"}, {"pronova", "gkv"}, {"novitas", "gkv"},
 }
 
+// insurerPhrases are insurers folded like the text.
+var insurerPhrases = func() []struct{ phrase, kind string } {
+	out := make([]struct{ phrase, kind string }, len(insurers))
+	for i, in := range insurers {
+		out[i].phrase, out[i].kind = fold(in.phrase), in.kind
+	}
+	return out
+}()
+
 // insurance finds the kind of insurance stated.
 func (t *text) insurance() string {
 	best, at := "", -1
-	for _, in := range insurers {
+	for _, in := range insurerPhrases {
 		i := t.index(in.phrase)
 		if i < 0 {
 			continue
@@ -105,11 +114,8 @@ func (t *text) insurance() string {
 		if in.phrase == "privat" && (strings.Contains(t.canon[max(0, i-12):i], "nicht") || strings.HasPrefix(t.canon[end:], "adresse") || strings.HasPrefix(t.canon[end:], "nummer")) {
 			continue
 		}
-		if in.phrase == "kasse" && (strings.HasPrefix(t.canon[end:], "n") || strings.HasPrefix(t.canon[end:], "karte")) {
-			// "Kassenrezept" still says gkv, but "Kassenbon" does not; keep to plain "Kasse".
-			if !strings.HasPrefix(t.canon[end:], "npatient") && !strings.HasPrefix(t.canon[end:], "nrezept") {
-				continue
-			}
+		if in.phrase == "kase" && strings.HasPrefix(t.canon[end:], "n") && !strings.HasPrefix(t.canon[end:], "npatient") && !strings.HasPrefix(t.canon[end:], "nrezept") {
+			continue // "Kassenbon" is no insurance; "Kassenpatient", "Kassenrezept" are
 		}
 		if at < 0 || i < at {
 			best, at = in.kind, i
@@ -161,9 +167,13 @@ func (t *text) medication() string {
 			continue
 		}
 		out := d.name
-		// strength: a number, optionally a unit ("5 mg", "fünf milligramm", "75")
+		// strength: a number, optionally a unit ("5 mg", "fünf milligramm", "75", "47,5")
 		if j < len(t.toks) && t.toks[j].num > 0 {
 			out += " " + t.toks[j].fold
+			if j+2 < len(t.toks) && (t.toks[j+1].raw == "," || t.toks[j+1].fold == "komma") && t.toks[j+2].num >= 0 {
+				out += "," + t.toks[j+2].fold
+				j += 2
+			}
 			if j+1 < len(t.toks) {
 				u := t.toks[j+1].fold
 				if j+3 < len(t.toks) && u == "i" && t.toks[j+2].raw == "." && t.toks[j+3].fold == "e" {
