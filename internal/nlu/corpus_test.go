@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -25,9 +26,23 @@ type example struct {
 	Slots  map[string]string `json:"slots"`
 }
 
+// loadCorpus reads every testdata/corpus*.jsonl.
 func loadCorpus(tb testing.TB) []example {
 	tb.Helper()
-	f, err := os.Open("testdata/corpus.jsonl")
+	files, err := filepath.Glob("testdata/corpus*.jsonl")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no corpus in testdata: %v", err)
+	}
+	var out []example
+	for _, name := range files {
+		out = append(out, loadCorpusFile(tb, name)...)
+	}
+	return out
+}
+
+func loadCorpusFile(tb testing.TB, name string) []example {
+	tb.Helper()
+	f, err := os.Open(name)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -41,10 +56,10 @@ func loadCorpus(tb testing.TB) []example {
 		}
 		var e example
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			tb.Fatalf("corpus line %d: %v", line, err)
+			tb.Fatalf("%s:%d: %v", name, line, err)
 		}
 		if !slices.Contains(Intents, e.Intent) {
-			tb.Fatalf("corpus line %d: unknown intent %q", line, e.Intent)
+			tb.Fatalf("%s:%d: unknown intent %q", name, line, e.Intent)
 		}
 		out = append(out, e)
 	}
