@@ -13,24 +13,28 @@ var lifeThreats = newMatcher(
 	`brust (tut|ist|fuhlt|schmerzt|druckt|brennt|sticht)\w*`, `herzinfarkt`, `infarkt`, `linke?n? arm (kribbelt|ist taub|tut weh|schmerzt|strahlt)`,
 	`strahlt in den (linken )?arm`, `herz ?stillstand`, `herz (rast|stolpert|setzt aus)\w*.{0,40}(schwindel|luft|brust|umgekippt)`,
 	// breathing
-	`keine luft`, `kaum luft`, `schlecht luft`, `luftnot`, `atemnot`, `atemstillstand`, `kann (kaum |nicht (mehr )?)?(richtig )?atmen`, `atmet (nicht|kaum|komisch|schwer|ganz schwer)`,
+	`keine luft`, `kaum luft`, `schlecht luft`, `schwer luft`, `eng (\w+ ){0,2}(in|auf) der brust`, `rochel`, `luftnot`, `atemnot`, `atemstillstand`, `kann (kaum |nicht (mehr )?)?(richtig )?atmen`, `atmet (\w+ ){0,2}(nicht|kaum|komisch|schwer|flach|rochelnd)`,
 	`ringt nach luft`, `(er|sie|es)?stick`, `lippen (sind |werden )?blau`, `(lauft|ist|wird) blau an`, `blau angelaufen`, `pfeift beim atmen`,
 	// stroke
 	`schlaganfall`, `gelahmt`, `lahmung`, `mundwinkel (hangt|hangen)`, `hangende?n? mundwinkel`, `gesicht (hangt|ist schief|schief)`,
 	`kann (nicht|kaum) (mehr )?(richtig )?(sprechen|reden)`, `spricht (ganz )?(verwaschen|undeutlich|komisch)`, `sprache (ist )?(verwaschen|weg)`,
 	`(arm|bein) (nicht mehr )?(bewegen|heben)`, `kann (den|das|seinen|ihren|meinen) (arm|bein) nicht`, `eine seite (ist )?(taub|gelahmt|schlaff)`,
-	`plotzlich (blind|nichts mehr sehen|doppelbilder)`,
+	`plotzlich (blind|nichts mehr sehen|doppelbilder)`, `gesicht (ist )?(ganz |so )?taub`, `sehe? (\w+ ){0,2}(nur noch halb|doppelt|nichts mehr)`, `sieht (\w+ ){0,3}doppelt`, `doppelbilder`,
+	`(arm|hand|bein) (\w+ ){0,2}(hangt|schlapp|gehorcht nicht|lasst sich nicht)`, `(linke|rechte)? ?seite (ist )?(ganz )?(taub|gelahmt|schlaff)`, `\blall`, `spricht (\w+ ){0,2}verwaschen`,
+	`(gerade|plotzlich|auf einmal) (\w+ ){0,3}verwirrt`, `verwirrt.{0,40}(spricht|arm|gesicht|zucker|gesturzt|blutet|lallt)`,
+	`kopfschmerzen (\w+ ){0,4}(wie noch nie|noch nie)`, `(starkste|schlimmste|starksten|schlimmsten) kopfschmerzen`,
 	// consciousness, seizures
-	`bewusstlos`, `ohnmachtig`, `reagiert (nicht|kaum)`, `nicht (mehr )?ansprechbar`, `wacht nicht (mehr )?auf`, `umgekippt`, `zusammengebrochen`,
+	`bewusstlos`, `ohnmachtig`, `(nicht|kaum) (mehr )?wach`, `wach (kriegen|bekommen|krieg)`, `reagiert (nicht|kaum)`, `nicht (mehr )?ansprechbar`, `wacht nicht (mehr )?auf`, `umgekippt`, `zusammengebrochen`,
 	`zusammengesackt`, `krampfanfall`, `krampft`, `zuckt am ganzen korper`, `epileptischen? anfall`,
 	// bleeding
-	`blutet (sehr |ganz )?(stark|heftig|doll|extrem|ohne ende)`, `(starke|heftige) blutung`, `hort nicht auf zu bluten`, `blutung (hort|lasst) (sich )?nicht`,
+	`blut\w* (\w+ ){0,3}(stark|heftig|doll|extrem|ohne ende)`, `blutet am kopf`, `schwanger.{0,60}(blut|wehen|krampf)`, `(starke|heftige) blutung`, `hort nicht auf zu bluten`, `blutung (hort|lasst) (sich )?nicht`,
 	`viel blut`, `blut (spuckt|spucken|erbricht|erbrechen|husten|hustet)`, `(spuckt|erbricht|hustet|husten|spucke|erbreche) blut`, `schwallartig`,
 	// anaphylaxis
 	`allergischen? schock`, `anaphyla`, `(hals|rachen|zunge|gesicht|lippe) (schwillt|ist (an|zu)geschwollen|wird dick)`, `schwillt (der hals|die zunge|zu)`,
 	`(wespen|bienen|insekten)stich.{0,60}(luft|schwill|atmen|schwindel)`,
 	// poisoning
-	`vergift`, `zu viele tabletten`, `tabletten geschluckt`, `(reiniger|putzmittel|spulmittel|lampenol|batterie|chemikalien|pilze) (getrunken|gegessen|verschluckt|geschluckt)`,
+	`vergift`, `zu viele \w*tabletten`, `\w*tabletten geschluckt`, `\w*(reiniger|putzmittel|spulmittel|lampenol|batterie|chemikalien|pilze) (\w+ )?(getrunken|gegessen|verschluckt|geschluckt)`,
+	`unterzucker`, `zucker (\w+ ){0,3}([1-4]\d)\b`, `(gesturzt|gefallen|hingefallen).{0,50}(kopf|bewusstlos|verwirrt|blutet)`,
 	`(getrunken|verschluckt|geschluckt).{0,30}(reiniger|putzmittel|spulmittel|lampenol|batterie|gift)`,
 	`(uberdosis|uberdosiert)`, `zu viel (\w+ ){0,2}(gespritzt|genommen|eingenommen|geschluckt)`,
 	// children
@@ -43,7 +47,7 @@ var lifeThreats = newMatcher(
 
 // Suicidal intent: besides 112, the Telefonseelsorge is named.
 var suicidal = newMatcher(
-	`(mich|mir) (selbst )?(umbringen|was antun|etwas antun|das leben nehmen)`, `(nicht mehr|will nicht) (mehr )?leben`, `suizid`, `selbstmord`,
+	`(mich|mir) (selbst )?(umbringen|was antun|etwas antun|das leben nehmen)`, `(mir|mich) (\w+ ){0,2}(was|etwas) angetan`, `(nicht mehr|will nicht) (mehr )?leben`, `suizid`, `selbstmord`,
 	`lebensmude`, `will sterben`, `mochte sterben`, `(nicht mehr|kein) weiterleben`, `ein ende machen`, `umbringen`, `von der brucke springen`,
 )
 
@@ -57,12 +61,29 @@ var urgentSigns = newMatcher(
 
 // Not now: a sign mentioned as past, planned or as a topic ("Nachsorge nach meiner
 // Brust-OP", "hatte letzte Woche Fieber", "Erste-Hilfe-Kurs") is no emergency unless the
-// same clause also says it is happening now.
+// same clause also says it is happening now. A clear past ("vor zwei Jahren",
+// "Kontrolle") needs a clear present ("gerade", "plötzlich"); a bare "hatte" is outweighed
+// by "jetzt" too.
 var (
-	notNow   = regexp.MustCompile(`\b(hatte|hatten|hatte|war|waren|gehabt|damals|fruher|vor (\d+|einer|einem|zwei|drei|ein paar|paar|einigen|vielen) (tag|woche|monat|jahr)\w*|letzte (woche|jahr|monat)|letzten (monat|jahr|woche|winter|sommer)|letztes jahr|nach (meiner|meinem|der|dem|einer|einem) (\w+ )?(op|operation|behandlung|geburt|entbindung|eingriff|therapie|reha|kur|impfung|untersuchung|herzkatheter|katheter)|nachsorge|kontrolle|kontrolltermin|vorsorge|kurs|schulung|impfung|test|untersuchung|reha|zustand nach|z\. ?n\.|wieder gut|ist vorbei)\b`)
-	rightNow = regexp.MustCompile(`\b(gerade|grad|akut|plotzlich|seit (einer|zwei|drei|\d+|ein paar|paar) (minute|stunde)|seit heute|seit vorhin|seit eben|im moment|momentan|immer noch|schon wieder|hilfe)\b`)
-	negated  = regexp.MustCompile(`\b(kein|keine|keinen|nicht|ohne)\s+(\w+\s+)?$`)
+	pastStrong = regexp.MustCompile(`\b(damals|fruher|vor (\d+|einer|einem|zwei|drei|ein paar|paar|einigen|vielen) (tag|woche|monat|jahr)\w*|letzte (woche|jahr|monat)|letzten (monat|jahr|woche|winter|sommer)|letztes jahr|nach (meiner|meinem|der|dem|einer|einem) (\w+ )?(op|operation|behandlung|geburt|entbindung|eingriff|therapie|reha|kur|impfung|untersuchung|herzkatheter|katheter)|nachsorge|kontrolle|kontrolltermin|vorsorge|kurs|schulung|impfung|test|untersuchung|reha|zustand nach|z\. ?n\.|wieder gut|ist vorbei)\b`)
+	pastWeak   = regexp.MustCompile(`\b(hatte|hatten|war|waren|gehabt)\b`)
+	nowStrong  = regexp.MustCompile(`\b(gerade|grad|akut|plotzlich|auf einmal|seit (einer|zwei|drei|\d+|ein paar|paar) (min|minute|stunde)\w*|seit heute|seit vorhin|seit eben|im moment|momentan|immer noch|schon wieder|hilfe|sofort)\b`)
+	nowWeak    = regexp.MustCompile(`\b(jetzt|eben|vorhin|heute)\b`)
+	negated    = regexp.MustCompile(`\b(kein|keine|keinen|nicht|ohne)\s+(\w+\s+)?$`)
 )
+
+// acute reports whether a clause speaks of now rather than of the past or a plan.
+func acute(clause string) bool {
+	switch {
+	case nowStrong.MatchString(clause):
+		return true
+	case pastStrong.MatchString(clause):
+		return false
+	case pastWeak.MatchString(clause):
+		return nowWeak.MatchString(clause)
+	}
+	return true
+}
 
 // clauseSeps split an utterance into the clauses that past and present markers refer to.
 var clauseSeps = regexp.MustCompile(` (?:[.;!?]|aber|jedoch|sondern) `)
@@ -80,8 +101,7 @@ func triage(t *text) (Urgency, bool) {
 		if negated.MatchString(canon[max(0, s-20):s]) {
 			return false
 		}
-		clause := clauseOf(canon, s, e)
-		return !notNow.MatchString(clause) || rightNow.MatchString(clause)
+		return acute(clauseOf(canon, s, e))
 	}) >= 0 {
 		return LifeThreatening, false
 	}
