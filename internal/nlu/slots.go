@@ -159,7 +159,7 @@ var units = map[string]string{
 // that follows it.
 func (t *text) medication() string {
 	for i, tk := range t.toks {
-		if !tk.word || len(tk.fold) < 3 {
+		if !tk.word {
 			continue
 		}
 		d, j, ok := t.lookupDrug(i)
@@ -199,7 +199,12 @@ func (t *text) lookupDrug(i int) (drug, int, bool) {
 			return drugs[k], i + 3, true
 		}
 	}
-	if k, ok := drugIndex[w]; ok {
+	if len(w) == 1 && i+1 < len(t.toks) { // "l thyroxin" as speech recognition writes it
+		if k, ok := drugIndex[w+"-"+t.toks[i+1].fold]; ok {
+			return drugs[k], i + 2, true
+		}
+	}
+	if k, ok := drugIndex[w]; ok && (len(w) >= 3 || w == "as") {
 		return drugs[k], i + 1, true
 	}
 	if len(w) < 5 || stopword[w] {
