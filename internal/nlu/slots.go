@@ -23,7 +23,7 @@ func (u *Understander) slots(t *text, now time.Time) Slots {
 	s.Insurance = t.insurance()
 	s.Medication = t.medication()
 	s.Doctor = u.doctor(t)
-	s.Name = t.name(u.Doctors)
+	s.Name = t.name()
 	return s
 }
 
