@@ -19,6 +19,10 @@ var weekdays = map[string]time.Weekday{
 	"freitag": time.Friday, "samstag": time.Saturday, "sonnabend": time.Saturday, "sonntag": time.Sunday,
 }
 
+// weekdayAbbrevs are read only as "am Do" or "Do.".
+var weekdayAbbrevs = map[string]time.Weekday{"mo": time.Monday, "di": time.Tuesday, "mi": time.Wednesday, "do": time.Thursday,
+	"fr": time.Friday, "sa": time.Saturday, "so": time.Sunday}
+
 const monthAlt = `januar|janner|jan|februar|feb|marz|mar|april|apr|mai|juni|jun|juli|jul|august|aug|september|sept|sep|oktober|okt|november|nov|dezember|dez`
 
 var (
@@ -29,6 +33,8 @@ var (
 	// ISO and slashes: "1984 - 03 - 12", "12 / 3 / 84"
 	reISODate   = regexp.MustCompile(`\b(\d{4}) - (\d{1,2}) - (\d{1,2})\b`)
 	reSlashDate = regexp.MustCompile(`\b(\d{1,2}) / (\d{1,2}) / (\d{4}|\d{2})\b`)
+	// year first: "geboren 1938 am 1. marz"
+	reYearFirst = regexp.MustCompile(`\b(\d{4}) (?:am |den )?(\d{1,2})\.? (` + monthAlt + `)\b`)
 	// spoken without ordinals after a birth cue: "geboren zwolf drei vierundachtzig"
 	reBareDate = regexp.MustCompile(`\b(\d{1,2}) (\d{1,2}) (\d{4}|\d{2})\b`)
 	// a day of the month alone: "am fünfundzwanzigsten", "bis zum 3."
@@ -94,6 +100,11 @@ func (t *text) dates(now time.Time) (birth, day string) {
 	for _, m := range reISODate.FindAllStringSubmatchIndex(t.canon, -1) {
 		if mark(m) {
 			add(m[0], atoi(t.canon[m[6]:m[7]]), atoi(t.canon[m[4]:m[5]]), atoi(t.canon[m[2]:m[3]]), true)
+		}
+	}
+	for _, m := range reYearFirst.FindAllStringSubmatchIndex(t.canon, -1) {
+		if mark(m) {
+			add(m[0], atoi(t.canon[m[4]:m[5]]), int(months[t.canon[m[6]:m[7]]]), atoi(t.canon[m[2]:m[3]]), true)
 		}
 	}
 	for _, m := range reNamedDate.FindAllStringSubmatchIndex(t.canon, -1) {
@@ -206,7 +217,7 @@ func (t *text) relativeDates(today time.Time, taken []bool) []dateCand {
 		}
 		pos := t.at[i]
 		switch tk.fold {
-		case "heute":
+		case "heute", "heut":
 			out = append(out, dateCand{pos: pos, date: today})
 		case "morgen":
 			if p := word(i - 1); p == "heute" || p == "gestern" || p == "am" || p == "jeden" || p == "guten" {
@@ -241,8 +252,11 @@ func (t *text) relativeDates(today time.Time, taken []bool) []dateCand {
 			}
 		default:
 			wd, ok := weekdays[tk.fold]
-			if !ok {
-				continue
+			if !ok && (word(i-1) == "am" || i+1 < len(toks) && toks[i+1].raw == ".") {
+				wd, ok = weekdayAbbrevs[tk.fold]
+			}
+			if !ok || word(i-1) == "ist" {
+				continue // "es ist Freitag" tells the day, wishes none
 			}
 			out = append(out, dateCand{pos: pos, date: weekdayDate(today, wd, word(i-2), word(i-1), word(i+1), word(i+2))})
 		}
@@ -304,8 +318,8 @@ var (
 	reAt        = regexp.MustCompile(`\b(?:um|gegen|ab) (\d{1,2})\b(?: uhr)?`)
 )
 
-// clock finds a clock time; daypart shifts afternoon hours ("um drei" is 15:00, as a
-// practice opens by day).
+// clock finds a clock time; a daypart said next to it shifts it ("halb acht abends"), and
+// so do early hours ("um drei" is 15:00, as a practice opens by day).
 func (t *text) clock(daypart string) string {
 	type cand struct{ pos, h, m int }
 	var cs []cand
@@ -360,6 +374,9 @@ func (t *text) clock(daypart string) string {
 	})
 	try(reHalf, func(m []int) (int, int, bool) { return g(m, 1) - 1, 30, true })
 	try(reAt, func(m []int) (int, int, bool) {
+		if raw := t.toks[t.tokenAt(m[2])].raw; strings.HasPrefix(strings.ToLower(raw), "ein") {
+			return 0, 0, false // "um einen Termin", "es geht um eine Abrechnung"
+		}
 		next := t.canon[m[1]:]
 		// "um 12. Dezember", "ab 3 Tagen" are no clock times
 		if strings.HasPrefix(next, ".") || strings.HasPrefix(next, " tag") || strings.HasPrefix(next, " woche") {
@@ -380,6 +397,9 @@ func (t *text) clock(daypart string) string {
 		}
 	}
 	h := best.h
+	if daypart != "" && !dayPartNear.MatchString(t.canon[max(0, best.pos-30):min(len(t.canon), best.pos+40)]) {
+		daypart = "elsewhere"
+	}
 	switch {
 	case (daypart == "afternoon" || daypart == "evening") && h < 12:
 		h += 12
@@ -391,6 +411,8 @@ func (t *text) clock(daypart string) string {
 	}
 	return fmt.Sprintf("%02d:%02d", h, best.m)
 }
+
+var dayPartNear = regexp.MustCompile(`\b(vormittag|morgens|fruh|nachmittag|abend|feierabend|arbeit|mittag)`)
 
 // daypart finds a stated part of the day.
 func (t *text) daypart() string {

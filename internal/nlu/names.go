@@ -134,11 +134,11 @@ func (t *text) onlyGreetingBefore(i int) bool {
 // capitalised words after a period, comma, parenthesis or closing and before a comma,
 // parenthesis, "geb." or the end.
 func (t *text) writtenName(isDoctor func(int) bool) string {
-	for i := 0; i+1 < len(t.toks); i++ {
+	for i := 1; i+1 < len(t.toks); i++ {
 		if !isCapitalised(t.toks[i].raw) || !isCapitalised(t.toks[i+1].raw) || !t.isNameWord(i, isDoctor) || !t.isNameWord(i+1, isDoctor) {
 			continue
 		}
-		if i > 0 {
+		{
 			p := t.toks[i-1]
 			if p.raw != "." && p.raw != "," && p.raw != "(" && p.raw != ":" && p.raw != "!" && p.raw != "?" && !closing[p.fold] && p.fold != "jetzt" && p.fold != "ich" {
 				continue
@@ -156,8 +156,13 @@ func (t *text) writtenName(isDoctor func(int) bool) string {
 		}
 		return t.nameAt(i, isDoctor, 2)
 	}
+	// a surname alone closing a chat: "… bin krank. Meier"
+	if n := len(t.toks); n >= 3 && t.toks[n-2].raw == "." && t.isNameWord(n-1, isDoctor) && len(t.toks[n-1].fold) >= 3 {
+		return capitalise(t.toks[n-1].raw)
+	}
 	return ""
 }
+
 var closing = map[string]bool{"gruse": true, "grusen": true, "grus": true, "lg": true, "vg": true, "mfg": true, "danke": true, "dank": true, "gruss": true}
 
 func (t *text) matchSeq(i int, seq []string) bool {
@@ -181,7 +186,10 @@ func (t *text) isNameWord(i int, isDoctor func(int) bool) bool {
 	if _, ok := weekdays[tk.fold]; ok {
 		return false
 	}
-	if _, ok := months[tk.fold]; ok {
+	if _, ok := months[tk.fold]; ok && len(tk.fold) > 3 {
+		return false
+	}
+	if _, ok := drugIndex[tk.fold]; ok {
 		return false
 	}
 	// Participles ("gestürzt", "zusammengebrochen") spoken in lower case are no names.

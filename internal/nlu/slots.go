@@ -158,6 +158,7 @@ var units = map[string]string{
 // medication finds a drug name from the shipped list, tolerant of typos, with the strength
 // that follows it.
 func (t *text) medication() string {
+	found := ""
 	for i, tk := range t.toks {
 		if !tk.word {
 			continue
@@ -166,27 +167,53 @@ func (t *text) medication() string {
 		if !ok {
 			continue
 		}
-		out := d.name
-		// strength: a number, optionally a unit ("5 mg", "fünf milligramm", "75", "47,5")
-		if j < len(t.toks) && t.toks[j].num > 0 {
-			out += " " + t.toks[j].fold
-			if j+2 < len(t.toks) && (t.toks[j+1].raw == "," || t.toks[j+1].fold == "komma") && t.toks[j+2].num >= 0 {
-				out += "," + t.toks[j+2].fold
-				j += 2
-			}
-			if j+1 < len(t.toks) {
-				u := t.toks[j+1].fold
-				if j+3 < len(t.toks) && u == "i" && t.toks[j+2].raw == "." && t.toks[j+3].fold == "e" {
-					u = "ie"
-				}
-				if unit, ok := units[u]; ok {
-					out += " " + unit
-				}
+		out := d.name + t.strength(j)
+		if found == "" || strings.HasPrefix(found, "Pille") {
+			// "die Pille, die Valette": the brand says more than the kind.
+			found = out
+			if d.name != "Pille" {
+				return found
 			}
 		}
-		return out
 	}
-	return ""
+	return found
+}
+
+// strength reads the strength after a drug name at j: a number, optionally a decimal part
+// and a unit ("5 mg", "fünf milligramm", "75", "47,5", "20000 I.E."), the last one when the
+// caller corrects it ("zwanzig milligramm, äh nein, zehn").
+func (t *text) strength(j int) string {
+	if j >= len(t.toks) || t.toks[j].num <= 0 {
+		return ""
+	}
+	out := " " + t.toks[j].fold
+	if j+2 < len(t.toks) && (t.toks[j+1].raw == "," || t.toks[j+1].fold == "komma") && t.toks[j+2].num >= 0 {
+		out += "," + t.toks[j+2].fold
+		j += 2
+	}
+	if j+1 < len(t.toks) {
+		u := t.toks[j+1].fold
+		if j+3 < len(t.toks) && u == "i" && t.toks[j+2].raw == "." && t.toks[j+3].fold == "e" {
+			u, j = "ie", j+2
+		}
+		if unit, ok := units[u]; ok {
+			out += " " + unit
+			j++
+		}
+	}
+	// a correction: "… äh nein zehn milligramm"
+	k := j + 1
+	for k < len(t.toks) && (t.toks[k].fold == "ah" || t.toks[k].fold == "ahm" || t.toks[k].raw == ",") {
+		k++
+	}
+	if k+1 < len(t.toks) && (t.toks[k].fold == "nein" || t.toks[k].fold == "sorry") {
+		for k++; k < len(t.toks) && (t.toks[k].fold == "ah" || t.toks[k].raw == ","); k++ {
+		}
+		if k < len(t.toks) && t.toks[k].num > 0 {
+			return t.strength(k)
+		}
+	}
+	return out
 }
 
 // lookupDrug matches the word at i against the drug list: exactly, or with one edit for
