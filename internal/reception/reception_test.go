@@ -1,0 +1,86 @@
+package reception_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/nlu"
+	"github.com/tresen/tresen/internal/reception"
+	"github.com/tresen/tresen/internal/request"
+	"github.com/tresen/tresen/internal/retention"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/store/storetest"
+	"github.com/tresen/tresen/internal/tenant"
+)
+
+var ctx = audit.WithActor(context.Background(), audit.Actor{UserID: "test", Source: "test"})
+
+// TestTurnByTurn: every turn is stored before its answer is returned, so a conversation
+// cut off half-way leaves its request with what the patient said.
+func TestTurnByTurn(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		p, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := &reception.Service{Store: db, Engine: func(context.Context, string) (*dialogue.Engine, error) {
+			return &dialogue.Engine{NLU: &nlu.Understander{}, Practice: dialogue.Practice{Name: p.Name}}, nil
+		}}
+		id, _, err := svc.Start(ctx, p.ID, request.Chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requests := func() []request.Request {
+			t.Helper()
+			kind := retention.Request
+			recs, err := db.ListRecords(ctx, p.ID, store.RecordFilter{Kind: &kind})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []request.Request
+			for _, r := range recs {
+				var req request.Request
+				if err := json.Unmarshal(r.Data, &req); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, req)
+			}
+			return out
+		}
+		if _, err := svc.Say(ctx, p.ID, id, "Ich brauche ein Folgerezept für Ramipril 5 mg"); err != nil {
+			t.Fatal(err)
+		}
+		// Stored already, before the conversation ends.
+		got := requests()
+		if len(got) != 1 || got[0].Details.Medication != "Ramipril 5 mg" || got[0].Status != request.Open {
+			t.Fatalf("after the first turn: %+v", got)
+		}
+		if _, err := svc.Say(ctx, p.ID, id, "Anna Müller, geboren am 12.3.1984"); err != nil {
+			t.Fatal(err)
+		}
+		// The caller hangs up: the request stays, incomplete, with everything said.
+		if _, err := svc.End(ctx, p.ID, id); err != nil {
+			t.Fatal(err)
+		}
+		got = requests()
+		if len(got) != 1 || got[0].Patient.Name != "Anna Müller" || got[0].Patient.BirthDate != "1984-03-12" || got[0].Status != request.Incomplete {
+			t.Fatalf("after hang-up: %+v", got)
+		}
+		rec, err := db.FindRecordByID(ctx, p.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var saved struct {
+			Conversation dialogue.Conversation `json:"conversation"`
+		}
+		if err := json.Unmarshal(rec.Data, &saved); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(saved.Conversation.Turns); n < 4 || !saved.Conversation.Ended {
+			t.Errorf("transcript has %d turns, ended %v", n, saved.Conversation.Ended)
+		}
+	})
+}
