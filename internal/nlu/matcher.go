@@ -108,11 +108,33 @@ func splitTop(p string) []string {
 	return append(out, p[start:])
 }
 
+// wordStarts is a set of the first two bytes of every word of a text: a literal whose first
+// two bytes are not among them cannot occur at a word start, which rules out most patterns
+// without searching the text.
+type wordStarts [1 << 16 / 64]uint64
+
+func newWordStarts(text string) *wordStarts {
+	var ws wordStarts
+	for i := 0; i+1 < len(text); i++ {
+		if i == 0 || text[i-1] == ' ' {
+			k := uint16(text[i])<<8 | uint16(text[i+1])
+			ws[k/64] |= 1 << (k % 64)
+		}
+	}
+	return &ws
+}
+
+func (ws *wordStarts) has(lit string) bool {
+	k := uint16(lit[0])<<8 | uint16(lit[1])
+	return ws[k/64]&(1<<(k%64)) != 0
+}
+
 // each calls fn with every match of every pattern, in pattern order; fn returns false to
 // stop.
 func (m matcher) each(text string, fn func(start, end int) bool) {
+	ws := newWordStarts(text)
 	for _, p := range m {
-		if !p.possible(text) {
+		if !p.possible(text, ws) {
 			continue
 		}
 		for from := 0; from <= len(text); {
@@ -147,13 +169,13 @@ func (m matcher) match(text string) bool {
 	return found
 }
 
-// possible reports whether p can match text: one of its literals occurs.
-func (p pattern) possible(text string) bool {
+// possible reports whether p can match text: one of its literals occurs at a word start.
+func (p pattern) possible(text string, ws *wordStarts) bool {
 	if p.literals == nil {
 		return true
 	}
 	for _, l := range p.literals {
-		if strings.Contains(text, l) {
+		if ws.has(l) && strings.Contains(text, l) {
 			return true
 		}
 	}

@@ -150,6 +150,15 @@ var drugIndex = func() map[string]int {
 	return m
 }()
 
+// drugsByLen groups the drugs by the length of their folded name, for typo matching.
+var drugsByLen = func() map[int][]drug {
+	m := map[int][]drug{}
+	for _, d := range drugs {
+		m[len(d.fold)] = append(m[len(d.fold)], d)
+	}
+	return m
+}()
+
 var units = map[string]string{
 	"mg": "mg", "milligramm": "mg", "milli": "mg", "µg": "µg", "ug": "µg", "mcg": "µg", "mikrogramm": "µg", "mikro": "µg",
 	"g": "g", "gramm": "g", "ml": "ml", "milliliter": "ml", "ie": "I.E.", "i.e": "I.E.", "einheiten": "I.E.", "iu": "I.E.",
@@ -241,12 +250,11 @@ func (t *text) lookupDrug(i int) (drug, int, bool) {
 	if len(w) >= 10 {
 		limit = 2
 	}
-	for _, d := range drugs {
-		if abs(len(d.fold)-len(w)) > limit || len(d.fold) < 5 {
-			continue
-		}
-		if editDistance(w, d.fold, limit) <= limit {
-			return d, i + 1, true
+	for n := len(w) - limit; n <= len(w)+limit; n++ {
+		for _, d := range drugsByLen[n] {
+			if len(d.fold) >= 5 && editDistance(w, d.fold, limit) <= limit {
+				return d, i + 1, true
+			}
 		}
 	}
 	return drug{}, 0, false
