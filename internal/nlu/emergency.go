@@ -34,7 +34,8 @@ var lifeThreats = newMatcher(
 	`(wespen|bienen|insekten)stich.{0,60}(luft|schwill|atmen|schwindel)`,
 	// poisoning
 	`vergift`, `zu viele \w*tabletten`, `\w*tabletten geschluckt`, `\w*(reiniger|putzmittel|spulmittel|lampenol|batterie|chemikalien|pilze) (\w+ )?(getrunken|gegessen|verschluckt|geschluckt)`,
-	`unterzucker`, `zucker (\w+ ){0,3}([1-4]\d)\b`, `(gesturzt|gefallen|hingefallen).{0,50}(kopf|bewusstlos|verwirrt|blutet)`,
+	`unterzucker`, `(ganze|komplette) (packung|schachtel|flasche|dose)`, `aus versehen ([^ ]+ ){0,5}(genommen|geschluckt|getrunken|gegessen)`,
+	`seite ([^ ]+ ){0,3}(nicht mehr )?(bewegen|spuren|heben)`, `zucker (\w+ ){0,3}([1-4]\d)\b`, `(gesturzt|gefallen|hingefallen).{0,50}(kopf|bewusstlos|verwirrt|blutet)`,
 	`(getrunken|verschluckt|geschluckt).{0,30}(reiniger|putzmittel|spulmittel|lampenol|batterie|gift)`,
 	`(uberdosis|uberdosiert)`, `zu viel (\w+ ){0,2}(gespritzt|genommen|eingenommen|geschluckt)`,
 	// children
@@ -92,17 +93,17 @@ var clauseSeps = regexp.MustCompile(` (?:[.;!?]|aber|jedoch|sondern) `)
 // patient speaks of suicide.
 func triage(t *text) (Urgency, bool) {
 	canon := " " + t.canon + " "
-	if suicidal.first(canon, func(s, _ int) bool {
+	if s, _ := suicidal.first(canon, func(s, _ int) bool {
 		return !negated.MatchString(canon[max(0, s-20):s]) && !strings.Contains(canon[max(0, s-40):s], "ob ")
-	}) >= 0 {
+	}); s >= 0 {
 		return LifeThreatening, true
 	}
-	if lifeThreats.first(canon, func(s, e int) bool {
+	if s, _ := lifeThreats.first(canon, func(s, e int) bool {
 		if negated.MatchString(canon[max(0, s-20):s]) {
 			return false
 		}
 		return acute(clauseOf(canon, s, e))
-	}) >= 0 {
+	}); s >= 0 {
 		return LifeThreatening, false
 	}
 	if urgentSigns.match(canon) {

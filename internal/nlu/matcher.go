@@ -13,6 +13,7 @@ type matcher []pattern
 
 type pattern struct {
 	literals []string // one of them occurs in every match; none known: always try
+	midWord  bool     // the literals may stand inside a word ("\w*batterie")
 	re       *regexp.Regexp
 }
 
@@ -22,7 +23,7 @@ func newMatcher(patterns ...string) matcher {
 	m := make(matcher, len(patterns))
 	for i, p := range patterns {
 		p = fold(p)
-		m[i] = pattern{literals: leadingLiterals(p), re: regexp.MustCompile(`\b(?:` + p + `)`)}
+		m[i] = pattern{literals: leadingLiterals(p), midWord: strings.HasPrefix(p, `\w`) || strings.HasPrefix(p, "("), re: regexp.MustCompile(`\b(?:` + p + `)`)}
 	}
 	return m
 }
@@ -150,16 +151,17 @@ func (m matcher) each(text string, fn func(start, end int) bool) {
 	}
 }
 
-// first returns the earliest match for which ok holds, or -1.
-func (m matcher) first(text string, ok func(start, end int) bool) int {
-	best := -1
+// first returns the earliest match for which ok holds, the longest of those that start
+// there, or -1.
+func (m matcher) first(text string, ok func(start, end int) bool) (int, int) {
+	best, bestEnd := -1, -1
 	m.each(text, func(s, e int) bool {
-		if (best < 0 || s < best) && ok(s, e) {
-			best = s
+		if (best < 0 || s < best || s == best && e > bestEnd) && ok(s, e) {
+			best, bestEnd = s, e
 		}
 		return true
 	})
-	return best
+	return best, bestEnd
 }
 
 // match reports whether any pattern matches.
@@ -175,7 +177,7 @@ func (p pattern) possible(text string, ws *wordStarts) bool {
 		return true
 	}
 	for _, l := range p.literals {
-		if ws.has(l) && strings.Contains(text, l) {
+		if (p.midWord || ws.has(l)) && strings.Contains(text, l) {
 			return true
 		}
 	}

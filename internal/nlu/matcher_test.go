@@ -1,6 +1,7 @@
 package nlu
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,6 +22,23 @@ func TestLeadingLiterals(t *testing.T) {
 	} {
 		if diff := cmp.Diff(want, leadingLiterals(p)); diff != "" {
 			t.Errorf("leadingLiterals(%q) (-want +got):\n%s", p, diff)
+		}
+	}
+}
+
+// TestPatternsSurviveFolding: patterns are folded like the text, which lower-cases them, so
+// they must not use upper-case classes (\S, \W, \D, \B would turn into their opposites).
+func TestPatternsSurviveFolding(t *testing.T) {
+	var all []matcher
+	for _, c := range intentCues {
+		all = append(all, c.m)
+	}
+	all = append(all, lifeThreats, suicidal, urgentSigns)
+	for _, m := range all {
+		for _, p := range m {
+			if src := p.re.String(); strings.Contains(src, `\s+ )`) {
+				t.Errorf("pattern %s: \\S was folded to \\s", src)
+			}
 		}
 	}
 }
