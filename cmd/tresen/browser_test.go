@@ -147,7 +147,7 @@ func TestBrowserAccount(t *testing.T) {
 				}
 			}
 			// Filtering by action narrows the table (htmx swaps it; without JS the form reloads).
-			do("audit filter", chromedp.SetValue(chromedp.ID("f-action"), "totp.enable"), chromedp.Submit(chromedp.ID("f-action")))
+			do("audit filter", chromedp.SetValue(chromedp.ID("f-action"), "totp.enable"), chromedp.Click(`//button[contains(., "Filtern")]`))
 			do("filtered", chromedp.WaitNotPresent(`//td[contains(., "password.change")]`))
 			body = text("filtered table", "#audit tbody")
 			if !strings.Contains(body, "totp.enable") || strings.Contains(body, "password.change") {
