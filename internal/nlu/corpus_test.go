@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -26,15 +25,15 @@ type example struct {
 	Slots  map[string]string `json:"slots"`
 }
 
-// loadCorpus reads every testdata/corpus*.jsonl.
+// corpusFiles are the labelled corpora the targets are held to. A new corpus joins the
+// list once it has been measured unseen (see docs/benchmarks.md).
+var corpusFiles = []string{"testdata/corpus.jsonl", "testdata/corpus_phone.jsonl"}
+
+// loadCorpus reads the corpora.
 func loadCorpus(tb testing.TB) []example {
 	tb.Helper()
-	files, err := filepath.Glob("testdata/corpus*.jsonl")
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no corpus in testdata: %v", err)
-	}
 	var out []example
-	for _, name := range files {
+	for _, name := range corpusFiles {
 		out = append(out, loadCorpusFile(tb, name)...)
 	}
 	return out
