@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
-	_ "time/tzdata" // German local time without the host's zoneinfo
 
+	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/nlu"
 )
@@ -29,7 +29,7 @@ func runNLU(args []string, stdin io.Reader, stdout io.Writer) error {
 			return usagef("nlu: --now %q ist keine Zeit im Format RFC 3339 (z. B. 2026-11-23T09:00:00+01:00)", *nowFlag)
 		}
 	} else {
-		now = now.In(berlin)
+		now = now.In(berlin.Location)
 	}
 	u := &nlu.Understander{Doctors: demo.PracticeDoctors}
 	enc := json.NewEncoder(stdout)
@@ -57,12 +57,3 @@ func runNLU(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	return nil
 }
-
-// berlin is the time zone the demo practice works in.
-var berlin = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()

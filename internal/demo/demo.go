@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
-	_ "time/tzdata"
 
+	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/store"
@@ -40,7 +40,7 @@ var (
 // reachable in opening hours.
 func PracticeInfo() dialogue.Practice {
 	open := func(t time.Time) bool {
-		t = t.In(berlin)
+		t = t.In(berlin.Location)
 		h := t.Hour()*60 + t.Minute()
 		switch t.Weekday() {
 		case time.Saturday, time.Sunday:
@@ -102,11 +102,3 @@ func Seed(ctx context.Context, db *store.DB, out io.Writer) error {
 	}
 	return nil
 }
-
-var berlin = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()

@@ -11,9 +11,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-	_ "time/tzdata"
 
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
@@ -21,9 +21,7 @@ import (
 	"github.com/tresen/tresen/internal/user"
 )
 
-var berlin, _ = time.LoadLocation("Europe/Berlin")
-
-func germanTime(t time.Time) string { return t.In(berlin).Format("02.01.2006 15:04") }
+func germanTime(t time.Time) string { return t.In(berlin.Location).Format("02.01.2006 15:04") }
 
 // kindLabel is the German name of a kind of record.
 func kindLabel(k retention.Kind) string {

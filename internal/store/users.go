@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/user"
 	"github.com/tresen/tresen/internal/vault"
@@ -270,7 +271,7 @@ func (db *DB) Authenticate(ctx context.Context, username, pw string) (user.User,
 	now := db.Now()
 	if now.Before(u.LockedUntil) {
 		db.Audit(ctx, u.TenantID, audit.LoginFailed, "user", u.ID, "locked")
-		return u, errs.E(errs.Unauthorized, "zu viele Fehlversuche: der Zugang ist bis %s Uhr gesperrt", u.LockedUntil.In(berlin).Format("15:04"))
+		return u, errs.E(errs.Unauthorized, "zu viele Fehlversuche: der Zugang ist bis %s Uhr gesperrt", u.LockedUntil.In(berlin.Location).Format("15:04"))
 	}
 	ok, err := db.Hasher.Verify(pw, c.hash)
 	if err != nil {

@@ -7,20 +7,9 @@ import (
 
 	"strconv"
 	"strings"
-	"time"
-	_ "time/tzdata" // German local time without relying on the host's zoneinfo
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
-
-// berlin is the time zone of German practices and pharmacies, for messages to users.
-var berlin = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
 
 func itoa(n int) string { return strconv.Itoa(n) }
 

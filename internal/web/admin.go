@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/tresen/tresen/internal/berlin"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,14 +53,14 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.From, d.To = q.Get("from"), q.Get("to")
 	if d.From != "" {
-		t, err := time.ParseInLocation(time.DateOnly, d.From, berlin)
+		t, err := time.ParseInLocation(time.DateOnly, d.From, berlin.Location)
 		if err != nil {
 			return errs.Field("from", "kein gültiges Datum")
 		}
 		f.Since = &t
 	}
 	if d.To != "" {
-		t, err := time.ParseInLocation(time.DateOnly, d.To, berlin)
+		t, err := time.ParseInLocation(time.DateOnly, d.To, berlin.Location)
 		if err != nil {
 			return errs.Field("to", "kein gültiges Datum")
 		}

@@ -7,21 +7,12 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	_ "time/tzdata"
 
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/user"
 )
-
-var berlin = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
 
 // maxFormBody bounds request bodies of the staff pages.
 const maxFormBody = 1 << 20

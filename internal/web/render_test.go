@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/tresen/tresen/internal/berlin"
 	"net/http"
 	"net/url"
 	"strings"
@@ -122,7 +123,7 @@ func TestTemplatesRender(t *testing.T) {
 		}{
 			{"audit page 2", aOwner, "/admin/audit?page=1", nil, http.StatusOK, "Neuere"},
 			{"audit page 1", aOwner, "/admin/audit", nil, http.StatusOK, "Ältere"},
-			{"audit today", aOwner, "/admin/audit?from=" + time.Now().In(berlin).Format(time.DateOnly) + "&to=" + time.Now().In(berlin).Format(time.DateOnly), nil, http.StatusOK, "Anmeldung"},
+			{"audit today", aOwner, "/admin/audit?from=" + time.Now().In(berlin.Location).Format(time.DateOnly) + "&to=" + time.Now().In(berlin.Location).Format(time.DateOnly), nil, http.StatusOK, "Anmeldung"},
 			{"audit long ago", aOwner, "/admin/audit?from=2001-01-01&to=2001-12-31", nil, http.StatusOK, "Keine Einträge"},
 			{"audit bad date", aOwner, "/admin/audit?from=31.12.2001", nil, http.StatusUnprocessableEntity, "from: kein gültiges Datum"},
 			{"audit filtered", aOwner, "/admin/audit?action=login&actor=" + f.aOwner.ID + "&object=user", nil, http.StatusOK, `selected`},

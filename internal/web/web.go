@@ -9,6 +9,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"github.com/tresen/tresen/internal/berlin"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -128,7 +129,7 @@ func (s *Server) loadTemplates() error {
 			if t.IsZero() {
 				return "–"
 			}
-			return t.In(berlin).Format("02.01.2006 15:04")
+			return t.In(berlin.Location).Format("02.01.2006 15:04")
 		},
 		"join": strings.Join,
 		"add":  func(a, b int) int { return a + b },
