@@ -25,7 +25,7 @@ var intentCues = concat(
 		`verschieb`, `verleg`, `umleg`, `umbuch`, `umtermin`, `tausch`, `(anderen|neuen|spateren|fruheren) termin(\w*)? (statt|anstatt|stattdessen|als)`,
 		`(termin|ihn) ([^ ]+ ){0,4}(auf|an) (einen )?(anderen|spateren|fruheren) (tag|termin|zeitpunkt)`, `anderen tag`, `anderen termin`, `andere uhrzeit`, `spater kommen`, `fruher kommen`,
 		`statt ([^ ]+ ){0,3}(lieber|besser)`, `geht ([^ ]+ ){0,3}(auch|eher|lieber) ([^ ]+ ){0,4}(spater|fruher|anderen)`, `neuen termin`, `ersatztermin`,
-		`stattdessen`, `statt dessen`, `verschoben`, `vorzieh`, `vorverleg`, `alternative`, `kollidiert`, `nach hinten`, `nach vorne`, `schieben`, `(auch|eher|was) ([^ ]+ ){0,2}spater`, `spater (am tag|in der woche)`,
+		`kann ich (\w+ )?(auch|stattdessen|lieber|eher) (um|am) `, `stattdessen`, `statt dessen`, `verschoben`, `vorzieh`, `vorverleg`, `alternative`, `kollidiert`, `nach hinten`, `nach vorne`, `schieben`, `(auch|eher|was) ([^ ]+ ){0,2}spater`, `spater (am tag|in der woche)`,
 		`auf ([^ ]+ ){0,3}legen`, `geht nicht.{0,40}\bauf\b`, `ginge (das|es) (\w+ )?(auch )?(spater|fruher)`),
 	cues(AppointmentBook, false,
 		`\w*termin`, `vorbeikommen`, `(als )?(neue[rn]? )?patient(in)? anmelden`, `anmelden`, `vorbei kommen`, `vorbeischauen`, `(mal )?(rein|herein)kommen`, `drankommen`,
@@ -74,7 +74,9 @@ var intentCues = concat(
 		`(unterlagen|dokumente|befunde|bericht|brief) ([^ ]+ ){0,3}(schicken|faxen|mailen|vorbeibringen|einwerfen|zukommen)`, `nachricht (fur|an) `,
 		`beschwer`, `bedanken`, `vielen dank fur`, `danke fur`, `ausricht`, `weiterleiten`, `patientenakte`, `kopie`, `name ([^ ]+ ){0,2}geandert`, `heirat`, `fragebogen`, `vorbeibringen`,
 		`formular`, `attest fur (den |die )?(sport|verein|schwimm|kita|schule)\w*`, `vertrage`, `dass ([^ ]+ ){0,3}weis\b`, `brief von`, `bericht von ihnen`, `neue (e-?mail|mail)`,
-		`neuen hausarzt`, `ziehe (\w+ )?(nach|um)\b`, `arztwechsel`, `praxis wechseln`),
+		`neuen hausarzt`, `ziehe (\w+ )?(nach|um)\b`, `arztwechsel`, `praxis wechseln`, `impfpass`, `vorbeibr`, `bring\w* ([^ ]+ ){0,4}vorbei`,
+		`richt\w* ([^ ]+ ){0,5}aus\b`, `neue ([^ ]+ )?(versichertennummer|versicherungsnummer|nummer|karte)`, `falsch ([^ ]+ ){0,3}eingetragen`, `eingetragen`,
+		`tragen sie ([^ ]+ ){0,3}ein`, `(bitte )?(andern|korrigieren|anpassen)\b`, `\w*rechnung`, `abrechnung`, `nachtragen`),
 	// A complaint alone asks to be seen: symptoms without another wish are a wish for an
 	// appointment.
 	cues(AppointmentBook, true, `\w*schmerz`, `fieber`, `husten`, `schnupfen`, `ausschlag`, `durchfall`, `erbrechen`, `ubel`, `schwindel`, `entzund`, `geschwollen`,
@@ -96,7 +98,7 @@ func concat(lists ...[]cue) []cue {
 }
 
 // hasAppointment says that the patient has an appointment already.
-var hasAppointment = regexp.MustCompile(`\b(hab|habe|hatte|haben|hat)( (nen|einen|ein|ja|da|schon|morgen|heute|[^ ]+tag|am [^ ]+))+ $`)
+var hasAppointment = regexp.MustCompile(`\b(hab|habe|hatte|haben|hat)( (nen|einen|ein|ja|da|schon|morgen|heute|ubermorgen|[^ ]+tag|am [^ ]+|um [^ ]+|\d+[.]?|uhr|halb [^ ]+|bei [^ ]+|dr|frau|herrn?|doktor))+ $`)
 
 // negation before a cue ("keinen Termin", "kein Rezept") cancels it.
 var cueNegated = regexp.MustCompile(`\b(kein|keine|keinen|nicht|ohne)\s+(\w+\s+)?$`)
