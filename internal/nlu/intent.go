@@ -20,7 +20,7 @@ var intentCues = concat(
 	cues(AppointmentCancel, false,
 		`absag`, `abzusagen`, `sag\w* .{0,90}\bab\b`, `storn`, `cancel`, `streichen`, `(termin|den|meinen) ([^ ]+ ){0,4}nicht (wahrnehmen|kommen|schaffen|einhalten)`,
 		`(kann|konnen|schaff\w*) .{0,60}\b(nicht|nich|doch nicht) ([^ ]+ ){0,3}(kommen|wahrnehmen|da sein|vorbeikommen|erscheinen)`, `termin ([^ ]+ ){0,3}abmelden`, `termin ([^ ]+ ){0,3}(absagen|ausfallen)`, `fallt ([^ ]+ ){0,3}(aus|flach)`,
-		`brauch\w* ([^ ]+ ){0,8}(nicht|nich) mehr`, `nicht mehr (notig|notwendig|brauche)`, `nicht ([^ ]+ ){0,6}(kommen|wahrnehmen|erscheinen)`, `(komme|komm|schaffe|schaff) ([^ ]+ ){0,3}(nicht|nich)\b`),
+		`brauch\w* ([^ ]+ ){0,3}(termin|ihn|den|das|die) ([^ ]+ ){0,3}(nicht|nich) mehr`, `(termin|den|ihn) brauch\w* ([^ ]+ ){0,2}(nicht|nich) mehr`, `nicht mehr (notig|notwendig|brauche)`, `nicht ([^ ]+ ){0,6}(kommen|wahrnehmen|erscheinen)`, `(komme|komm|schaffe|schaff) ([^ ]+ ){0,3}(nicht|nich)\b`),
 	cues(AppointmentReschedule, false,
 		`verschieb`, `verleg`, `umleg`, `umbuch`, `umtermin`, `tausch`, `(anderen|neuen|spateren|fruheren) termin(\w*)? (statt|anstatt|stattdessen|als)`,
 		`(termin|ihn) ([^ ]+ ){0,4}(auf|an) (einen )?(anderen|spateren|fruheren) (tag|termin|zeitpunkt)`, `anderen tag`, `anderen termin`, `andere uhrzeit`, `spater kommen`, `fruher kommen`,
