@@ -50,6 +50,9 @@ type dateCand struct {
 	date  time.Time
 	year  bool // the year was stated
 	birth bool // stated as a birth date
+	// fallback is a day inferred from a duration ("seit drei Tagen"), taken only when no
+	// day is named.
+	fallback bool
 }
 
 // dates finds the birth date and the requested or affected day.
@@ -160,15 +163,21 @@ func (t *text) dates(now time.Time) (birth, day string) {
 	}
 	cands = append(cands, t.relativeDates(today, taken)...)
 
-	var days []dateCand
+	var days, fallbacks []dateCand
 	for _, c := range cands {
-		if c.birth {
+		switch {
+		case c.birth:
 			if birth == "" {
 				birth = c.date.Format(time.DateOnly)
 			}
-			continue
+		case c.fallback:
+			fallbacks = append(fallbacks, c)
+		default:
+			days = append(days, c)
 		}
-		days = append(days, c)
+	}
+	if len(days) == 0 {
+		days = fallbacks
 	}
 	if c, ok := t.pick(days); ok {
 		day = c.date.Format(time.DateOnly)
@@ -198,7 +207,7 @@ var reTimeAfter = regexp.MustCompile(`^( :| uhr\b|\. \d)`)
 
 var reMonthStart = regexp.MustCompile(`^(\d|` + monthAlt + `)`)
 
-var reCorrection = regexp.MustCompile(`\b(nein|ne|quatsch|ich meine|ich mein|korrigiere|korrektur|sorry|doch lieber|lieber doch|oder besser|falsch)\b`)
+var reCorrection = regexp.MustCompile(`\b(nein|ne|quatsch|ich meine|ich mein|korrigiere|korrektur|sorry|doch lieber|lieber doch|lieber|oder besser|falsch)\b`)
 
 // relativeDates finds "heute", "morgen", "nächsten Dienstag", "in zwei Wochen" and the
 // like.
@@ -231,13 +240,14 @@ func (t *text) relativeDates(today time.Time, taken []bool) []dateCand {
 		case "vorgestern":
 			out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -2)})
 		case "seit", "vor":
-			// "seit drei Tagen", "vor einer Woche": the day it began
+			// "seit drei Tagen", "vor einer Woche": the day it began, when no other day is
+			// named
 			if n := toks[min(i+1, len(toks)-1)]; i+2 < len(toks) && n.num > 0 && n.num < 60 {
 				switch unit := word(i + 2); {
 				case strings.HasPrefix(unit, "tag"):
-					out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -n.num)})
+					out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -n.num), fallback: true})
 				case strings.HasPrefix(unit, "woche"):
-					out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -7*n.num)})
+					out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -7*n.num), fallback: true})
 				}
 			}
 		case "in":
@@ -252,7 +262,7 @@ func (t *text) relativeDates(today time.Time, taken []bool) []dateCand {
 			}
 		default:
 			wd, ok := weekdays[tk.fold]
-			if !ok && (word(i-1) == "am" || i+1 < len(toks) && toks[i+1].raw == ".") {
+			if !ok && (word(i-1) == "am" || word(i-1) == "von" || word(i-1) == "auf" || word(i-1) == "bis" || word(i-1) == "ab") {
 				wd, ok = weekdayAbbrevs[tk.fold]
 			}
 			if !ok || word(i-1) == "ist" {
@@ -278,7 +288,7 @@ func weekdayDate(today time.Time, wd time.Weekday, p2, p1, n1, n2 string) time.T
 		return inWeek(1)
 	case p1 == "diese" && p2 == "", p2 == "diese" && p1 == "woche", p1 == "diesen", n1 == "diese" && n2 == "woche", n1 == "dieser" && n2 == "woche":
 		return inWeek(0)
-	case p1 == "seit" || p1 == "letzten" || p1 == "vergangenen" || p1 == "vorigen" || p1 == "letzte" || (p2 == "am" && p1 == "letzten") || p2 == "seit" && p1 == "letztem":
+	case p1 == "seit" || p1 == "letzten" || p1 == "letztem" || p1 == "letzter" || p1 == "vergangenen" || p1 == "vorigen" || p1 == "letzte" || (p2 == "am" && p1 == "letzten") || p2 == "seit" && p1 == "letztem":
 		d := today.AddDate(0, 0, -1)
 		for d.Weekday() != wd {
 			d = d.AddDate(0, 0, -1)
@@ -321,7 +331,7 @@ var (
 // clock finds a clock time; a daypart said next to it shifts it ("halb acht abends"), and
 // so do early hours ("um drei" is 15:00, as a practice opens by day).
 func (t *text) clock(daypart string) string {
-	type cand struct{ pos, h, m int }
+	type cand struct{ pos, end, h, m int }
 	var cs []cand
 	taken := make([]bool, len(t.canon)+1)
 	try := func(re *regexp.Regexp, f func(m []int) (int, int, bool)) {
@@ -334,7 +344,7 @@ func (t *text) clock(daypart string) string {
 				continue
 			}
 			if h, min, ok := f(m); ok && h >= 0 && h < 24 && min >= 0 && min < 60 {
-				cs = append(cs, cand{m[0], h, min})
+				cs = append(cs, cand{m[0], m[1], h, min})
 				for i := m[0]; i < m[1]; i++ {
 					taken[i] = true
 				}
@@ -374,7 +384,7 @@ func (t *text) clock(daypart string) string {
 	})
 	try(reHalf, func(m []int) (int, int, bool) { return g(m, 1) - 1, 30, true })
 	try(reAt, func(m []int) (int, int, bool) {
-		if raw := t.toks[t.tokenAt(m[2])].raw; strings.HasPrefix(strings.ToLower(raw), "ein") {
+		if raw := strings.ToLower(t.toks[t.tokenAt(m[2])].raw); strings.HasPrefix(raw, "ein") && raw != "eins" {
 			return 0, 0, false // "um einen Termin", "es geht um eine Abrechnung"
 		}
 		next := t.canon[m[1]:]
@@ -397,7 +407,7 @@ func (t *text) clock(daypart string) string {
 		}
 	}
 	h := best.h
-	if daypart != "" && !dayPartNear.MatchString(t.canon[max(0, best.pos-30):min(len(t.canon), best.pos+40)]) {
+	if daypart != "" && !dayPartNear.MatchString(t.canon[max(0, best.pos-30):min(len(t.canon), best.end+16)]) {
 		daypart = "elsewhere"
 	}
 	switch {

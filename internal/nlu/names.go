@@ -2,6 +2,7 @@ package nlu
 
 import (
 	_ "embed"
+	"slices"
 	"strings"
 )
 
@@ -30,7 +31,11 @@ var relatives = map[string]bool{
 // Then a name after a cue ("mein Name ist", "hier ist die", "ich heiße"), before "hier" at
 // the start ("Müller hier"), after "Frau"/"Herr", and in a chat a name standing between
 // punctuation next to other data ("…. Anna Müller, geb. 12.03.1984").
-func (t *text) name() string {
+func (t *text) name(doctors []string) string {
+	var foldedDoctors []string
+	for _, d := range doctors {
+		foldedDoctors = append(foldedDoctors, fold(d))
+	}
 	isDoctor := func(i int) bool {
 		return i > 0 && (t.toks[i-1].fold == "dr" || t.toks[i-1].fold == "doktor" || t.toks[i-1].raw == "." && i > 1 && t.toks[i-2].fold == "dr")
 	}
@@ -86,6 +91,28 @@ func (t *text) name() string {
 			}
 		}
 	}
+	// At the start, after greetings: "Meier, Hans Meier", "nowak katarzyna nowak", "hier
+	// Müller, ich …", "Schmidt, ich …".
+	for i := 0; i < len(t.toks) && i < 8; i++ {
+		if !t.onlyGreetingBefore(i) || t.toks[i].fold == "hier" && i+1 < len(t.toks) {
+			if t.toks[i].fold != "hier" {
+				continue
+			}
+		}
+		j := i
+		if t.toks[j].fold == "hier" {
+			j++
+		}
+		if !t.isNameWord(j, isDoctor) || !t.onlyGreetingBefore(i) {
+			continue
+		}
+		if j+2 < len(t.toks) && t.isNameWord(j+1, isDoctor) && t.toks[j+2].fold == t.toks[j].fold {
+			return capitalise(t.toks[j+1].raw) + " " + capitalise(t.toks[j].raw)
+		}
+		if j+1 < len(t.toks) && (t.toks[j+1].fold == "ich" || t.toks[j+1].raw == ",") {
+			return capitalise(t.toks[j].raw)
+		}
+	}
 	// "Müller hier", "Anna Müller hier", at the start after greetings only.
 	for i := 1; i < len(t.toks) && i < 10; i++ {
 		if t.toks[i].fold != "hier" {
@@ -104,7 +131,7 @@ func (t *text) name() string {
 	}
 	// "Frau Müller", "Herr Becker" anywhere, not a doctor.
 	for i := 0; i+1 < len(t.toks); i++ {
-		if f := t.toks[i].fold; (f == "frau" || f == "herr" || f == "herrn") && !isDoctor(i+1) && t.toks[i+1].fold != "doktor" && t.toks[i+1].fold != "dr" {
+		if f := t.toks[i].fold; (f == "frau" || f == "herr" || f == "herrn") && !isDoctor(i+1) && t.toks[i+1].fold != "doktor" && t.toks[i+1].fold != "dr" && !slices.Contains(foldedDoctors, t.toks[i+1].fold) {
 			if n := t.nameAt(i+1, isDoctor, 1); n != "" {
 				return n
 			}
@@ -114,7 +141,7 @@ func (t *text) name() string {
 }
 
 // possessive are the words before a relative the call is for.
-var possessive = map[string]bool{"meinen": true, "meine": true, "mein": true, "meiner": true, "meinem": true, "meines": true,
+var possessive = map[string]bool{"meim": true, "mei": true, "meinen": true, "meine": true, "mein": true, "meiner": true, "meinem": true, "meines": true,
 	"unser": true, "unsere": true, "unseren": true, "unserer": true, "unserem": true, "unseres": true}
 
 // greetings may come before "Müller hier".
@@ -255,4 +282,4 @@ var stopword = func() map[string]bool {
 
 // nameFiller may stand between a name cue and the name ("hier spricht die Müller", "mein
 // Name ist, äh, Frau Müller").
-var nameFiller = map[string]bool{":": true, ",": true, "-": true, "ah": true, "ahm": true, "also": true, "frau": true, "herr": true, "die": true, "der": true, "ja": true}
+var nameFiller = map[string]bool{":": true, ",": true, "-": true, "ah": true, "ahm": true, "also": true, "frau": true, "herr": true, "die": true, "der": true, "ja": true, "jetzt": true, "nun": true}

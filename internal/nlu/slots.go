@@ -23,7 +23,7 @@ func (u *Understander) slots(t *text, now time.Time) Slots {
 	s.Insurance = t.insurance()
 	s.Medication = t.medication()
 	s.Doctor = u.doctor(t)
-	s.Name = t.name()
+	s.Name = t.name(u.Doctors)
 	return s
 }
 
@@ -99,6 +99,9 @@ var insurerPhrases = func() []struct{ phrase, kind string } {
 	return out
 }()
 
+// insuredContext is what makes "privat" or "Kasse" a statement of one's insurance.
+var insuredContext = regexp.MustCompile(`\b(versichert|versicherung|bin (\w+ )?privat|privat (bei|ist|und)|kase [a-z]+|bei der (kranken)?kase( |$)|kasenpatient|privatpatient)`)
+
 // insurance finds the kind of insurance stated.
 func (t *text) insurance() string {
 	best, at := "", -1
@@ -111,7 +114,10 @@ func (t *text) insurance() string {
 		if in.phrase != "inter " && end < len(t.canon) && t.canon[end] != ' ' && in.kind != "self" && len(in.phrase) <= 4 {
 			continue // "tk" must not match "tkk…": short names only as whole words
 		}
-		if in.phrase == "privat" && (strings.Contains(t.canon[max(0, i-12):i], "nicht") || strings.HasPrefix(t.canon[end:], "adresse") || strings.HasPrefix(t.canon[end:], "nummer")) {
+		if (in.phrase == "privat" || in.phrase == "kase" || in.phrase == "krankenkase") && !insuredContext.MatchString(t.canon) {
+			continue // "es ist privat", "bei meiner Kasse angekommen" say nothing of the insurance
+		}
+		if in.phrase == "privat" && strings.Contains(t.canon[max(0, i-12):i], "nicht") {
 			continue
 		}
 		if in.phrase == "kase" && strings.HasPrefix(t.canon[end:], "n") && !strings.HasPrefix(t.canon[end:], "npatient") && !strings.HasPrefix(t.canon[end:], "nrezept") {
