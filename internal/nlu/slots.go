@@ -258,7 +258,8 @@ func (t *text) lookupDrug(i int) (drug, int, bool) {
 	}
 	for n := len(w) - limit; n <= len(w)+limit; n++ {
 		for _, d := range drugsByLen[n] {
-			if len(d.fold) >= 5 && editDistance(w, d.fold, limit) <= limit {
+			// Typos rarely hit the first letter; requiring it keeps this fast.
+			if len(d.fold) >= 5 && d.fold[0] == w[0] && editDistance(w, d.fold, limit) <= limit {
 				return d, i + 1, true
 			}
 		}

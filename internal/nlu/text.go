@@ -152,7 +152,7 @@ func (t *text) correctTypos() {
 			if k == tk.fold {
 				break
 			}
-			if abs(len(k)-n) <= limit && editDistance(tk.fold, k, limit) <= limit {
+			if abs(len(k)-n) <= limit && k[0] == tk.fold[0] && editDistance(tk.fold, k, limit) <= limit {
 				t.toks[i].fold = k
 				break
 			}
