@@ -109,6 +109,10 @@ func (t *text) name(doctors []string) string {
 		if j+2 < len(t.toks) && t.isNameWord(j+1, isDoctor) && t.toks[j+2].fold == t.toks[j].fold {
 			return capitalise(t.toks[j+1].raw) + " " + capitalise(t.toks[j].raw)
 		}
+		if j+2 < len(t.toks) && t.toks[j+1].raw == "," && t.isNameWord(j+2, isDoctor) {
+			// "Müller, Anna", surname first as on a form; "Nowak, Piotr Nowak"
+			return capitalise(t.toks[j+2].raw) + " " + capitalise(t.toks[j].raw)
+		}
 		if j+1 < len(t.toks) && (t.toks[j+1].fold == "ich" || t.toks[j+1].raw == ",") {
 			return capitalise(t.toks[j].raw)
 		}

@@ -114,8 +114,10 @@ func (t *text) insurance() string {
 		if in.phrase != "inter " && end < len(t.canon) && t.canon[end] != ' ' && in.kind != "self" && len(in.phrase) <= 4 {
 			continue // "tk" must not match "tkk…": short names only as whole words
 		}
-		if (in.phrase == "privat" || in.phrase == "kase" || in.phrase == "krankenkase") && !insuredContext.MatchString(t.canon) {
-			continue // "es ist privat", "bei meiner Kasse angekommen" say nothing of the insurance
+		if (in.phrase == "privat" || in.phrase == "kase" || in.phrase == "krankenkase") && len(t.toks) > 3 && !insuredContext.MatchString(t.canon) {
+			// "es ist privat", "bei meiner Kasse angekommen" say nothing of the insurance; a
+			// short answer ("privat", "Kasse") to the question for it does.
+			continue
 		}
 		if in.phrase == "privat" && strings.Contains(t.canon[max(0, i-12):i], "nicht") {
 			continue
