@@ -275,10 +275,6 @@ func (t *text) tokenAt(off int) int {
 	return i
 }
 
-// has reports whether the folded keyword phrase occurs in canon at word boundaries (a
-// prefix match: "termin" matches "termine").
-func (t *text) has(phrase string) bool { return t.index(phrase) >= 0 }
-
 // index returns the canon offset of the first occurrence of phrase that starts at a word
 // boundary, or -1.
 func (t *text) index(phrase string) int {
