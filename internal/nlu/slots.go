@@ -100,7 +100,7 @@ var insurerPhrases = func() []struct{ phrase, kind string } {
 }()
 
 // insuredContext is what makes "privat" or "Kasse" a statement of one's insurance.
-var insuredContext = regexp.MustCompile(`\b(versichert|versicherung|bin (\w+ )?privat|privat (bei|ist|und)|kase [a-z]+|bei der (kranken)?kase( |$)|kasenpatient|privatpatient)`)
+var insuredContext = regexp.MustCompile(`\b(versichert|versicherung|bin (\w+ )?privat|privat (bei|ist|und)|bei der (kranken)?kase( |$)|kasenpatient|privatpatient)`)
 
 // insurance finds the kind of insurance stated.
 func (t *text) insurance() string {

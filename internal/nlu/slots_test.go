@@ -1,0 +1,38 @@
+package nlu
+
+import "testing"
+
+// TestNamesPhonesInsurance holds the name, phone and insurance readers to the ways
+// patients state them.
+func TestNamesPhonesInsurance(t *testing.T) {
+	tests := []struct{ text, name, phone, insurance string }{
+		{"mein name ist anna müller", "Anna Müller", "", ""},
+		{"hier spricht die müller", "Müller", "", ""},
+		{"müller hier ich brauche ein rezept", "Müller", "", ""},
+		{"guten tag meier hans meier", "Hans Meier", "", ""},
+		{"Müller, Anna", "Anna Müller", "", ""},
+		{"für meinen sohn max mustermann", "Max Mustermann", "", ""},
+		{"meine mutter braucht einen termin die heißt erna meier", "Erna Meier", "", ""},
+		{"ich bin total erkältet", "", "", ""},
+		{"ich bin die anna schmidt", "Anna Schmidt", "", ""},
+		{"Rezept bitte. Viele Grüße, Hans-Peter Schmidt-Özdemir", "Hans-Peter Schmidt-Özdemir", "", ""},
+		{"klaus musterfrau äh mustermann", "", "", ""},
+		{"mein name ist klaus musterfrau äh mustermann", "Klaus Mustermann", "", ""},
+		{"Tel. 0221/1234567", "", "+492211234567", ""},
+		{"meine nummer ist null eins sieben eins zwölf vierunddreißig sechsundfünfzig", "", "+49171123456", ""},
+		{"+49 30 1234567", "", "+49301234567", ""},
+		{"ich bin bei der techniker krankenkasse", "", "", "gkv"},
+		{"Kasse AOK", "", "", "gkv"},
+		{"ich bin privat versichert bei der debeka", "", "", "pkv"},
+		{"ich zahle selbst", "", "", "self"},
+		{"es ist privat, ich möchte die ärztin sprechen", "", "", ""},
+		{"die AU ist nicht bei meiner Kasse angekommen", "", "", ""},
+	}
+	u := &Understander{Doctors: demoDoctors}
+	for _, tc := range tests {
+		s := u.Understand(tc.text, monday).Slots
+		if s.Name != tc.name || s.Phone != tc.phone || s.Insurance != tc.insurance {
+			t.Errorf("%q: name %q phone %q insurance %q, want %q %q %q", tc.text, s.Name, s.Phone, s.Insurance, tc.name, tc.phone, tc.insurance)
+		}
+	}
+}
