@@ -35,7 +35,7 @@ var lifeThreats = newMatcher(
 	// poisoning
 	`vergift`, `zu viele \w*tabletten`, `\w*tabletten geschluckt`, `\w*(reiniger|putzmittel|spulmittel|lampenol|batterie|chemikalien|pilze) (\w+ )?(getrunken|gegessen|verschluckt|geschluckt)`,
 	`unterzucker`, `(ganze|komplette) (packung|schachtel|flasche|dose)`, `aus versehen ([^ ]+ ){0,5}(genommen|geschluckt|getrunken|gegessen)`,
-	`seite ([^ ]+ ){0,3}(nicht mehr )?(bewegen|spuren|heben)`, `zucker (\w+ ){0,3}([1-4]\d)\b`, `(gesturzt|gefallen|hingefallen).{0,50}(kopf|bewusstlos|verwirrt|blutet)`,
+	`seite ([^ ]+ ){0,3}(nicht mehr )?(bewegen|spuren|heben)`, `zucker (\w+ ){0,3}([1-4]\d)\b`, `(gesturzt|gefallen|hingefallen).{0,50}(kopf|bewusstlos|verwirrt|blutet|kann (sich )?nicht (mehr )?(aufstehen|bewegen|laufen))`,
 	`(getrunken|verschluckt|geschluckt).{0,30}(reiniger|putzmittel|spulmittel|lampenol|batterie|gift)`,
 	`(uberdosis|uberdosiert)`, `zu viel (\w+ ){0,2}(gespritzt|genommen|eingenommen|geschluckt)`,
 	// children

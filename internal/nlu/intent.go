@@ -19,7 +19,7 @@ func cues(intent Intent, weak bool, patterns ...string) []cue {
 var intentCues = concat(
 	cues(AppointmentCancel, false,
 		`absag`, `abzusagen`, `sag\w* .{0,90}\bab\b`, `storn`, `cancel`, `streichen`, `(termin|den|meinen) ([^ ]+ ){0,4}nicht (wahrnehmen|kommen|schaffen|einhalten)`,
-		`(kann|konnen|schaff\w*) .{0,60}\b(nicht|nich|doch nicht) ([^ ]+ ){0,3}(kommen|wahrnehmen|da sein|vorbeikommen|erscheinen)`, `termin ([^ ]+ ){0,3}abmelden`, `termin ([^ ]+ ){0,3}(absagen|ausfallen)`, `fallt ([^ ]+ ){0,3}(aus|flach)`,
+		`(kann|konnen|schaff\w*) .{0,60}\b(nicht|nich|doch nicht) ([^ ]+ ){0,3}(kommen|wahrnehmen|da sein|vorbeikommen|erscheinen)`, `termin ([^ ]+ ){0,3}abmelden`, `termin ([^ ]+ ){0,5}(absagen|ausfallen)`, `fallt ([^ ]+ ){0,3}(aus|flach)`,
 		`brauch\w* ([^ ]+ ){0,3}(termin|ihn|den|das|die) ([^ ]+ ){0,3}(nicht|nich) mehr`, `(termin|den|ihn) brauch\w* ([^ ]+ ){0,2}(nicht|nich) mehr`, `nicht mehr (notig|notwendig|brauche)`, `nicht ([^ ]+ ){0,6}(kommen|wahrnehmen|erscheinen)`, `(komme|komm|schaffe|schaff) ([^ ]+ ){0,3}(nicht|nich)\b`),
 	cues(AppointmentReschedule, false,
 		`verschieb`, `verleg`, `umleg`, `umbuch`, `umtermin`, `tausch`, `(anderen|neuen|spateren|fruheren) termin(\w*)? (statt|anstatt|stattdessen|als)`,
@@ -76,7 +76,7 @@ var intentCues = concat(
 		`formular`, `attest fur (den |die )?(sport|verein|schwimm|kita|schule)\w*`, `vertrage`, `dass ([^ ]+ ){0,3}weis\b`, `brief von`, `bericht von ihnen`, `neue (e-?mail|mail)`,
 		`neuen hausarzt`, `ziehe (\w+ )?(nach|um)\b`, `arztwechsel`, `praxis wechseln`, `impfpass`, `vorbeibr`, `bring\w* ([^ ]+ ){0,4}vorbei`,
 		`richt\w* ([^ ]+ ){0,5}aus\b`, `neue ([^ ]+ )?(versichertennummer|versicherungsnummer|nummer|karte)`, `falsch ([^ ]+ ){0,3}eingetragen`, `eingetragen`,
-		`tragen sie ([^ ]+ ){0,3}ein`, `(bitte )?(andern|korrigieren|anpassen)\b`, `\w*rechnung`, `abrechnung`, `nachtragen`),
+		`tragen sie ([^ ]+ ){0,3}ein`, `(bitte )?(andern|korrigieren|anpassen)\b`, `\w*rechnung`, `abrechnung`, `nachtragen`, `\w*bestatigung`, `daten ([^ ]+ ){0,2}(loschen|auskunft|herausgeben)`, `loschen lassen`),
 	// A complaint alone asks to be seen: symptoms without another wish are a wish for an
 	// appointment.
 	cues(AppointmentBook, true, `\w*schmerz`, `fieber`, `husten`, `schnupfen`, `ausschlag`, `durchfall`, `erbrechen`, `ubel`, `schwindel`, `entzund`, `geschwollen`,
