@@ -27,7 +27,7 @@ type example struct {
 
 // corpusFiles are the labelled corpora the targets are held to. A new corpus joins the
 // list once it has been measured unseen (see docs/benchmarks.md).
-var corpusFiles = []string{"testdata/corpus.jsonl", "testdata/corpus_phone.jsonl"}
+var corpusFiles = []string{"testdata/corpus.jsonl", "testdata/corpus_phone.jsonl", "testdata/corpus_chat.jsonl"}
 
 // loadCorpus reads the corpora.
 func loadCorpus(tb testing.TB) []example {

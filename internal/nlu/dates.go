@@ -239,6 +239,13 @@ func (t *text) relativeDates(today time.Time, taken []bool) []dateCand {
 			out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -1)})
 		case "vorgestern":
 			out = append(out, dateCand{pos: pos, date: today.AddDate(0, 0, -2)})
+		case "silvester", "heiligabend", "neujahr":
+			md := map[string][2]int{"silvester": {12, 31}, "heiligabend": {12, 24}, "neujahr": {1, 1}}[tk.fold]
+			d := time.Date(today.Year(), time.Month(md[0]), md[1], 0, 0, 0, 0, today.Location())
+			if d.Before(today) {
+				d = d.AddDate(1, 0, 0)
+			}
+			out = append(out, dateCand{pos: pos, date: d})
 		case "seit", "vor":
 			// "seit drei Tagen", "vor einer Woche": the day it began, when no other day is
 			// named

@@ -34,13 +34,13 @@ var lifeThreats = newMatcher(
 	`(wespen|bienen|insekten)stich.{0,60}(luft|schwill|atmen|schwindel)`,
 	// poisoning
 	`vergift`, `zu viele \w*tabletten`, `\w*tabletten geschluckt`, `\w*(reiniger|putzmittel|spulmittel|lampenol|batterie|chemikalien|pilze) (\w+ )?(getrunken|gegessen|verschluckt|geschluckt)`,
-	`unterzucker`, `(ganze|komplette) (packung|schachtel|flasche|dose)`, `aus versehen ([^ ]+ ){0,5}(genommen|geschluckt|getrunken|gegessen)`,
+	`unterzucker`, `(\d{2,}|alle|viele) ([^ ]+ )?\w*(tabletten|pillen|kapseln) ([^ ]+ )?(genommen|geschluckt|eingenommen)`, `(ganze|komplette) (packung|schachtel|flasche|dose)`, `aus versehen ([^ ]+ ){0,5}(genommen|geschluckt|getrunken|gegessen)`,
 	`seite ([^ ]+ ){0,3}(nicht mehr )?(bewegen|spuren|heben)`, `zucker (\w+ ){0,3}([1-4]\d)\b`, `(gesturzt|gefallen|hingefallen).{0,50}(kopf|bewusstlos|verwirrt|blutet|kann (sich )?nicht (mehr )?(aufstehen|bewegen|laufen))`,
 	`(getrunken|verschluckt|geschluckt).{0,30}(reiniger|putzmittel|spulmittel|lampenol|batterie|gift)`,
 	`(uberdosis|uberdosiert)`, `zu viel (\w+ ){0,2}(gespritzt|genommen|eingenommen|geschluckt)`,
 	// children
 	`(fieber.{0,60}(steife[nrs]? nacken|nacken (ist )?steif|nackensteif))|((steife[nrs]? nacken|nacken (ist )?steif|nackensteif).{0,60}fieber)`,
-	`fieberkrampf`, `baby.{0,40}(atmet|blau|schlapp|reagiert)`, `(punkte|flecken).{0,40}(wegdrucken|glas)`,
+	`fieberkrampf`, `(baby|saugling|neugeborene).{0,80}(atmet|blau|schlapp|reagiert|trinkt nicht)`, `(punkte|flecken).{0,40}(wegdrucken|glas)`,
 	// trauma and explicit calls for rescue
 	`notarzt`, `rettungswagen`, `krankenwagen`, `schwerer? unfall`, `(vom|von der) (dach|leiter|treppe|balkon) gefallen.{0,40}(bewegt|reagiert|blut|kopf)`,
 	`kopf aufgeschlagen.{0,40}(bewusstlos|erbricht|blut|verwirrt)`,
@@ -48,7 +48,7 @@ var lifeThreats = newMatcher(
 
 // Suicidal intent: besides 112, the Telefonseelsorge is named.
 var suicidal = newMatcher(
-	`(mich|mir) (selbst )?(umbringen|was antun|etwas antun|das leben nehmen)`, `(mir|mich) (\w+ ){0,2}(was|etwas) angetan`, `(nicht mehr|will nicht) (mehr )?leben`, `suizid`, `selbstmord`,
+	`(mich|mir) (selbst )?(umbringen|was antun|etwas antun|das leben nehmen)`, `das leben (zu )?nehmen`, `(mir|mich) (\w+ ){0,2}(was|etwas) angetan`, `(nicht mehr|will nicht) (mehr )?leben`, `suizid`, `selbstmord`,
 	`lebensmude`, `will sterben`, `mochte sterben`, `(nicht mehr|kein) weiterleben`, `ein ende machen`, `umbringen`, `von der brucke springen`,
 )
 

@@ -51,7 +51,7 @@ var intentCues = concat(
 		`(raus|heraus)gekommen`, `\w*probe`, `negativ`, `positiv`, `test ([^ ]+ ){0,3}(da|ergebnis|negativ|positiv)`),
 	cues(OpeningHours, false, `(sind|seid) (sie|ihr) ([^ ]+ ){0,6}(da|erreichbar|offen|geoffnet)\b`, `(sie|ihr) ([^ ]+ ){0,5}(da|offen) (sind|seid)\b`, `wann ([^ ]+ ){0,4}sprechstunde`, `sprechstunde hat`, `offene sprechstunde`,
 		`\w*sprechstunde (ist|hat|gibt)`, `urlaub`, `bis wie ?viel uhr`, `bis wann`, `ist (die praxis|jemand) ([^ ]+ ){0,3}(da|erreichbar|offen|besetzt)\b`,
-		`ist (frau |herr )?(doktor|dr) ([^ ]+ ){0,3}(da|im haus|in der praxis)\b`, `offnungszeit`, `geoffnet`, `offnen`, `offen\b`, `auf ?haben`, `auf hat`, `habt (ihr )?([^ ]+ ){0,3}auf`, `haben sie ([^ ]+ ){0,4}(auf|offen|zu)\b`, `hat (die praxis )?([^ ]+ ){0,3}(auf|offen|zu)\b`,
+		`ist (frau |herr )?(doktor|dr) ([^ ]+ ){0,3}(da|im haus|in der praxis)\b`, `offnungszeit`, `geoffnet`, `offnen`, `offen\b`, `auf ?haben`, `auf hat`, `habt (ihr )?([^ ]+ ){0,3}auf`, `haben sie ([^ ]+ ){0,4}(auf|offen|zu)\b`, `hat (die |ihre )?praxis ([^ ]+ ){0,3}(auf|offen|zu)\b`,
 		`sprechzeit`, `sprechstundenzeit`, `bis wann`, `ab wann (sind|ist|haben)`, `wann (sind|ist|haben|hat|seid) (sie|ihr|die praxis)? ?([^ ]+ ){0,3}(da|erreichbar|auf|offen|geoffnet)`, `mittagspause`,
 		`praxisurlaub`, `betriebsferien`, `urlaub ([^ ]+ ){0,4}praxis`, `praxis ([^ ]+ ){0,4}(urlaub|geschlossen|zu)`, `geschlossen`, `zwischen den jahren`, `feiertag`, `samstags`, `wann ([^ ]+ ){0,2}erreichbar`),
 	cues(PracticeInfo, false, `(sie|ihr) auch ([^ ]+ ){0,5}(machen|an|durch|behandeln|anbieten)`, `ob (sie|ihr|\w+) auch`, `auch ([^ ]+ ){0,2}(hausbesuche|kinder|impfungen)`,
@@ -66,7 +66,7 @@ var intentCues = concat(
 		`mit ([^ ]+ ){0,4}(sprechen|reden)`, `gesprochen`, `am telefon`, `speak`, `someone`, `jemand(en)? ([^ ]+ ){0,5}(da|sprechen|reden|telefon|team)\b`, `ansage`, `will ([^ ]+ ){0,4}sprechen`,
 		`kein (roboter|computer|bot|automat|band)`, `keine maschine`, `roboter`, `computer`, `bot\b`, `sprachcomputer`, `jemand echtes`, `jemand (von|aus) der praxis`, `rezeption`, `anmeldung sprechen`),
 	cues(Other, false, `falsch verbunden`, `verwahlt`, `falsche nummer`, `werbung`, `angebot fur`, `umfrage`, `gewinnspiel`, `pizza`, `taxi`, `versicherung ([^ ]+ ){0,3}anbieten`,
-		`vertrieb`, `verkauf`, `kooperation`, `bewerbung`, `bewerben`, `praktikum`, `ausbildung`, `paket`, `lieferung`, `zeitschrift`, `spende`, `handwerker`, `wir bieten`, `sonderpreis`, `rabatt`, `software`, `tierarzt\w*`, `wohnung`, `anzeige`),
+		`vertrieb`, `verkauf`, `kooperation`, `bewerbung`, `bewerben`, `praktikum`, `ausbildung`, `paket`, `lieferung`, `zeitschrift`, `spende`, `handwerker`, `wir bieten`, `sonderpreis`, `rabatt`, `software`, `tierarzt\w*`, `wohnung`, `anzeige`, `pharmareferent\w*`, `produktvorstellung`, `vertreter`, `tastatur`),
 	// Administrative changes are messages even next to words of other wishes ("meine
 	// Adresse hat sich geändert").
 	cues(Message, false, `(meine|unsere|die) (\w+ )?(adresse|anschrift|telefonnummer|handynummer|nummer|bankverbindung|krankenkasse|kasse|versicherung) (hat sich |ist )?(geandert|neu)`,
@@ -81,7 +81,7 @@ var intentCues = concat(
 	// appointment.
 	cues(AppointmentBook, true, `\w*schmerz`, `fieber`, `husten`, `schnupfen`, `ausschlag`, `durchfall`, `erbrechen`, `ubel`, `schwindel`, `entzund`, `geschwollen`,
 		`verletzt`, `verstaucht`, `grippe`, `erkalt`, `infekt`, `blutdruck`, `juckt`, `brennt beim`, `tut ([^ ]+ ){0,2}weh`),
-	cues(Callback, false, `ruckruf`, `zuruckruf`, `ruckrufen`, `zuruckzurufen`, `ruf\w* (sie|mich|uns|ihr) ([^ ]+ ){0,7}(an|zuruck)\b`, `(mich|uns) ([^ ]+ ){0,4}(an|zuruck) ?rufen`),
+	cues(Callback, false, `ruckruf`, `zuruckruf`, `ruckrufen`, `zuruckzurufen`, `ruf\w* (sie|mich|uns|ihr) ([^ ]+ ){0,7}(an|zuruck)\b`, `(mich|uns) ([^ ]+ ){0,6}(an|zuruck) ?rufen`),
 	cues(Callback, true, `zuruck ?rufen`, `melden sie sich`, `melde dich`, `meldet euch`, `anrufen`, `erreichbar unter`, `erreichen sie mich`),
 	cues(Message, true, `nachricht`, `ausricht`, `bescheid (geben|sagen)`, `mitteil`, `hinterlass`, `adresse (hat sich )?(geandert|neu)`, `neue adresse`, `umgezogen`, `umzug`, `neue (telefonnummer|nummer|handynummer|bankverbindung)`,
 		`versichertenkarte`, `versicherungskarte`, `gesundheitskarte`, `karte`, `kassenwechsel`, `gewechselt`, `unterlagen`, `dokument`, `schicken`, `gefaxt`, `faxen`, `mailen`, `zusenden`, `zuschicken`, `einreichen`,

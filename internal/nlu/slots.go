@@ -346,7 +346,7 @@ func (u *Understander) doctor(t *text) string {
 func (u *Understander) knownDoctor(w string) string {
 	for _, d := range u.Doctors {
 		fd := fold(d)
-		if fd == w || (len(w) >= 5 && editDistance(fd, w, 1) <= 1) {
+		if fd == w || (len(w) >= 4 && fd[0] == w[0] && editDistance(fd, w, 1) <= 1) {
 			return d
 		}
 	}
