@@ -21,9 +21,7 @@ import (
 // terminal, as a patient would in the website chat. Every turn is stored like any other
 // conversation; the requests it leaves are listed at the end (end of input: Ctrl-D).
 func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var cfg Config
-	fs := newFlags("chat")
-	cfg.register(fs)
+	fs, cfg := storeFlags("chat")
 	tenantID := fs.String("tenant", "", "practice to talk to (default: the demo practice)")
 	if _, err := parse(fs, args); err != nil {
 		return err

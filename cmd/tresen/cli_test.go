@@ -138,9 +138,7 @@ func TestCLI(t *testing.T) {
 // seedPerson stores a person with a record and a file in the store the CLI uses.
 func seedPerson(t *testing.T, e store.Engine, dir string, where []string, tenantID string) string {
 	t.Helper()
-	var cfg Config
-	fs := newFlags("seed")
-	cfg.register(fs)
+	fs, cfg := storeFlags("seed")
 	if _, err := parse(fs, where); err != nil {
 		t.Fatal(err)
 	}

@@ -42,10 +42,8 @@ func withStore(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []string
 }
 
 func runAuditVerify(ctx context.Context, args []string, stdout io.Writer) error {
-	var cfg Config
-	fs := newFlags("audit verify")
-	cfg.register(fs)
-	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
+	fs, cfg := storeFlags("audit verify")
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
 		v, err := db.VerifyAudit(ctx)
 		if err != nil {
 			return err
@@ -62,11 +60,9 @@ func runAuditVerify(ctx context.Context, args []string, stdout io.Writer) error 
 }
 
 func runPurge(ctx context.Context, args []string, stdout io.Writer) error {
-	var cfg Config
-	fs := newFlags("purge")
-	cfg.register(fs)
+	fs, cfg := storeFlags("purge")
 	now := fs.Bool("now", false, "delete now what is due (without: only show it)")
-	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
 		run, verb := db.PurgeDue, "fällig"
 		if *now {
 			run, verb = db.Purge, "gelöscht"
@@ -94,10 +90,8 @@ func runPurge(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runBackup(ctx context.Context, args []string, stdout io.Writer) error {
-	var cfg Config
-	fs := newFlags("backup")
-	cfg.register(fs)
-	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
+	fs, cfg := storeFlags("backup")
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
 		if len(rest) != 1 {
 			return usagef("backup: genau eine Zieldatei angeben")
 		}
@@ -112,10 +106,8 @@ func runBackup(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runRestore(ctx context.Context, args []string, stdout io.Writer) error {
-	var cfg Config
-	fs := newFlags("restore")
-	cfg.register(fs)
-	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
+	fs, cfg := storeFlags("restore")
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
 		if len(rest) != 1 {
 			return usagef("restore: genau eine Sicherungsdatei angeben")
 		}
@@ -167,15 +159,13 @@ func runTenant(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usagef("tenant: add, list, export oder delete erwartet")
 	}
-	var cfg Config
-	fs := newFlags("tenant " + args[0])
-	cfg.register(fs)
+	fs, cfg := storeFlags("tenant " + args[0])
 	switch args[0] {
 	case "add":
 		kind := fs.String("kind", "", "practice or pharmacy")
 		code := fs.String("code", "", "BSNR (practice) or IK (pharmacy)")
 		name := fs.String("name", "", "name of the practice or pharmacy")
-		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
+		return withStore(ctx, fs, cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
 			k, err := tenant.ParseKind(*kind)
 			if err != nil {
 				return usagef("%v", err)
@@ -190,7 +180,7 @@ func runTenant(ctx context.Context, args []string, stdout io.Writer) error {
 			return nil
 		})
 	case "list":
-		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
+		return withStore(ctx, fs, cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
 			ts, err := db.ListTenants(ctx)
 			if err != nil {
 				return err
@@ -201,7 +191,7 @@ func runTenant(ctx context.Context, args []string, stdout io.Writer) error {
 			return nil
 		})
 	case "export":
-		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+		return withStore(ctx, fs, cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
 			if len(rest) != 2 {
 				return usagef("tenant export: ID und Zieldatei angeben")
 			}
@@ -218,7 +208,7 @@ func runTenant(ctx context.Context, args []string, stdout io.Writer) error {
 			})
 		})
 	case "delete":
-		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+		return withStore(ctx, fs, cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
 			if len(rest) != 1 {
 				return usagef("tenant delete: genau eine ID angeben")
 			}
@@ -244,9 +234,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	if len(args) == 0 {
 		return usagef("user: add oder reset erwartet")
 	}
-	var cfg Config
-	fs := newFlags("user " + args[0])
-	cfg.register(fs)
+	fs, cfg := storeFlags("user " + args[0])
 	switch args[0] {
 	case "add":
 		tenantID := fs.String("tenant", "", "tenant id (none for support users)")
@@ -254,7 +242,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		name := fs.String("name", "", "the person's name")
 		role := fs.String("role", "staff", "owner, staff, readonly or support")
 		pwStdin := fs.Bool("password-stdin", false, "read the first password from standard input instead of generating one")
-		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
+		return withStore(ctx, fs, cfg, args[1:], func(ctx context.Context, db *store.DB, _ []string) error {
 			r, err := user.ParseRole(*role)
 			if err != nil {
 				return usagef("%s", errs.Message(err))
@@ -275,7 +263,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		})
 	case "reset":
 		base := fs.String("url", "http://localhost:8080", "base URL of the service, for the link")
-		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+		return withStore(ctx, fs, cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
 			if len(rest) != 1 {
 				return usagef("user reset: genau einen Benutzernamen angeben")
 			}
@@ -309,12 +297,10 @@ func runPerson(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usagef("person: export oder erase erwartet")
 	}
-	var cfg Config
-	fs := newFlags("person " + args[0])
-	cfg.register(fs)
+	fs, cfg := storeFlags("person " + args[0])
 	switch args[0] {
 	case "export":
-		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+		return withStore(ctx, fs, cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
 			if len(rest) != 3 {
 				return usagef("person export: Mandant, Person und Zieldatei angeben")
 			}
@@ -331,7 +317,7 @@ func runPerson(ctx context.Context, args []string, stdout io.Writer) error {
 			})
 		})
 	case "erase":
-		return withStore(ctx, fs, &cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
+		return withStore(ctx, fs, cfg, args[1:], func(ctx context.Context, db *store.DB, rest []string) error {
 			if len(rest) != 2 {
 				return usagef("person erase: Mandant und Person angeben")
 			}
@@ -346,10 +332,8 @@ func runPerson(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runKeysRotate(ctx context.Context, args []string, stdout io.Writer) error {
-	var cfg Config
-	fs := newFlags("keys rotate")
-	cfg.register(fs)
-	return withStore(ctx, fs, &cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
+	fs, cfg := storeFlags("keys rotate")
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, _ []string) error {
 		n, err := db.RotateKeys(ctx)
 		if err != nil {
 			return err

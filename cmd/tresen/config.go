@@ -37,6 +37,14 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.PepperFile, "pepper-file", "", "password pepper file (default DATA/secrets/pepper; TRESEN_PEPPER wins)")
 }
 
+// storeFlags returns the flag set of a command that reads or writes stored data, with the
+// storage flags registered.
+func storeFlags(name string) (*flag.FlagSet, *Config) {
+	fs, cfg := newFlags(name), &Config{}
+	cfg.register(fs)
+	return fs, cfg
+}
+
 // newFlags returns a flag set that reports errors instead of exiting.
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
