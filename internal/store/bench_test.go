@@ -12,6 +12,7 @@ import (
 	"github.com/tresen/tresen/internal/store/storetest"
 	"github.com/tresen/tresen/internal/tenant"
 	"github.com/tresen/tresen/internal/user"
+	"github.com/tresen/tresen/internal/vault"
 )
 
 // benchDoc is a typical request document, about 1 KiB of JSON.
@@ -52,18 +53,26 @@ func BenchmarkLogin(b *testing.B) {
 	}
 }
 
+// benchStore opens a store on engine e with one practice and returns it with the
+// practice's cipher.
+func benchStore(b *testing.B, e store.Engine) (*store.DB, tenant.Tenant, *vault.Cipher) {
+	b.Helper()
+	db := storetest.Open(b, e, storetest.Options{})
+	t := mustTenant(b, db, tenant.Practice, "031234567", "Hausarztpraxis Dr. Erika Schneider")
+	c, err := db.Vault.Cipher(ctx, t.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, t, c
+}
+
 // BenchmarkRecordWrite compares writing a record: plain (the row without encryption or
 // audit), sealed (the same row encrypted: the cost of encryption alone), and the full
 // AddRecord (encrypted, with its audit entry, in one transaction).
 func BenchmarkRecordWrite(b *testing.B) {
 	for _, e := range storetest.Engines {
 		b.Run(string(e), func(b *testing.B) {
-			db := storetest.Open(b, e, storetest.Options{})
-			t := mustTenant(b, db, tenant.Practice, "031234567", "Hausarztpraxis Dr. Erika Schneider")
-			c, err := db.Vault.Cipher(ctx, t.ID)
-			if err != nil {
-				b.Fatal(err)
-			}
+			db, t, c := benchStore(b, e)
 			n := 0 // row ids stay unique across the benchmark's repeated runs
 			raw := func(seal bool) func(*testing.B) {
 				return func(b *testing.B) {
@@ -104,12 +113,7 @@ func BenchmarkRecordWrite(b *testing.B) {
 func BenchmarkRecordRead(b *testing.B) {
 	for _, e := range storetest.Engines {
 		b.Run(string(e), func(b *testing.B) {
-			db := storetest.Open(b, e, storetest.Options{})
-			t := mustTenant(b, db, tenant.Practice, "031234567", "Hausarztpraxis Dr. Erika Schneider")
-			c, err := db.Vault.Cipher(ctx, t.ID)
-			if err != nil {
-				b.Fatal(err)
-			}
+			db, t, c := benchStore(b, e)
 			r, err := db.AddRecord(ctx, t.ID, store.Record{Kind: retention.Request, Data: benchDoc}, nil)
 			if err != nil {
 				b.Fatal(err)
