@@ -12,6 +12,7 @@ import (
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/nlu"
+	"github.com/tresen/tresen/internal/openai"
 	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/store"
@@ -42,7 +43,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		*tenantID = t.ID
 	}
-	svc := &reception.Service{Store: db, Engine: demoEngine(db)}
+	svc := &reception.Service{Store: db, Engine: practiceEngine(db)}
 	id, reply, err := svc.Start(ctx, *tenantID, request.Chat)
 	if err != nil {
 		return cliError(err)
@@ -72,9 +73,10 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return nil
 }
 
-// demoEngine returns the engine of a practice. Until practices keep their settings (texts,
-// hours, FAQ) and calendar, every practice speaks with the demo practice's settings.
-func demoEngine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error) {
+// practiceEngine returns the engine of a practice, with its language model when the
+// practice has switched LLM mode on. Until practices keep their settings (texts, hours,
+// FAQ) and calendar, every practice speaks with the demo practice's settings.
+func practiceEngine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error) {
 	return func(ctx context.Context, tenantID string) (*dialogue.Engine, error) {
 		t, err := db.FindTenantByID(ctx, tenantID)
 		if err != nil {
@@ -85,7 +87,19 @@ func demoEngine(db *store.DB) func(context.Context, string) (*dialogue.Engine, e
 		}
 		p := demo.PracticeInfo()
 		p.Name = t.Name
-		return &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p}, nil
+		e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p}
+		s, err := db.LLMSettings(ctx, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		if s.Enabled {
+			m, err := openai.New(s)
+			if err != nil {
+				return nil, err
+			}
+			e.Model = m
+		}
+		return e, nil
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/export"
+	"github.com/tresen/tresen/internal/llm"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
 	"github.com/tresen/tresen/internal/user"
@@ -155,9 +156,9 @@ func writeFileAtomic(path string, fn func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func runTenant(ctx context.Context, args []string, stdout io.Writer) error {
+func runTenant(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: add, list, export oder delete erwartet")
+		return usagef("tenant: add, list, export, delete oder llm erwartet")
 	}
 	fs, cfg := storeFlags("tenant " + args[0])
 	switch args[0] {
@@ -218,8 +219,74 @@ func runTenant(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "Mandant %s gelöscht: Schlüssel vernichtet, Daten entfernt\n", rest[0])
 			return nil
 		})
+	case "llm":
+		return runTenantLLM(ctx, fs, cfg, args[1:], stdin, stdout)
 	}
 	return usagef("tenant: unbekannter Unterbefehl %q", args[0])
+}
+
+// runTenantLLM shows or sets a practice's language model. The API key comes from standard
+// input, never from a flag, which any user of the machine could read in the process list.
+func runTenantLLM(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []string, stdin io.Reader, stdout io.Writer) error {
+	off := fs.Bool("off", false, "switch LLM mode off")
+	baseURL := fs.String("base-url", "", "OpenAI-compatible endpoint, e.g. https://api.mistral.ai/v1")
+	model := fs.String("model", "", "model name")
+	keyStdin := fs.Bool("api-key-stdin", false, "read the API key from standard input")
+	euHosted := fs.Bool("eu-hosted", false, "the practice confirms: the provider processes the data only in the EU")
+	zeroRetention := fs.Bool("zero-retention", false, "the practice confirms: the provider stores neither prompts nor answers")
+	timeout := fs.Duration("timeout", 0, "per-call timeout (default 10s)")
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
+		if len(rest) != 1 {
+			return usagef("tenant llm: genau eine ID angeben")
+		}
+		id := rest[0]
+		if _, err := db.FindTenantByID(ctx, id); err != nil {
+			return cliError(err)
+		}
+		set := false
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "off", "base-url", "model", "api-key-stdin", "eu-hosted", "zero-retention", "timeout":
+				set = true
+			}
+		})
+		if !set {
+			s, err := db.LLMSettings(ctx, id)
+			if err != nil {
+				return err
+			}
+			if !s.Enabled {
+				fmt.Fprintln(stdout, "Sprachmodell: aus (der Assistent arbeitet ohne Cloud)")
+				return nil
+			}
+			key := "keiner"
+			if s.APIKey != "" {
+				key = "gespeichert"
+			}
+			fmt.Fprintf(stdout, "Sprachmodell: an\nAdresse: %s\nModell: %s\nAPI-Schlüssel: %s\nEU-Hosting bestätigt: ja\nKeine Speicherung bestätigt: ja\nZeitgrenze: %s\n",
+				s.BaseURL, s.Model, key, s.EffectiveTimeout())
+			return nil
+		}
+		s := llm.Settings{Enabled: !*off, BaseURL: *baseURL, Model: *model, EUHosted: *euHosted, ZeroRetention: *zeroRetention, Timeout: *timeout}
+		if *off {
+			s = llm.Settings{}
+		} else if *keyStdin {
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return usagef("API-Schlüssel nicht lesbar: %v", err)
+			}
+			s.APIKey = strings.TrimSpace(line)
+		}
+		if err := db.SetLLMSettings(ctx, id, s); err != nil {
+			return cliError(err)
+		}
+		if s.Enabled {
+			fmt.Fprintf(stdout, "Sprachmodell eingeschaltet: %s bei %s\n", s.Model, s.BaseURL)
+		} else {
+			fmt.Fprintln(stdout, "Sprachmodell ausgeschaltet")
+		}
+		return nil
+	})
 }
 
 // cliError turns a not-found or invalid input into a usage error (exit 2).

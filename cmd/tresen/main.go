@@ -41,11 +41,14 @@ Aufruf:
   tresen backup FILE | tresen restore FILE
   tresen tenant add --kind practice|pharmacy --code BSNR|IK --name NAME
   tresen tenant list | tresen tenant export ID FILE | tresen tenant delete ID
+  tresen tenant llm ID [--off | --base-url URL --model NAME [--api-key-stdin] --eu-hosted --zero-retention [--timeout 10s]]
   tresen user add --tenant ID --username NAME --name "VOLLER NAME" --role owner|staff|readonly|support
   tresen user reset USERNAME
   tresen person export TENANT PERSON FILE | tresen person erase TENANT PERSON
   tresen keys rotate
-  tresen nlu | chat | rx check | rx ocr   (folgen mit ihren Issues)
+  tresen nlu [--now RFC3339] [--json] TEXT
+  tresen chat [--tenant ID]
+  tresen rx check | rx ocr   (folgen mit ihren Issues)
 
 Jeder Befehl, der gespeicherte Daten liest oder schreibt, nimmt --data DIR oder --postgres URL.
 Geheimnisse: TRESEN_MASTER_KEY / --master-key-file, TRESEN_PEPPER / --pepper-file (siehe README).
@@ -105,7 +108,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "restore":
 		return runRestore(ctx, rest, stdout)
 	case "tenant":
-		return runTenant(ctx, rest, stdout)
+		return runTenant(ctx, rest, stdin, stdout)
 	case "user":
 		return runUser(ctx, rest, stdin, stdout)
 	case "person":

@@ -18,12 +18,13 @@ var adapters = map[string]string{
 	"github.com/emiago/diago":                 "SIP belongs in its adapter",
 	"github.com/coder/websocket":              "WebSockets belong in package web",
 	"github.com/chromedp/chromedp":            "browsers belong in tests",
+	"github.com/openai/openai-go/v3":          "the language model's SDK belongs in package openai",
 	"github.com/tresen/tresen/internal/store": "the domain must not depend on its storage adapter",
 	"github.com/tresen/tresen/internal/web":   "the domain must not depend on its HTTP adapter",
 }
 
 // domain lists the packages that hold domain types and rules.
-var domain = []string{"errs", "tenant", "user", "person", "audit", "retention", "password", "vault", "blob", "nlu", "request", "dialogue"}
+var domain = []string{"errs", "tenant", "user", "person", "audit", "retention", "password", "vault", "blob", "nlu", "request", "dialogue", "llm"}
 
 func TestDomainImportsNoAdapters(t *testing.T) {
 	args := []string{"list", "-json=ImportPath,Deps"}

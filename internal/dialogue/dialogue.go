@@ -6,12 +6,14 @@ package dialogue
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tresen/tresen/internal/llm"
 	"github.com/tresen/tresen/internal/nlu"
 	"github.com/tresen/tresen/internal/request"
 )
@@ -81,6 +83,15 @@ type Conversation struct {
 	// Hinted116117 is set once the Bereitschaftsdienst was named.
 	Hinted116117 bool `json:"hinted_116117,omitempty"`
 	Ended        bool `json:"ended,omitempty"`
+
+	// Model is the conversation as the language model sees it (caller turns, its proposals,
+	// the engine's tool results), without the system instructions; empty without LLM mode.
+	Model []llm.Message `json:"model,omitempty"`
+	// Searched is set once the model looked for free appointments.
+	Searched bool `json:"searched,omitempty"`
+	// Fallback says why the deterministic engine took over from the model (Fallback…);
+	// from then on it answers every turn.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 // current returns the request being collected, or nil.
@@ -92,10 +103,20 @@ func (c *Conversation) current() *request.Request {
 }
 
 // Close ends the conversation: requests still being collected are kept as incomplete,
-// with whatever the patient said, and flagged when who they are for is unclear. A caller
-// who gave data but named no wish still leaves a request (a callback). Close is
-// idempotent.
+// with whatever the patient said, and flagged when who they are for is unclear; so are the
+// further wishes named but not yet taken up. A caller who gave data but named no wish
+// still leaves a request (a callback). Close is idempotent.
 func (c *Conversation) Close(now time.Time) {
+	for _, typ := range c.Pending {
+		if slices.ContainsFunc(c.Requests, func(r request.Request) bool { return r.Type == typ }) {
+			continue
+		}
+		r := request.New(c.requestID(), typ, c.Channel, now)
+		r.Patient = c.Known
+		r.Status = request.Incomplete
+		r.Details.Note = "Gespräch endete, bevor dieses Anliegen aufgenommen war."
+		c.Requests = append(c.Requests, r)
+	}
 	for i := range c.Requests {
 		r := &c.Requests[i]
 		if r.Status == request.Open {
@@ -205,7 +226,10 @@ type Engine struct {
 	NLU      *nlu.Understander
 	Practice Practice
 	Slots    Slots // nil: appointment wishes go to the team
-	Now      func() time.Time
+	// Model, when set, is the practice's language model (LLM mode); the deterministic
+	// engine answers when it fails. See model.go.
+	Model llm.Model
+	Now   func() time.Time
 }
 
 func (e *Engine) now() time.Time {
@@ -271,7 +295,11 @@ func (e *Engine) Handle(ctx context.Context, c *Conversation, text string) Reply
 	if cut {
 		t.say("Ihre Nachricht war sehr lang, ich habe nur den Anfang gelesen.")
 	}
-	t.handle()
+	if e.Model != nil && c.Fallback == "" {
+		t.modelTurn()
+	} else {
+		t.handle()
+	}
 	return t.finish()
 }
 

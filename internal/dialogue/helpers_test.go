@@ -8,24 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/nlu"
 	"github.com/tresen/tresen/internal/request"
 )
 
-var berlin = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
 // monday is the reference time: Monday, 23 November 2026, 9:00 in Berlin, opening hours.
-var monday = time.Date(2026, 11, 23, 9, 0, 0, 0, berlin)
+var monday = time.Date(2026, 11, 23, 9, 0, 0, 0, berlin.Location)
 
 // saturday is outside opening hours.
-var saturday = time.Date(2026, 11, 28, 14, 0, 0, 0, berlin)
+var saturday = time.Date(2026, 11, 28, 14, 0, 0, 0, berlin.Location)
 
 var doctors = []string{"Schneider", "Weber", "Özdemir"}
 
@@ -45,7 +38,7 @@ func testPractice(staff bool) Practice {
 		Doctors:        doctors,
 		StaffReachable: func(time.Time) bool { return staff },
 		Open: func(t time.Time) bool {
-			t = t.In(berlin)
+			t = t.In(berlin.Location)
 			return t.Weekday() >= time.Monday && t.Weekday() <= time.Friday && t.Hour() >= 8 && t.Hour() < 12
 		},
 	}
@@ -61,7 +54,7 @@ type calendar struct {
 }
 
 func at(day, hour, minute int) time.Time {
-	return time.Date(2026, 11, day, hour, minute, 0, 0, berlin)
+	return time.Date(2026, 11, day, hour, minute, 0, 0, berlin.Location)
 }
 
 func newCalendar() *calendar {
@@ -72,8 +65,8 @@ func newCalendar() *calendar {
 			{ID: "s3", Start: at(26, 11, 0), Doctor: "Weber"},
 			{ID: "s4", Start: at(27, 8, 0), Doctor: "Özdemir"},
 			{ID: "s5", Start: at(30, 9, 0), Doctor: "Schneider"},
-			{ID: "s6", Start: time.Date(2026, 12, 1, 10, 0, 0, 0, berlin), Doctor: "Weber"},
-			{ID: "s7", Start: time.Date(2026, 12, 1, 15, 30, 0, 0, berlin), Doctor: "Schneider"},
+			{ID: "s6", Start: time.Date(2026, 12, 1, 10, 0, 0, 0, berlin.Location), Doctor: "Weber"},
+			{ID: "s7", Start: time.Date(2026, 12, 1, 15, 30, 0, 0, berlin.Location), Doctor: "Schneider"},
 		},
 		booked: map[string]bool{},
 		taken:  map[string]bool{},
@@ -84,7 +77,7 @@ func (c *calendar) Find(_ context.Context, r request.Request, now time.Time) ([]
 	d := r.Details
 	var out []Offer
 	for _, o := range c.free {
-		s := o.Start.In(berlin)
+		s := o.Start.In(berlin.Location)
 		switch {
 		case c.booked[o.ID] || !s.After(now):
 		case d.Date != "" && s.Format(time.DateOnly) != d.Date:

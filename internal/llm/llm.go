@@ -24,10 +24,10 @@ const (
 
 // Message is one turn of the conversation as the model sees it.
 type Message struct {
-	Role       Role
-	Content    string
-	ToolCalls  []ToolCall // only for RoleAssistant: the calls it proposed
-	ToolCallID string     // only for RoleTool: the call this result answers
+	Role       Role       `json:"role"`
+	Content    string     `json:"content,omitempty"`
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`   // only for RoleAssistant: the calls it proposed
+	ToolCallID string     `json:"tool_call_id,omitempty"` // only for RoleTool: the call this result answers
 }
 
 // Tool is a function the model may propose to call.
@@ -40,9 +40,9 @@ type Tool struct {
 // ToolCall is the model's proposal to call a tool. Arguments is a JSON object that the
 // dialogue engine validates value by value before it acts on it.
 type ToolCall struct {
-	ID        string
-	Name      string
-	Arguments json.RawMessage
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
 }
 
 // Proposal is what the model suggests for the next turn: a reply to speak or show, tool

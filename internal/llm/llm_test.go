@@ -12,7 +12,7 @@ import (
 )
 
 func TestCheckMessages(t *testing.T) {
-	sys := llm.Message{Role: llm.RoleSystem, Content: llm.SystemPrompt("Praxis")}
+	sys := llm.Message{Role: llm.RoleSystem, Content: llm.SystemPrompt("Praxis", llm.Facts{})}
 	user := llm.Message{Role: llm.RoleUser, Content: "Hallo"}
 	call := llm.ToolCall{ID: "c1", Name: llm.ToolTransfer, Arguments: json.RawMessage(`{"reason":"x"}`)}
 	tests := []struct {
@@ -124,7 +124,7 @@ func TestTools(t *testing.T) {
 	if diff := cmp.Diff([]string{"date", "daypart", "doctor", "time", "type"}, props(llm.FindSlotsTool())); diff != "" {
 		t.Errorf("find_slots (-want +got):\n%s", diff)
 	}
-	wantSlots := []string{"birth_date", "date", "daypart", "doctor", "insurance", "kvnr", "medication", "name", "phone", "reason", "time", "type"}
+	wantSlots := []string{"birth_date", "date", "daypart", "doctor", "insurance", "kvnr", "medication", "name", "phone", "reason", "slot_id", "time", "type"}
 	if diff := cmp.Diff(wantSlots, props(llm.CreateRequestTool())); diff != "" {
 		t.Errorf("create_request (-want +got):\n%s", diff)
 	}

@@ -24,13 +24,13 @@ const MaxTimeout = 60 * time.Second
 // processes the data in the EU (EUHosted) and that it keeps neither prompts nor answers
 // (ZeroRetention): Art. 28 and 44 ff. DSGVO are the practice's to check, not ours.
 type Settings struct {
-	Enabled       bool
-	BaseURL       string // OpenAI-compatible endpoint, e.g. https://api.mistral.ai/v1
-	Model         string
-	APIKey        string // sent as a bearer token; may be empty for a local server
-	EUHosted      bool   // confirmed by the practice
-	ZeroRetention bool   // confirmed by the practice
-	Timeout       time.Duration
+	Enabled       bool          `json:"enabled"`
+	BaseURL       string        `json:"base_url,omitempty"` // OpenAI-compatible endpoint, e.g. https://api.mistral.ai/v1
+	Model         string        `json:"model,omitempty"`
+	APIKey        string        `json:"api_key,omitempty"` // sent as a bearer token; may be empty for a local server
+	EUHosted      bool          `json:"eu_hosted"`         // confirmed by the practice
+	ZeroRetention bool          `json:"zero_retention"`    // confirmed by the practice
+	Timeout       time.Duration `json:"timeout,omitempty"`
 }
 
 // Validate reports whether s may be used. A disabled setting is always valid: it sends

@@ -58,6 +58,7 @@ func CreateRequestTool() Tool {
 			"medication": text("Medikament wie genannt, mit Stärke, falls genannt, z. B. Ramipril 5 mg"),
 			"doctor":     text("Nachname der Ärztin oder des Arztes"),
 			"reason":     text("Grund oder Nachricht, kurz und in den Worten der Person"),
+			"slot_id":    text("Nur für appointment_book: die slot_id des Termins aus find_slots, den die Person gewählt hat"),
 		}),
 	}
 }

@@ -51,22 +51,31 @@ func (t *text) phone() string {
 		if ix[0] >= 2 && t.canon[ix[0]-1] == ' ' && isLetterToken(t.canon[:ix[0]-1]) {
 			continue // the digits of a KVNR ("k 030182229")
 		}
-		digits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' || r == '+' {
-				return r
-			}
-			return -1
-		}, m)
-		if len(strings.TrimPrefix(digits, "+")) < 7 {
-			continue
+		if e164, ok := PhoneE164(m); ok {
+			return e164
 		}
-		num, err := phonenumbers.Parse(digits, "DE")
-		if err != nil || !phonenumbers.IsPossibleNumber(num) {
-			continue
-		}
-		return phonenumbers.Format(num, phonenumbers.E164)
 	}
 	return ""
+}
+
+// PhoneE164 reads a phone number written as people write it ("0421 / 123 45-67", "+49 421
+// 1234567"; German unless it has another country code) and returns it in E.164. It reports
+// false when s is no possible phone number.
+func PhoneE164(s string) (string, bool) {
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r == '+' {
+			return r
+		}
+		return -1
+	}, s)
+	if len(strings.TrimPrefix(digits, "+")) < 7 || strings.LastIndexByte(digits, '+') > 0 {
+		return "", false
+	}
+	num, err := phonenumbers.Parse(digits, "DE")
+	if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		return "", false
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), true
 }
 
 // isLetterToken reports whether s ends in a single-letter word.

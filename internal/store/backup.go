@@ -49,6 +49,7 @@ var backupTables = []struct{ name, order string }{
 	{"reset_tokens", "token_hash"},
 	{"support_grants", "id"},
 	{"retention_policies", "tenant_id, kind"},
+	{"settings", "tenant_id, name"},
 	{"persons", "id"},
 	{"records", "id"},
 	{"blob_trash", "blob_key"},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/llm"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
@@ -142,6 +143,8 @@ func TestTenantIsolation(t *testing.T) {
 			{"RetentionPolicy", "A's own only, not B's explicit prescription setting", func() (any, error) { return db.RetentionPolicy(ctx, a.ID) }, wantExactly(retention.Policy{retention.Request: 14})},
 			{"SetRetention", "a kind only B has", func() (any, error) { return nil, db.SetRetention(ctx, a.ID, retention.Prescription, 90) }, wantKind(errs.Invalid)},
 			{"SetRetention", "A's own kind", func() (any, error) { return nil, db.SetRetention(ctx, a.ID, retention.Request, 7) }, wantKind(-1)},
+			{"LLMSettings", "A switched off, B on", func() (any, error) { return db.LLMSettings(ctx, a.ID) }, wantExactly(llm.Settings{})},
+			{"SetLLMSettings", "A's own, switched off", func() (any, error) { return nil, db.SetLLMSettings(ctx, a.ID, llm.Settings{}) }, wantKind(-1)},
 			{"ExportTenant", "the id is the scope: A exports only A", func() (any, error) {
 				var x collectSink
 				err := db.ExportTenant(ctx, a.ID, &x)
@@ -236,6 +239,7 @@ func TestRowLevelSecurity(t *testing.T) {
 		{"reset_tokens", "tenant_id"},
 		{"support_grants", "tenant_id"},
 		{"retention_policies", "tenant_id"},
+		{"settings", "tenant_id"},
 		{"persons", "tenant_id"},
 		{"records", "tenant_id"},
 		{"blob_trash", "tenant_id"},
@@ -446,6 +450,13 @@ func seedTenantWorld(t *testing.T, db *store.DB, a, b tenant.Tenant) tenantWorld
 		t.Fatal(err)
 	}
 	if err := db.SetRetention(ctx, b.ID, retention.Prescription, 90); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetLLMSettings(ctx, a.ID, llm.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetLLMSettings(ctx, b.ID, llm.Settings{Enabled: true, BaseURL: "https://llm.example.eu/v1", Model: "m",
+		APIKey: "sk-geheim-von-b", EUHosted: true, ZeroRetention: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []user.User{w.aStaff, w.bOwner} {

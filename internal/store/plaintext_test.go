@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tresen/tresen/internal/llm"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
@@ -29,6 +30,7 @@ var seededPlaintext = []string{
 	"Max Mustermannsohn",                     // user display name
 	"Verdacht auf Mustertitis chronica",      // diagnosis-like text in a record
 	"Rezeptbild der Erika Mustermannfrau",    // text inside a record file
+	"sk-tresen-test-geheimschluessel",        // a language model's API key
 }
 
 // Stored in plain on purpose: institution numbers and login names are no personal data of
@@ -52,6 +54,10 @@ func seedPlaintext(t *testing.T, db *store.DB) {
 	}
 	data := []byte(`{"patient":"Erika Mustermannfrau","geburtsdatum":"1957-03-14","befund":"Verdacht auf Mustertitis chronica"}`)
 	if _, err := db.AddRecord(ctx, a.ID, store.Record{PersonID: p.ID, Kind: retention.Request, Data: data}, []byte("Rezeptbild der Erika Mustermannfrau, KVNR K030182229")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetLLMSettings(ctx, a.ID, llm.Settings{Enabled: true, BaseURL: "https://llm.example.eu/v1", Model: "m",
+		APIKey: "sk-tresen-test-geheimschluessel", EUHosted: true, ZeroRetention: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Reads, a search and an export write nothing personal either.
