@@ -1,6 +1,8 @@
 package dialogue
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -367,4 +369,44 @@ func TestModelText(t *testing.T) {
 			t.Errorf("modelText(%.40q) = %.80q, want %.80q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// proposer is an in-process model for fuzzing: it proposes one tool call, then a reply.
+type proposer struct {
+	call  llm.ToolCall
+	calls int
+}
+
+func (p *proposer) Propose(_ context.Context, msgs []llm.Message, tools []llm.Tool) (llm.Proposal, error) {
+	if err := llm.CheckMessages(msgs); err != nil {
+		return llm.Proposal{}, err
+	}
+	p.calls++
+	if p.calls == 1 {
+		return llm.Proposal{Calls: []llm.ToolCall{p.call}}, nil
+	}
+	return llm.Proposal{Reply: "Gut."}, nil
+}
+
+// FuzzModelToolCall hands the engine whatever arguments a model may propose: it never
+// panics, and whatever it creates validates.
+func FuzzModelToolCall(f *testing.F) {
+	f.Add(uint8(0), refill)
+	f.Add(uint8(1), `{"type":"appointment_book","date":"2026-11-26","time":"25:99","daypart":"night","doctor":"Dr. Weber"}`)
+	f.Add(uint8(2), `{"reason":null}`)
+	f.Add(uint8(0), `{"type":"appointment_book","name":"Erika Mustermann","birth_date":"1984-03-12","insurance":"pkv","reason":"Vorsorge","slot_id":"s2"}`)
+	f.Add(uint8(0), `{"type":"callback","name":"Erika Mustermann","phone":"+49 (0)30 / 123 45-67","kvnr":"k030182229"}`)
+	f.Add(uint8(0), `{"type":"message","name":"\u202eEr\x00ika","reason":"`+strings.Repeat("ä", 400)+`"}`)
+	tools := []string{llm.ToolCreateRequest, llm.ToolFindSlots, llm.ToolTransfer}
+	f.Fuzz(func(t *testing.T, tool uint8, args string) {
+		h := newHarness(t, options{staff: tool%2 == 0})
+		p := &proposer{call: llm.ToolCall{ID: "call_1", Name: tools[int(tool)%len(tools)], Arguments: json.RawMessage(args)}}
+		h.e.Model = p
+		h.e.Handle(context.Background(), h.c, "Ich hätte gern einen Termin")
+		if p.calls == 1 && !h.c.Ended && h.c.Fallback == "" {
+			t.Errorf("the model was not asked again after its tool call")
+		}
+		h.c.Close(monday)
+		h.checkRequests()
+	})
 }

@@ -227,21 +227,28 @@ func isDigitString(s string) bool {
 	return true
 }
 
-// mergeDigitRuns joins spoken digit sequences ("null eins sieben eins …", also in pairs
-// "siebzehn zwölf") into one digit token when the run starts with a single digit word and
-// has at least four numbers: no date or time is read that way.
+// mergeDigitRuns joins spoken digit sequences ("null eins sieben eins …", "doppel drei",
+// also in pairs "siebzehn zwölf") into one digit token (see DigitSequence) when the run
+// starts with a single digit word, or "doppel", and has at least four numbers: no date or
+// time is read that way.
 func mergeDigitRuns(toks []token) []token {
+	folds := make([]string, len(toks))
+	for i, tk := range toks {
+		folds[i] = tk.fold
+		if isDigitString(tk.raw) {
+			folds[i] = "|" // digits as written stay apart from the spoken ones
+		}
+	}
 	var out []token
 	for i := 0; i < len(toks); {
-		j, digits := i, ""
-		for j < len(toks) && isWordNumber(toks[j]) && !toks[j].ord && toks[j].num < 100 {
-			digits += strconv.Itoa(toks[j].num)
-			j++
-		}
-		if j-i >= 4 && toks[i].num < 10 {
-			out = append(out, token{raw: digits, fold: digits, num: -2})
-			i = j
-			continue
+		single := isWordNumber(toks[i]) && !toks[i].ord && toks[i].num < 10
+		if single || strings.HasPrefix(folds[i], "doppel") {
+			digits, n, ok := DigitSequence(folds, i)
+			if ok && (n >= 4 || strings.HasPrefix(folds[i], "doppel") && n >= 2) {
+				out = append(out, token{raw: digits, fold: digits, num: -2})
+				i += n
+				continue
+			}
 		}
 		out = append(out, toks[i])
 		i++
