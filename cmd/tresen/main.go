@@ -48,7 +48,8 @@ Aufruf:
   tresen keys rotate
   tresen nlu [--now RFC3339] [--json] TEXT
   tresen chat [--tenant ID]
-  tresen rx check | rx ocr   (folgen mit ihren Issues)
+  tresen rx check [--at JJJJ-MM-TT[THH:MM]] [--articles DATEI] [--state BL] [--json] DATEI|ORDNER...
+  tresen rx ocr   (folgt mit seinem Issue)
 
 Jeder Befehl, der gespeicherte Daten liest oder schreibt, nimmt --data DIR oder --postgres URL.
 Geheimnisse: TRESEN_MASTER_KEY / --master-key-file, TRESEN_PEPPER / --pepper-file (siehe README).
@@ -123,7 +124,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "chat":
 		return runChat(ctx, rest, stdin, stdout, stderr)
 	case "rx":
-		return usagef("%s: noch nicht verfügbar (folgt mit dem zugehörigen Issue)", cmd)
+		return runRx(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,7 +1,6 @@
 package fhir_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhir"
+	"github.com/tresen/tresen/internal/fhir/fhirtest"
 )
 
 // fixtures are the official E-Rezept examples (see ../shared/fixtures/erezept/MANIFEST.md).
@@ -41,7 +41,7 @@ func TestParseFixtures(t *testing.T) {
 			t.Errorf("%s: root %s", filepath.Base(f), n.Name)
 		}
 		// The same tree comes back from the file written as FHIR JSON.
-		j, err := fhir.Parse(toJSON(t, n))
+		j, err := fhir.Parse(fhirtest.JSON(t, n))
 		if err != nil {
 			t.Errorf("%s as JSON: %v", filepath.Base(f), err)
 			continue
@@ -61,69 +61,6 @@ func sorted(n *fhir.Node) *fhir.Node {
 	}
 	slices.SortStableFunc(out.Children, func(a, b *fhir.Node) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-// toJSON writes a tree as FHIR JSON: resources with resourceType, extension URLs as
-// members, a primitive's extensions in "_name".
-func toJSON(t testing.TB, n *fhir.Node) []byte {
-	t.Helper()
-	b, err := json.Marshal(object(n, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func object(n *fhir.Node, resource bool) map[string]any {
-	m := map[string]any{}
-	if resource {
-		m["resourceType"] = n.Name
-	}
-	if n.URL != "" {
-		m["url"] = n.URL
-	}
-	var names []string
-	groups := map[string][]*fhir.Node{}
-	for _, c := range n.Children {
-		if groups[c.Name] == nil {
-			names = append(names, c.Name)
-		}
-		groups[c.Name] = append(groups[c.Name], c)
-	}
-	for _, name := range names {
-		var vals, unders []any
-		hasUnder := false
-		for _, c := range groups[name] {
-			switch {
-			case (c.Name == "resource" || c.Name == "contained") && len(c.Children) == 1:
-				vals = append(vals, object(c.Children[0], true))
-				unders = append(unders, nil)
-			case c.Value != "":
-				vals = append(vals, c.Value)
-				if len(c.Children) > 0 {
-					unders = append(unders, object(&fhir.Node{Children: c.Children}, false))
-					hasUnder = true
-				} else {
-					unders = append(unders, nil)
-				}
-			default:
-				vals = append(vals, object(c, false))
-				unders = append(unders, nil)
-			}
-		}
-		if len(vals) == 1 {
-			m[name] = vals[0]
-			if hasUnder {
-				m["_"+name] = unders[0]
-			}
-			continue
-		}
-		m[name] = vals
-		if hasUnder {
-			m["_"+name] = unders
-		}
-	}
-	return m
 }
 
 func TestQueries(t *testing.T) {
