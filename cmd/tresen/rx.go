@@ -113,17 +113,13 @@ func readRxFiles(paths []string, stderr io.Writer) ([]erezept.File, error) {
 	}
 	for _, p := range paths {
 		info, err := os.Stat(p)
-		if err != nil {
-			fail(p, fileReason(err))
-			continue
-		}
-		if !info.IsDir() {
-			names = append(names, p)
+		if err != nil || !info.IsDir() {
+			names = append(names, p) // reading it says what is wrong
 			continue
 		}
 		entries, err := os.ReadDir(p)
 		if err != nil {
-			fail(p, fileReason(err))
+			names = append(names, p)
 			continue
 		}
 		var inDir []string
