@@ -138,6 +138,10 @@ func TestTenantIsolation(t *testing.T) {
 				return db.ListRecords(ctx, a.ID, store.RecordFilter{Kind: &prescription})
 			}, wantEmpty},
 			{"ListRecords", "all", func() (any, error) { return db.ListRecords(ctx, a.ID, store.RecordFilter{}) }, ownList(a.ID)},
+			{"ListRecords", "by the Rezept-ID of B's prescription", func() (any, error) {
+				id := "160.100.000.000.019.82"
+				return db.ListRecords(ctx, a.ID, store.RecordFilter{Kind: &prescription, Lookup: &id})
+			}, wantEmpty},
 			{"ExportPerson", "B's person", func() (any, error) { return db.ExportPerson(ctx, a.ID, bPerson.ID) }, wantNotFound},
 			{"ErasePerson", "B's person", func() (any, error) { return nil, db.ErasePerson(ctx, a.ID, bPerson.ID) }, wantNotFound},
 			{"RetentionPolicy", "A's own only, not B's explicit prescription setting", func() (any, error) { return db.RetentionPolicy(ctx, a.ID) }, wantExactly(retention.Policy{retention.Request: 14})},
@@ -437,7 +441,7 @@ func seedTenantWorld(t *testing.T, db *store.DB, a, b tenant.Tenant) tenantWorld
 	if w.aRecord, err = db.AddRecord(ctx, a.ID, store.Record{PersonID: w.aPerson.ID, Kind: retention.Request, Data: []byte(`{"anliegen":"Rückruf"}`)}, []byte("Datei von A")); err != nil {
 		t.Fatal(err)
 	}
-	if w.bRecord, err = db.AddRecord(ctx, b.ID, store.Record{PersonID: w.bPersons[0].ID, Kind: retention.Prescription, Data: []byte(`{"pzn":"01234567"}`)}, []byte("Rezeptbild von B")); err != nil {
+	if w.bRecord, err = db.AddRecord(ctx, b.ID, store.Record{PersonID: w.bPersons[0].ID, Kind: retention.Prescription, Lookup: "160.100.000.000.019.82", Data: []byte(`{"pzn":"01234567"}`)}, []byte("Rezeptbild von B")); err != nil {
 		t.Fatal(err)
 	}
 	if w.aGrant, err = db.CreateGrant(ctx, a.ID, 24*time.Hour); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/retention"
+	"github.com/tresen/tresen/internal/vault"
 )
 
 // lookupKey is what a person is found by: name and birth date, normalised.
@@ -117,6 +118,9 @@ type Record struct {
 	CreatedAt time.Time       `json:"created_at"`
 	Data      json.RawMessage `json:"data"`
 	HasFile   bool            `json:"has_file"`
+	// Lookup is a key the record can be found by (RecordFilter.Lookup), such as a
+	// prescription's Rezept-ID. Only its blind index is stored; it is never read back.
+	Lookup string `json:"-"`
 }
 
 // maxRecordData bounds a record's document; files go to the blob store.
@@ -154,8 +158,9 @@ func (db *DB) AddRecord(ctx context.Context, tenantID string, r Record, file []b
 			}
 		}
 		r.CreatedAt = tx.now
-		if _, err := tx.exec(`INSERT INTO records (id, tenant_id, person_id, kind, created_at, data_enc, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			r.ID, tenantID, nullable(r.PersonID), string(r.Kind), ms(r.CreatedAt), c.Seal(r.Data, []byte("records.data|"+r.ID)), blobKey); err != nil {
+		if _, err := tx.exec(`INSERT INTO records (id, tenant_id, person_id, kind, created_at, data_enc, blob_key, lookup) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			r.ID, tenantID, nullable(r.PersonID), string(r.Kind), ms(r.CreatedAt), c.Seal(r.Data, []byte("records.data|"+r.ID)), blobKey,
+			recordLookup(c, r.Kind, r.Lookup)); err != nil {
 			return err
 		}
 		return tx.appendAudit(tenantID, audit.Create, string(r.Kind), r.ID, "")
@@ -167,6 +172,14 @@ func (db *DB) AddRecord(ctx context.Context, tenantID string, r Record, file []b
 }
 
 const recordColumns = `id, person_id, kind, created_at, data_enc, blob_key`
+
+// recordLookup is the blind index of a record's lookup key, or "" without one.
+func recordLookup(c *vault.Cipher, kind retention.Kind, key string) string {
+	if key == "" {
+		return ""
+	}
+	return c.Index("records.lookup|" + string(kind) + "|" + key)
+}
 
 func (tx *Tx) scanRecord(tenantID string, s scanner) (Record, string, error) {
 	var r Record
@@ -263,8 +276,16 @@ func (db *DB) openBlob(ctx context.Context, tenantID, key string) ([]byte, error
 type RecordFilter struct {
 	Kind     *retention.Kind
 	PersonID *string
-	Limit    int
+	// Lookup finds records by the key they were stored with (Record.Lookup); it needs Kind.
+	Lookup *string
+	// Since and Until bound the creation time: Since <= created < Until.
+	Since, Until *time.Time
+	// Limit is at most MaxRecordList; 0 means 100.
+	Limit int
 }
+
+// MaxRecordList is the most records one ListRecords returns.
+const MaxRecordList = 100_000
 
 // ListRecords returns a tenant's records, newest first; the read is audited with its count.
 func (db *DB) ListRecords(ctx context.Context, tenantID string, f RecordFilter) ([]Record, error) {
@@ -280,10 +301,30 @@ func (db *DB) ListRecords(ctx context.Context, tenantID string, f RecordFilter) 
 			args = append(args, *f.PersonID)
 			q += ` AND person_id = $` + itoa(len(args))
 		}
+		if f.Lookup != nil {
+			if f.Kind == nil {
+				return errs.E(errs.Invalid, "Suche nach Schlüssel ohne Art des Datensatzes")
+			}
+			c, err := tx.cipher(tenantID)
+			if err != nil {
+				return err
+			}
+			args = append(args, recordLookup(c, *f.Kind, *f.Lookup))
+			q += ` AND lookup = $` + itoa(len(args))
+		}
+		if f.Since != nil {
+			args = append(args, ms(*f.Since))
+			q += ` AND created_at >= $` + itoa(len(args))
+		}
+		if f.Until != nil {
+			args = append(args, ms(*f.Until))
+			q += ` AND created_at < $` + itoa(len(args))
+		}
 		limit := f.Limit
-		if limit <= 0 || limit > 1000 {
+		if limit <= 0 {
 			limit = 100
 		}
+		limit = min(limit, MaxRecordList)
 		rows, err := tx.query(q+` ORDER BY created_at DESC, id DESC LIMIT `+itoa(limit), args...)
 		if err != nil {
 			return err

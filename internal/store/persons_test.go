@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tresen/tresen/internal/person"
+	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
 )
@@ -52,6 +54,43 @@ func TestUpdateRecord(t *testing.T) {
 		}
 		if err := db.UpdateRecord(ctx, a.ID, r.ID, []byte(`{`)); err == nil {
 			t.Error("invalid JSON accepted")
+		}
+	})
+}
+
+func TestRecordLookupAndPeriod(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		clock := storetest.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+		db.Now = clock.Now
+		a, b := twoTenants(t, db)
+		kind := retention.Prescription
+		id := "160.100.000.000.019.82"
+		first, err := db.AddRecord(ctx, a.ID, store.Record{Kind: kind, Lookup: id, Data: []byte(`{"n":1}`)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Hour)
+		if _, err := db.AddRecord(ctx, a.ID, store.Record{Kind: kind, Lookup: "160.100.000.000.023.70", Data: []byte(`{"n":2}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AddRecord(ctx, b.ID, store.Record{Kind: kind, Lookup: id, Data: []byte(`{"n":3}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ListRecords(ctx, a.ID, store.RecordFilter{Kind: &kind, Lookup: &id})
+		if err != nil || len(got) != 1 || got[0].ID != first.ID {
+			t.Fatalf("by Rezept-ID: %v %v", got, err)
+		}
+		other := retention.Request
+		if got, _ := db.ListRecords(ctx, a.ID, store.RecordFilter{Kind: &other, Lookup: &id}); len(got) != 0 {
+			t.Errorf("the key of a prescription found a request: %v", got)
+		}
+		if _, err := db.ListRecords(ctx, a.ID, store.RecordFilter{Lookup: &id}); err == nil {
+			t.Error("a lookup without kind was accepted")
+		}
+		since, until := first.CreatedAt.Add(time.Minute), first.CreatedAt.Add(2*time.Hour)
+		got, err = db.ListRecords(ctx, a.ID, store.RecordFilter{Kind: &kind, Since: &since, Until: &until})
+		if err != nil || len(got) != 1 || string(got[0].Data) != `{"n":2}` {
+			t.Errorf("period: %v %v", got, err)
 		}
 	})
 }
