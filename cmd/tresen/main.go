@@ -35,7 +35,7 @@ func (e findingsError) Error() string { return e.msg }
 const usage = `Tresen – Rezeption für Arztpraxen, Rezeptprüfung für Apotheken
 
 Aufruf:
-  tresen serve [--demo] [--addr :8080] [--sip ADDR] [--data ./data | --postgres URL]
+  tresen serve [--demo] [--addr :8080] [--sip ADDR] [--articles DATEI] [--data ./data | --postgres URL]
   tresen audit verify
   tresen purge [--now]
   tresen backup FILE | tresen restore FILE

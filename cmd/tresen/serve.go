@@ -14,8 +14,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tresen/tresen/internal/articles"
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/demo"
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/web"
 )
@@ -29,6 +32,9 @@ type Main struct {
 	Demo    bool
 	TLSCert string
 	TLSKey  string
+	// Articles is the Artikelstamm file for Pharma-Control; with --demo and none given,
+	// the synthetic sample.
+	Articles string
 
 	Out    io.Writer // where the demo prints its logins
 	Logger *slog.Logger
@@ -55,6 +61,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&m.Demo, "demo", false, "create the demo practice and pharmacy (idempotent)")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
+	fs.StringVar(&m.Articles, "articles", "", "Artikelstamm (CSV or JSON, docs/artikelstamm.md) for Pharma-Control and prices")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -88,8 +95,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	var cat retax.Articles
+	switch {
+	case m.Articles != "":
+		c, err := articles.LoadFile(m.Articles)
+		if err != nil {
+			return usagef("serve: --articles %s: %s", m.Articles, errs.Message(err))
+		}
+		cat = c
+	case m.Demo:
+		cat = articles.Sample()
+	}
 	tlsOn := m.TLSCert != ""
-	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry()}); err != nil {
+	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry(), Articles: cat}); err != nil {
 		return err
 	}
 	m.http = m.Web.HTTPServer(m.Addr)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,14 +117,14 @@ func checkCoPayment(c *check) {
 		lines += it.CoPayment
 	}
 	if billed != lines && billed != 0 {
-		c.add("dispense.totalGross.gesamtzuzahlung", "Die Gesamtzuzahlung (%s) ist nicht die Summe der Zuzahlungen der Zeilen (%s). Bitte korrigieren.", euro(billed), euro(lines))
+		c.add("dispense.totalGross.gesamtzuzahlung", "Die Gesamtzuzahlung (%s) ist nicht die Summe der Zuzahlungen der Zeilen (%s). Bitte korrigieren.", Euro(billed), Euro(lines))
 	}
 	if billed == 0 {
 		billed = lines
 	}
 	if why := c.exemption(); why != "" {
 		if billed != 0 {
-			c.add("dispense.zuzahlung", "Zuzahlung %s erhoben, obwohl keine fällig ist (%s). Bitte die Zuzahlung auf 0,00 € setzen und erstatten.", euro(billed), why)
+			c.add("dispense.zuzahlung", "Zuzahlung %s erhoben, obwohl keine fällig ist (%s). Bitte die Zuzahlung auf 0,00 € setzen und erstatten.", Euro(billed), why)
 		}
 		return
 	}
@@ -155,9 +156,9 @@ func checkCoPayment(c *check) {
 	switch {
 	case billed == want:
 	case billed == 0:
-		c.skip("Zuzahlung 0,00 € statt %s: eine Befreiung durch Rabattvertrag oder Festbetragsunterschreitung ist ohne Daten der Krankenkassen nicht prüfbar", euro(want))
+		c.skip("Zuzahlung 0,00 € statt %s: eine Befreiung durch Rabattvertrag oder Festbetragsunterschreitung ist ohne Daten der Krankenkassen nicht prüfbar", Euro(want))
 	default:
-		c.add("dispense.zuzahlung", "Zuzahlung %s erhoben, richtig sind %s (10 %% des Preises, mindestens 5 €, höchstens 10 € je Packung, nie mehr als der Preis). Bitte korrigieren.", euro(billed), euro(want))
+		c.add("dispense.zuzahlung", "Zuzahlung %s erhoben, richtig sind %s (10 %% des Preises, mindestens 5 €, höchstens 10 € je Packung, nie mehr als der Preis). Bitte korrigieren.", Euro(billed), Euro(want))
 	}
 }
 
@@ -237,7 +238,7 @@ func checkPrice(c *check) {
 		n := int64(packs(it))
 		if got := it.Price; abs(got-want*n) > n {
 			c.add(itemPath(i, "price"), "Abgerechnet %s für %d Packung(en) PZN %s, nach AMPreisV sind es %s. Bitte den Preis korrigieren.",
-				euro(got), n, it.PZN, euro(want*n))
+				Euro(got), n, it.PZN, Euro(want*n))
 		}
 	}
 }
@@ -249,11 +250,15 @@ func abs(n int64) int64 {
 	return n
 }
 
-// euro writes cents as a German amount: "27,69 €".
-func euro(cents int64) string {
+// Euro writes cents as a German amount: "1.234,56 €".
+func Euro(cents int64) string {
 	sign := ""
 	if cents < 0 {
 		sign, cents = "-", -cents
 	}
-	return fmt.Sprintf("%s%d,%02d €", sign, cents/100, cents%100)
+	whole := strconv.FormatInt(cents/100, 10)
+	for i := len(whole) - 3; i > 0; i -= 3 {
+		whole = whole[:i] + "." + whole[i:]
+	}
+	return fmt.Sprintf("%s%s,%02d €", sign, whole, cents%100)
 }

@@ -31,11 +31,19 @@ func (s *Server) limited(h handlerFunc) handlerFunc {
 	}
 }
 
-// parseForm reads the posted form of a public handler. PostFormValue alone would drop a
-// read error, such as a body over maxFormBody, and go on with empty fields: a login attempt
-// with an empty user name, a reset with an empty token.
+// parseForm reads a posted form, URL-encoded or multipart. PostFormValue alone would drop
+// a read error, such as a body over maxFormBody, and go on with empty fields: a login
+// attempt with an empty user name, a reset with an empty token. Multipart files stay in
+// memory: the body limit (maxUploadBody) is within the memory allowed, so that uploaded
+// prescriptions never land unencrypted in a temporary file.
 func parseForm(r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(maxUploadBody + 1<<20)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
 		return errs.E(errs.Invalid, "Formular nicht lesbar")
 	}
 	return nil

@@ -54,8 +54,17 @@ func TestRouteIsolation(t *testing.T) {
 			"GET /admin/support":              {path: "/admin/support?tenant=" + f.b.ID, status: http.StatusOK},
 			"POST /admin/support":             {form: url.Values{"hours": {"1"}, "confirm": {"yes"}}, status: http.StatusOK},
 			"POST /admin/support/{id}/revoke": {id: f.bGrant.ID, status: http.StatusNotFound},
-			"GET /support":                    {path: "/support", status: http.StatusForbidden},
-			"POST /support/enter":             {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
+			// A is a practice: the prescription pages do not exist for it (TestRxIsolation
+			// holds two pharmacies apart).
+			"GET /rx":                   {path: "/rx", status: http.StatusNotFound},
+			"POST /rx/upload":           {status: http.StatusNotFound},
+			"GET /rx/{id}":              {id: f.bPerson.ID, status: http.StatusNotFound},
+			"GET /rx/{id}/files/{name}": {path: "/rx/" + f.bPerson.ID + "/files/x.xml", status: http.StatusNotFound},
+			"POST /rx/{id}/decide":      {id: f.bPerson.ID, form: url.Values{"status": {"accepted"}, "note": {"x"}}, status: http.StatusNotFound},
+			"POST /rx/{id}/recheck":     {id: f.bPerson.ID, status: http.StatusNotFound},
+			"GET /rx/export/{format}":   {path: "/rx/export/csv", status: http.StatusNotFound},
+			"GET /support":              {path: "/support", status: http.StatusForbidden},
+			"POST /support/enter":       {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
 		}
 		// Anything in a response that would show B's data.
 		foreign := []string{f.b.Name, f.b.ID, f.b.Code, f.bOwner.Username, f.bOwner.Name, f.bOwner.ID,

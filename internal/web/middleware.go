@@ -37,7 +37,11 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 		if s.secure {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		limit := int64(maxFormBody)
+		if r.URL.Path == "/rx/upload" {
+			limit = maxUploadBody
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -169,8 +173,8 @@ func (s *Server) auth(need access, h handlerFunc) http.Handler {
 			return nil
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if err := r.ParseForm(); err != nil {
-				return errs.E(errs.Invalid, "Formular nicht lesbar")
+			if err := parseForm(r); err != nil {
+				return err
 			}
 			if !validCSRF(sess.CSRFToken, r.PostFormValue("csrf")) {
 				return errs.E(errs.Forbidden, "Sicherheitsprüfung fehlgeschlagen (CSRF): bitte die Seite neu laden und erneut senden")

@@ -50,6 +50,14 @@ func (s *Server) browserRoutes() []route {
 		{"POST /admin/support", owner, s.handleGrantCreate},
 		{"POST /admin/support/{id}/revoke", owner, s.handleGrantRevoke},
 
+		{"GET /rx", anyUser, s.handleRxList},
+		{"POST /rx/upload", writer, s.handleRxUpload},
+		{"GET /rx/{id}", anyUser, s.handleRxDetail},
+		{"GET /rx/{id}/files/{name}", anyUser, s.handleRxFile},
+		{"POST /rx/{id}/decide", writer, s.handleRxDecide},
+		{"POST /rx/{id}/recheck", writer, s.handleRxRecheck},
+		{"GET /rx/export/{format}", anyUser, s.handleRxExport},
+
 		{"GET /support", supportOnly, s.handleSupportHome},
 		{"POST /support/enter", supportOnly, s.handleSupportEnter},
 	}

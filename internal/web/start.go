@@ -10,20 +10,21 @@ import (
 type section struct {
 	Title string
 	Text  string
+	Link  string // where the part lives, once it exists
 }
 
 // startSections are the parts of each kind of tenant's start page.
 var startSections = map[tenant.Kind][]section{
 	tenant.Practice: {
-		{"Posteingang", "Anliegen aus Telefon und Online-Rezeption erscheinen hier, sobald der Assistent eingerichtet ist."},
-		{"Termine", "Der Praxiskalender, in den der Assistent bucht."},
-		{"Telefonassistent", "Anrufe, die der Assistent angenommen hat."},
-		{"Online-Rezeption", "Das Chat-Fenster für die Praxis-Website."},
+		{"Posteingang", "Anliegen aus Telefon und Online-Rezeption erscheinen hier, sobald der Assistent eingerichtet ist.", ""},
+		{"Termine", "Der Praxiskalender, in den der Assistent bucht.", ""},
+		{"Telefonassistent", "Anrufe, die der Assistent angenommen hat.", ""},
+		{"Online-Rezeption", "Das Chat-Fenster für die Praxis-Website.", ""},
 	},
 	tenant.Pharmacy: {
-		{"Rezeptprüfung", "Geprüfte Rezepte mit ihren Retaxationsrisiken erscheinen hier."},
-		{"Scannen und Hochladen", "Papierrezepte einlesen, E-Rezept-Daten übernehmen."},
-		{"Listen und Summen", "Auswertungen der geprüften Rezepte."},
+		{"Rezeptprüfung", "E-Rezept-Dateien hochladen und vor der Abrechnung auf Retaxationsrisiken prüfen.", "/rx"},
+		{"Scannen", "Papierrezepte einlesen: folgt mit der Texterkennung.", ""},
+		{"Listen und Summen", "Geprüfte Rezepte, Befunde und Beträge im Risiko je Zeitraum, als CSV und PDF.", "/rx"},
 	},
 }
 

@@ -21,6 +21,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tresen/tresen/internal/retax"
+	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/store"
 )
 
@@ -40,6 +42,7 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	logins  *limiter // password and code attempts per client address
+	rx      *rxcheck.Service
 }
 
 // Options configure a Server.
@@ -47,11 +50,14 @@ type Options struct {
 	Logger   *slog.Logger
 	TLS      bool
 	Registry *prometheus.Registry // metrics go here; nil for a private one
+	// Articles is the pharmacies' Artikelstamm for Pharma-Control; nil: not checked.
+	Articles retax.Articles
 }
 
 // New parses the templates (failing fast) and builds the routes.
 func New(db *store.DB, o Options) (*Server, error) {
-	s := &Server{db: db, log: o.Logger, secure: o.TLS, logins: newLimiter(loginBurst, loginEvery)}
+	s := &Server{db: db, log: o.Logger, secure: o.TLS, logins: newLimiter(loginBurst, loginEvery),
+		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -131,9 +137,17 @@ func (s *Server) loadTemplates() error {
 			}
 			return t.In(berlin.Location).Format("02.01.2006 15:04")
 		},
-		"join": strings.Join,
-		"add":  func(a, b int) int { return a + b },
-		"sub":  func(a, b int) int { return a - b },
+		"join":  strings.Join,
+		"euro":  retax.Euro,
+		"light": rxcheck.LightLabel,
+		"day": func(iso string) string {
+			if t, err := time.Parse(time.DateOnly, iso); err == nil {
+				return t.Format("02.01.2006")
+			}
+			return "–"
+		},
+		"add": func(a, b int) int { return a + b },
+		"sub": func(a, b int) int { return a - b },
 	}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
