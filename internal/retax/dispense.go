@@ -160,9 +160,13 @@ func checkSubstitution(c *check) {
 		if !ok {
 			continue
 		}
-		// The pack size is PACKSIZE-MISMATCH's to judge; here ingredient, strength and form.
+		// The pack size class counts for a substitute of a product; for an ingredient
+		// prescription it is PACKSIZE-MISMATCH's to judge, and several packs for one
+		// (Stückelung) differ by design.
 		w := want
-		w.Normgroesse, w.PackSize, w.PackUnit = got.Normgroesse, got.PackSize, got.PackUnit
+		if m.Kind != prescription.MedPZN || c.splitDispense() {
+			w.Normgroesse, w.PackSize, w.PackUnit = got.Normgroesse, got.PackSize, got.PackUnit
+		}
 		if w.DoseForm == "" {
 			w.DoseForm = got.DoseForm
 		}
@@ -238,12 +242,15 @@ func checkQuantity(c *check) {
 
 func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
+// checkPackSize holds the product the pharmacy chose for an ingredient prescription to
+// the prescribed Normgröße. (A substitute for a prescribed product is judged as a whole,
+// pack size class included, by SUBSTITUTION-INVALID.)
 func checkPackSize(c *check) {
 	if c.p == nil || c.d == nil || c.splitDispense() {
 		return
 	}
 	m := c.p.Medication
-	if m.Normgroesse == "" || m.Kind == prescription.MedCompounding || m.Kind == prescription.MedFreeText {
+	if m.Normgroesse == "" || m.Kind != prescription.MedIngredient {
 		return
 	}
 	for i, it := range c.d.Items {

@@ -326,12 +326,20 @@ func TestRules(t *testing.T) {
 		}},
 		{"substituted by another form", "SUBSTITUTION-INVALID", true, product("99000034", "1", 1650)},
 		{"substituted by another strength", "SUBSTITUTION-INVALID", true, product("99000040", "1", 1650)},
-		{"substituted by the same drug", "SUBSTITUTION-INVALID", false, product("99000057", "5", 6685)},
+		{"substituted by the same drug in smaller packs", "SUBSTITUTION-INVALID", false, func(p *prescription.Prescription, d *prescription.Dispense, in *retax.Input) {
+			d.Items = []prescription.Item{{PZN: "99000057", Factor: "3", Price: 4011, CoPayment: 500}, {PZN: "99000057", Factor: "2", Price: 2674}}
+		}},
 		{"two packs for one", "QUANTITY-EXCEEDED", true, product("99000011", "2", 3300)},
 		{"six small packs for one large", "QUANTITY-EXCEEDED", true, product("99000057", "6", 8022)},
 		{"five small packs for one large", "QUANTITY-EXCEEDED", false, product("99000057", "5", 6685)},
-		{"N1 for N3", "PACKSIZE-MISMATCH", true, product("99000057", "1", 1337)},
-		{"same N3", "PACKSIZE-MISMATCH", false, nil},
+		{"substituted by another pack size class", "SUBSTITUTION-INVALID", true, product("99000057", "1", 1337)},
+		{"ingredient prescription, N1 for N3", "PACKSIZE-MISMATCH", true, func(p *prescription.Prescription, d *prescription.Dispense, in *retax.Input) {
+			p.Medication.Kind, p.Medication.PZN, p.Medication.Substitution = prescription.MedIngredient, "", nil
+			product("99000057", "1", 1337)(p, d, in)
+		}},
+		{"ingredient prescription, N3", "PACKSIZE-MISMATCH", false, func(p *prescription.Prescription, d *prescription.Dispense, in *retax.Input) {
+			p.Medication.Kind, p.Medication.PZN, p.Medication.Substitution = prescription.MedIngredient, "", nil
+		}},
 		{"co-payment too high", "ZUZAHLUNG-WRONG", true, func(p *prescription.Prescription, d *prescription.Dispense, in *retax.Input) {
 			d.Items[0].CoPayment, d.CoPayment = 600, 600
 		}},
@@ -367,6 +375,10 @@ func TestRules(t *testing.T) {
 			d.Items[0].Price, d.TotalGross = 1700, 1700
 		}},
 		{"price as the AMPreisV says", "PRICE-MISMATCH", false, nil},
+		{"price rule not in force before its fees", "PRICE-MISMATCH", false, func(p *prescription.Prescription, d *prescription.Dispense, in *retax.Input) {
+			d.Items[0].Price, d.TotalGross = 1700, 1700
+			issued("2023-06-01", dispensed("2023-06-02"))(p, d, in)
+		}},
 		{"unknown special code", "SPECIAL-CODE-UNKNOWN", true, func(p *prescription.Prescription, d *prescription.Dispense, in *retax.Input) {
 			d.Items = append(d.Items, prescription.Item{Special: "99000028", Factor: "1", Price: 100})
 		}},

@@ -43,10 +43,10 @@ var rules = []Rule{
 	{Code: "PZN-MISMATCH", Severity: Error, Title: "Abgabe der verordneten PZN ohne Austausch", Source: srcAutIdem, Check: checkPZNMismatch},
 	{Code: "SUBSTITUTION-INVALID", Severity: Error, Title: "Austausch nur gegen ein gleichwertiges Arzneimittel", Source: srcAutIdem, Check: checkSubstitution},
 	{Code: "QUANTITY-EXCEEDED", Severity: Error, Title: "Abgabemenge nicht über der Verordnung", Source: srcRahmen, Check: checkQuantity},
-	{Code: "PACKSIZE-MISMATCH", Severity: Error, Title: "Packungsgröße wie verordnet", Source: srcRahmen, Check: checkPackSize},
+	{Code: "PACKSIZE-MISMATCH", Severity: Error, Title: "Normgröße wie verordnet (Wirkstoffverordnung)", Source: srcRahmen, Check: checkPackSize},
 	{Code: "ZUZAHLUNG-WRONG", Severity: Error, Title: "Zuzahlung richtig berechnet", Source: srcZuzahlung, Check: checkCoPayment},
 	{Code: "NOCTU-INVALID", Severity: Error, Title: "Notdienstgebühr nur im Notdienst und mit noctu", Source: srcNoctu, Check: checkNoctu},
-	{Code: "PRICE-MISMATCH", Severity: Error, Title: "Preis nach Arzneimittelpreisverordnung", Source: srcAMPreisV, Check: checkPrice},
+	{Code: "PRICE-MISMATCH", Severity: Error, Title: "Preis nach Arzneimittelpreisverordnung", Source: srcAMPreisV, From: "2023-07-27", Check: checkPrice},
 	{Code: "SPECIAL-CODE-UNKNOWN", Severity: Warning, Title: "Sonderkennzeichen bekannt", Source: srcSpecialCode, Check: checkSpecialCodes},
 }
 
