@@ -54,8 +54,8 @@ func TestCLI(t *testing.T) {
 			if code, _, _ := cli(t, "gibtsnicht"); code != 2 {
 				t.Errorf("unknown command: exit %d", code)
 			}
-			if code, _, errOut := cli(t, "rx", "check"); code != 2 || !strings.Contains(errOut, "noch nicht verfügbar") {
-				t.Errorf("rx: exit %d %q", code, errOut)
+			if code, _, errOut := cli(t, "rx", "ocr"); code != 2 || !strings.Contains(errOut, "folgt mit seinem Issue") {
+				t.Errorf("rx ocr: exit %d %q", code, errOut)
 			}
 
 			practice := strings.TrimSpace(mustCLI(t, with("tenant", "add", "--kind", "practice", "--code", "031234567", "--name", "Hausarztpraxis Dr. Erika Schneider")...))
