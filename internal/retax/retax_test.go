@@ -459,3 +459,19 @@ func TestPharmacyPrice(t *testing.T) {
 		t.Errorf("only %d priced articles", n)
 	}
 }
+
+// TestRulesDocumented keeps docs/rezeptpruefung.md in step with the rules.
+func TestRulesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/rezeptpruefung.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range retax.Rules() {
+		if !strings.Contains(string(doc), "| `"+r.Code+"` |") {
+			t.Errorf("docs/rezeptpruefung.md does not describe %s", r.Code)
+		}
+		if r.Title == "" || r.Source == "" || r.Check == nil {
+			t.Errorf("rule %s lacks a title, source or check", r.Code)
+		}
+	}
+}
