@@ -6,14 +6,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tresen/tresen/internal/articles"
 	"github.com/tresen/tresen/internal/erezept"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhir"
 	"github.com/tresen/tresen/internal/fhir/fhirtest"
 	"github.com/tresen/tresen/internal/prescription"
+	"github.com/tresen/tresen/internal/retax"
 )
 
 // fixtures are the official E-Rezept examples; MANIFEST.md there lists the facts below.
@@ -259,13 +262,19 @@ func FuzzRead(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"resourceType":"Parameters","parameter":[{"part":[{"resource":{"resourceType":"MedicationDispense","whenHandedOver":"2026-13-45"}}]}]}`))
+	at := time.Date(2026, 7, 20, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := erezept.Read("fuzz", data)
 		if err != nil {
 			return
 		}
-		if _, err := json.Marshal(erezept.Group([]erezept.File{file, file})); err != nil {
+		cases := erezept.Group([]erezept.File{file, file})
+		if _, err := json.Marshal(cases); err != nil {
 			t.Fatal(err)
+		}
+		// Whatever was read, the rules run over it without panicking.
+		for _, c := range cases {
+			retax.Check(retax.Input{Prescription: c.Prescription, Dispense: c.Dispense, Unsupported: c.Unsupported, At: at, Articles: articles.Sample()})
 		}
 	})
 }
