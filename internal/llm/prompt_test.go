@@ -64,7 +64,8 @@ func TestSystemPrompt(t *testing.T) {
 			t.Errorf("system prompt lacks %q", want)
 		}
 	}
-	if llm.SystemPrompt("Praxis", llm.Facts{}) != llm.SystemPrompt("Praxis", llm.Facts{}) {
+	first, again := llm.SystemPrompt("Praxis", llm.Facts{}), llm.SystemPrompt("Praxis", llm.Facts{})
+	if first != again {
 		t.Error("system prompt is not fixed")
 	}
 	if got := llm.SystemPrompt("", llm.Facts{}); !strings.HasPrefix(got, "Du bist die digitale Rezeption der Praxis.") {

@@ -160,9 +160,6 @@ func (t *text) correctTypos() {
 	}
 }
 
-// isNum reports whether toks[i] is a number (digits or words).
-func (t *text) isNum(i int) bool { return i >= 0 && i < len(t.toks) && t.toks[i].num >= 0 }
-
 // combineNumbers joins numbers spoken in several words: "neunzehn hundert vierundachtzig"
 // (1984), "zwei tausend zwei" (2002), "vier und achtzig" (84); it marks digits followed by
 // a period as ordinals ("12." in "12.3.84") and turns runs of single digits, as phone and

@@ -14,7 +14,6 @@ const (
 	codeNoctu        = "02567018" // Notdienstgebühr
 	codeShortage     = "17717446" // Lieferengpass-Zuschlag
 	attrPartialPack  = "16"       // Zusatzattribut Teilmengenabgabe
-	attrReplacement  = "8"        // Zusatzattribut Ersatzverordnung
 	compoundingCodes = "0999"     // prefix of the Rezeptur and Zubereitung codes
 )
 

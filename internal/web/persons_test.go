@@ -61,8 +61,8 @@ func TestPersonRights(t *testing.T) {
 		}
 
 		resp, body = b.postCSRF("/admin/persons/"+p.ID+"/erase", url.Values{})
-		if resp.StatusCode != http.StatusUnprocessableEntity {
-			t.Errorf("erase without confirmation: %d", resp.StatusCode)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Bitte bestätigen") {
+			t.Errorf("erase without confirmation: %d %q", resp.StatusCode, errorOf(body))
 		}
 		resp, body = b.postCSRF("/admin/persons/"+p.ID+"/erase", url.Values{"confirm": {"yes"}})
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "wurden gelöscht") {
