@@ -20,6 +20,7 @@ test:
 	./scripts/deps.sh test
 	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt needed:"; gofmt -l cmd internal; exit 1; }
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	@url=$$(./scripts/pg.sh start) || exit 1; \
 	TRESEN_TEST_POSTGRES="$$url" $(GO) test -count=1 -timeout 15m ./...; \
 	status=$$?; ./scripts/pg.sh stop; exit $$status
