@@ -196,7 +196,7 @@ func emergencyHours(t time.Time, c *check) bool {
 		return true
 	case t.Weekday() == time.Sunday:
 		return true
-	case isHoliday(c.calendar(), t):
+	case c.calendar().Is(t):
 		return true
 	case t.Month() == time.December && t.Day() == 24 && h >= 14:
 		return true

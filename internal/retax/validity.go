@@ -3,10 +3,8 @@ package retax
 import (
 	"time"
 
-	"github.com/rickar/cal/v2"
-	"github.com/rickar/cal/v2/de"
-
 	"github.com/tresen/tresen/internal/berlin"
+	"github.com/tresen/tresen/internal/holiday"
 	"github.com/tresen/tresen/internal/prescription"
 )
 
@@ -76,7 +74,7 @@ func checkExpired(c *check) {
 }
 
 // lastValidDay is the last day a prescription may be dispensed, and the period in words.
-func lastValidDay(p *prescription.Prescription, issued time.Time, holidays *cal.Calendar) (time.Time, string) {
+func lastValidDay(p *prescription.Prescription, issued time.Time, holidays holiday.Calendar) (time.Time, string) {
 	if m := p.Multiple; m != nil {
 		if end, ok := day(m.End); ok {
 			return end, "Mehrfachverordnung, Ende des Einlösezeitraums"
@@ -100,10 +98,10 @@ func lastValidDay(p *prescription.Prescription, issued time.Time, holidays *cal.
 
 // addWorkdays returns the n-th working day (Monday to Saturday, not a public holiday)
 // counting from start itself.
-func addWorkdays(start time.Time, n int, holidays *cal.Calendar) time.Time {
+func addWorkdays(start time.Time, n int, holidays holiday.Calendar) time.Time {
 	d := start
 	for count := 0; ; d = d.AddDate(0, 0, 1) {
-		if d.Weekday() != time.Sunday && !isHoliday(holidays, d) {
+		if d.Weekday() != time.Sunday && !holidays.Is(d) {
 			count++
 			if count == n {
 				return d
@@ -112,28 +110,14 @@ func addWorkdays(start time.Time, n int, holidays *cal.Calendar) time.Time {
 	}
 }
 
-func isHoliday(c *cal.Calendar, d time.Time) bool {
-	actual, _, _ := c.IsHoliday(d)
-	return actual
-}
-
-// stateHolidays are the public holidays by Bundesland (ISO 3166-2:DE suffix).
-var stateHolidays = map[string][]*cal.Holiday{
-	"BW": de.HolidaysBW, "BY": de.HolidaysBY, "BE": de.HolidaysBE, "BB": de.HolidaysBB, "HB": de.HolidaysHB,
-	"HH": de.HolidaysHH, "HE": de.HolidaysHE, "MV": de.HolidaysMV, "NI": de.HolidaysNI, "NW": de.HolidaysNW,
-	"RP": de.HolidaysRP, "SL": de.HolidaysSL, "SN": de.HolidaysSN, "ST": de.HolidaysST, "SH": de.HolidaysSH, "TH": de.HolidaysTH,
-}
-
-// calendar returns the public holidays where the pharmacy is; nationwide ones when its
-// state is not known. A new calendar per check: cal.Calendar caches without locks.
-func (c *check) calendar() *cal.Calendar {
-	h, ok := stateHolidays[c.in.State]
-	if !ok {
-		h = de.Holidays
+// calendar returns the public holidays where the pharmacy is; the nationwide ones when its
+// state is not known.
+func (c *check) calendar() holiday.Calendar {
+	if h, ok := holiday.For(c.in.State); ok {
+		return h
 	}
-	cl := &cal.Calendar{}
-	cl.AddHoliday(h...)
-	return cl
+	h, _ := holiday.For("")
+	return h
 }
 
 // retinoids are the oral retinoids with the shorter validity for women of childbearing
