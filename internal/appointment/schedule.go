@@ -263,3 +263,42 @@ func Spoken(start time.Time, who string) string {
 	}
 	return s
 }
+
+// Appointment statuses.
+const (
+	Booked    = "booked"
+	Cancelled = "cancelled"
+)
+
+// Patient is who an appointment is for, as the caller or the team gave it.
+type Patient struct {
+	Name      string `json:"name,omitempty"`
+	BirthDate string `json:"birth_date,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+	Insurance string `json:"insurance,omitempty"`
+	KVNR      string `json:"kvnr,omitempty"`
+}
+
+// Appointment is a booked (or cancelled) appointment.
+type Appointment struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Doctor    string    `json:"doctor"`
+	Resources []string  `json:"resources,omitempty"` // rooms and devices besides the doctor
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Status    string    `json:"status"`
+	PersonID  string    `json:"person_id,omitempty"`
+	Patient   Patient   `json:"patient"`
+	Note      string    `json:"note,omitempty"`
+	// Source is who booked it: "assistant", "staff", "fhir".
+	Source string `json:"source"`
+}
+
+// Takes lists every resource the appointment occupies: the doctor first.
+func (a Appointment) Takes() []string { return append([]string{a.Doctor}, a.Resources...) }
+
+// FromSlot starts an appointment for a slot.
+func FromSlot(s Slot) Appointment {
+	return Appointment{Type: s.Type, Doctor: s.Doctor, Resources: s.Resources, Start: s.Start, End: s.End, Status: Booked}
+}

@@ -52,6 +52,16 @@ func WritePerson(w io.Writer, x store.PersonExport, now time.Time) error {
 		}
 		fmt.Fprintln(f)
 	}
+	if len(x.Appointments) > 0 {
+		fmt.Fprintf(f, "\nTermine: %d\n", len(x.Appointments))
+		for _, a := range x.Appointments {
+			status := "gebucht"
+			if a.Status == "cancelled" {
+				status = "abgesagt"
+			}
+			fmt.Fprintf(f, "- %s (%s)\n", germanTime(a.Start), status)
+		}
+	}
 	fmt.Fprintln(f, "\nDie vollständigen Inhalte stehen maschinenlesbar in daten.json.")
 	ids := make([]string, 0, len(x.Files))
 	for id := range x.Files {

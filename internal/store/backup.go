@@ -52,6 +52,8 @@ var backupTables = []struct{ name, order string }{
 	{"settings", "tenant_id, name"},
 	{"persons", "id"},
 	{"records", "id"},
+	{"appointments", "id"},
+	{"appointment_units", "tenant_id, resource, unit"},
 	{"blob_trash", "blob_key"},
 	{"audit_log", "chain, seq"},
 	{"audit_heads", "chain"},

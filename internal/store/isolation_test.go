@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/llm"
@@ -147,6 +148,42 @@ func TestTenantIsolation(t *testing.T) {
 			{"RetentionPolicy", "A's own only, not B's explicit prescription setting", func() (any, error) { return db.RetentionPolicy(ctx, a.ID) }, wantExactly(retention.Policy{retention.Request: 14})},
 			{"SetRetention", "a kind only B has", func() (any, error) { return nil, db.SetRetention(ctx, a.ID, retention.Prescription, 90) }, wantKind(errs.Invalid)},
 			{"SetRetention", "A's own kind", func() (any, error) { return nil, db.SetRetention(ctx, a.ID, retention.Request, 7) }, wantKind(-1)},
+			{"Schedule", "A's own", func() (any, error) {
+				s, err := db.Schedule(ctx, a.ID)
+				return s.Resources[0].ID, err
+			}, wantExactly("schneider")},
+			{"SetSchedule", "A's own", func() (any, error) { return nil, db.SetSchedule(ctx, a.ID, isolationSchedule("schneider")) }, wantKind(-1)},
+			{"BookAppointment", "for B's patient", func() (any, error) {
+				start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+				return db.BookAppointment(ctx, a.ID, appointment.Appointment{Type: "kontrolle", Doctor: "weber", Start: start, End: start.Add(15 * time.Minute), PersonID: w.bPersons[0].ID})
+			}, wantNotFound},
+			{"BookAppointment", "B's doctor's time at B", func() (any, error) {
+				// The same resource id and time as B's booking: A's calendar is its own.
+				return db.BookAppointment(ctx, a.ID, appointment.Appointment{Type: "kontrolle", Doctor: "weber", Start: w.bAppt.Start, End: w.bAppt.End})
+			}, wantKind(-1)},
+			{"BusyTimes", "A's own only", func() (any, error) {
+				busy, err := db.BusyTimes(ctx, a.ID, w.aAppt.Start, w.aAppt.End)
+				var who []string
+				for _, b := range busy {
+					who = append(who, b.Resource)
+				}
+				return who, err
+			}, wantExactly([]string{"schneider", "weber"})},
+			{"FindAppointmentByID", "B's appointment", func() (any, error) { return db.FindAppointmentByID(ctx, a.ID, w.bAppt.ID) }, wantNotFound},
+			{"CancelAppointment", "B's appointment", func() (any, error) { return nil, db.CancelAppointment(ctx, a.ID, w.bAppt.ID) }, wantNotFound},
+			{"MoveAppointment", "B's appointment", func() (any, error) {
+				return db.MoveAppointment(ctx, a.ID, w.bAppt.ID, w.bAppt.Start.Add(time.Hour), "")
+			}, wantNotFound},
+			{"ListAppointments", "A's own only", func() (any, error) {
+				list, err := db.ListAppointments(ctx, a.ID, w.aAppt.Start.Add(-time.Hour), w.aAppt.Start.Add(time.Hour))
+				var ids []string
+				for _, x := range list {
+					if x.ID == w.bAppt.ID {
+						ids = append(ids, "B's")
+					}
+				}
+				return ids, err
+			}, wantEmpty},
 			{"LLMSettings", "A switched off, B on", func() (any, error) { return db.LLMSettings(ctx, a.ID) }, wantExactly(llm.Settings{})},
 			{"SetLLMSettings", "A's own, switched off", func() (any, error) { return nil, db.SetLLMSettings(ctx, a.ID, llm.Settings{}) }, wantKind(-1)},
 			{"ExportTenant", "the id is the scope: A exports only A", func() (any, error) {
@@ -244,6 +281,8 @@ func TestRowLevelSecurity(t *testing.T) {
 		{"support_grants", "tenant_id"},
 		{"retention_policies", "tenant_id"},
 		{"settings", "tenant_id"},
+		{"appointments", "tenant_id"},
+		{"appointment_units", "tenant_id"},
 		{"persons", "tenant_id"},
 		{"records", "tenant_id"},
 		{"blob_trash", "tenant_id"},
@@ -393,6 +432,7 @@ type tenantWorld struct {
 	bPersons       []person.Person
 	bRecord        store.Record
 	bGrant         store.Grant
+	aAppt, bAppt   appointment.Appointment
 	support        user.User
 	tenantA        tenant.Tenant
 	tenantB        tenant.Tenant
@@ -455,6 +495,21 @@ func seedTenantWorld(t *testing.T, db *store.DB, a, b tenant.Tenant) tenantWorld
 	}
 	if err := db.SetRetention(ctx, b.ID, retention.Prescription, 90); err != nil {
 		t.Fatal(err)
+	}
+	for _, tn := range []struct {
+		id   string
+		appt *appointment.Appointment
+		who  string
+	}{{a.ID, &w.aAppt, "schneider"}, {b.ID, &w.bAppt, "weber"}} {
+		if err := db.SetSchedule(ctx, tn.id, isolationSchedule(tn.who)); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		*tn.appt, err = db.BookAppointment(ctx, tn.id, appointment.Appointment{Type: "kontrolle", Doctor: tn.who, Start: start, End: start.Add(15 * time.Minute),
+			Patient: appointment.Patient{Name: "Erika Mustermann"}, Source: "staff"})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := db.SetLLMSettings(ctx, a.ID, llm.Settings{}); err != nil {
 		t.Fatal(err)
@@ -767,5 +822,14 @@ func ownExport(id string) func(any, error) error {
 			}
 		}
 		return nil
+	}
+}
+
+// isolationSchedule is a one-doctor calendar.
+func isolationSchedule(doctor string) appointment.Schedule {
+	return appointment.Schedule{
+		Resources: []appointment.Resource{{ID: doctor, Kind: appointment.Doctor, Name: "Dr. " + doctor, Surname: doctor}},
+		Types:     []appointment.Type{{ID: "kontrolle", Name: "Kontrolle", Minutes: 15, Assistant: true}},
+		Hours:     []appointment.Hours{{Resource: doctor, Weekday: time.Tuesday, Open: []appointment.Interval{{From: "08:00", To: "12:00"}}}},
 	}
 }

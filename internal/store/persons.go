@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/person"
@@ -348,9 +349,10 @@ func (db *DB) ListRecords(ctx context.Context, tenantID string, f RecordFilter) 
 
 // PersonExport is everything stored about one person (Art. 15 DSGVO).
 type PersonExport struct {
-	Person  person.Person     `json:"person"`
-	Records []Record          `json:"records"`
-	Files   map[string][]byte `json:"-"` // record id → file
+	Person       person.Person             `json:"person"`
+	Records      []Record                  `json:"records"`
+	Appointments []appointment.Appointment `json:"appointments"`
+	Files        map[string][]byte         `json:"-"` // record id → file
 }
 
 // ExportPerson gathers everything stored about one person; the export is audited.
@@ -381,7 +383,24 @@ func (db *DB) ExportPerson(ctx context.Context, tenantID, personID string) (Pers
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return tx.appendAudit(tenantID, audit.Export, "person", personID, "records="+itoa(len(x.Records)))
+		arows, err := tx.query(`SELECT `+appointmentColumns+` FROM appointments WHERE tenant_id = $1 AND person_id = $2 ORDER BY start_at, id`, tenantID, personID)
+		if err != nil {
+			return err
+		}
+		for arows.Next() {
+			a, err := tx.scanAppointment(tenantID, arows)
+			if err != nil {
+				arows.Close()
+				return err
+			}
+			x.Appointments = append(x.Appointments, a)
+		}
+		arows.Close()
+		if err := arows.Err(); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Export, "person", personID,
+			"records="+itoa(len(x.Records))+" appointments="+itoa(len(x.Appointments)))
 	})
 	if err != nil {
 		return x, err
@@ -412,11 +431,17 @@ func (db *DB) ErasePerson(ctx context.Context, tenantID, personID string) error 
 			return err
 		}
 		n, _ := res.RowsAffected()
+		res, err = tx.exec(`DELETE FROM appointments WHERE tenant_id = $1 AND person_id = $2`, tenantID, personID)
+		if err != nil {
+			return err
+		}
+		appts, _ := res.RowsAffected()
 		if _, err := tx.exec(`DELETE FROM persons WHERE tenant_id = $1 AND id = $2`, tenantID, personID); err != nil {
 			return err
 		}
 		tx.afterCommit(func() { db.deleteBlobs(context.WithoutCancel(ctx), keys) })
-		return tx.appendAudit(tenantID, audit.Erase, "person", personID, "records="+itoa(int(n))+" files="+itoa(len(keys)))
+		return tx.appendAudit(tenantID, audit.Erase, "person", personID,
+			"records="+itoa(int(n))+" appointments="+itoa(int(appts))+" files="+itoa(len(keys)))
 	})
 	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/retention"
@@ -176,6 +177,12 @@ func TestPersonExportErase(t *testing.T) {
 			add(erika.ID, retention.Transcript, `{"zeilen":["Guten Tag, Mustermann hier"]}`, []byte("Gesprächsverlauf als Datei")),
 			add(erika.ID, retention.Request, `{"anliegen":"Rückruf"}`, nil),
 		}
+		erikaAppt, err := db.BookAppointment(ctx, a.ID, appointment.Appointment{Type: "kontrolle", Doctor: "schneider",
+			Start: clock.Now().Add(48 * time.Hour), End: clock.Now().Add(48*time.Hour + 15*time.Minute), PersonID: erika.ID,
+			Patient: appointment.Patient{Name: "Erika Mustermann"}, Source: "staff"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		maxRecord := add(maxPerson.ID, retention.Request, `{"anliegen":"Termin"}`, []byte("Anhang von Max"))
 		unowned := add("", retention.Request, `{"anliegen":"anonym"}`, nil)
 		maxBefore := exportOf(t, db, a.ID, maxPerson.ID)
@@ -194,7 +201,10 @@ func TestPersonExportErase(t *testing.T) {
 		if diff := cmp.Diff(wantFiles, x.Files); diff != "" {
 			t.Errorf("exported files (-stored +exported):\n%s", diff)
 		}
-		if e := lastAudit(t, db, a.ID, audit.Export); e.ObjectID != erika.ID || e.Detail != "records=3" {
+		if len(x.Appointments) != 1 || x.Appointments[0].ID != erikaAppt.ID || x.Appointments[0].Patient.Name != "Erika Mustermann" {
+			t.Errorf("exported appointments: %+v", x.Appointments)
+		}
+		if e := lastAudit(t, db, a.ID, audit.Export); e.ObjectID != erika.ID || e.Detail != "records=3 appointments=1" {
 			t.Errorf("export audit entry: %+v", e)
 		}
 
@@ -231,7 +241,10 @@ func TestPersonExportErase(t *testing.T) {
 		if rows := rawRows(t, db, `SELECT blob_key FROM blob_trash`); len(rows) != 0 {
 			t.Errorf("blob trash: %v", rows)
 		}
-		if e := lastAudit(t, db, a.ID, audit.Erase); e.ObjectID != erika.ID || e.Detail != "records=3 files=1" {
+		if _, err := db.FindAppointmentByID(ctx, a.ID, erikaAppt.ID); !errs.Is(err, errs.NotFound) {
+			t.Errorf("appointment after erasure: %v, want NotFound", err)
+		}
+		if e := lastAudit(t, db, a.ID, audit.Erase); e.ObjectID != erika.ID || e.Detail != "records=3 appointments=1 files=1" {
 			t.Errorf("erase audit entry: %+v", e)
 		}
 
