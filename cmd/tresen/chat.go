@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/calendar"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
@@ -73,8 +74,8 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return nil
 }
 
-// practiceEngine returns the engine of a practice, with its language model when the
-// practice has switched LLM mode on. Until practices keep their settings (texts, hours,
+// practiceEngine returns the engine of a practice, with its calendar when it keeps one in
+// Tresen and its language model when it has switched LLM mode on. Until practices keep their settings (texts, hours,
 // FAQ) and calendar, every practice speaks with the demo practice's settings.
 func practiceEngine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error) {
 	return func(ctx context.Context, tenantID string) (*dialogue.Engine, error) {
@@ -88,6 +89,12 @@ func practiceEngine(db *store.DB) func(context.Context, string) (*dialogue.Engin
 		p := demo.PracticeInfo()
 		p.Name = t.Name
 		e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p}
+		switch _, err := db.Schedule(ctx, tenantID); {
+		case err == nil:
+			e.Slots = &calendar.Slots{Store: db, TenantID: tenantID}
+		case !errs.Is(err, errs.NotFound):
+			return nil, err
+		}
 		s, err := db.LLMSettings(ctx, tenantID)
 		if err != nil {
 			return nil, err

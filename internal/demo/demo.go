@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
@@ -99,6 +101,42 @@ func Seed(ctx context.Context, db *store.DB, out io.Writer) error {
 			}
 			fmt.Fprintf(out, "Demo-Zugang %-18s Passwort %s   (%s, %s)\n", u.Username, pw, t.Name, u.Role.Label())
 		}
+		if t.Kind == tenant.Practice {
+			if _, err := db.Schedule(ctx, t.ID); errs.Is(err, errs.NotFound) {
+				if err := db.SetSchedule(ctx, t.ID, PracticeSchedule()); err != nil {
+					return fmt.Errorf("demo schedule: %w", err)
+				}
+			} else if err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// PracticeSchedule is the demo practice's calendar: its three doctors with the opening
+// hours of PracticeInfo, an acute hour each morning, and Bremen's public holidays.
+func PracticeSchedule() appointment.Schedule {
+	s := appointment.Schedule{
+		State: "HB",
+		Types: []appointment.Type{
+			{ID: "sprechstunde", Name: "Sprechstunde", Minutes: 15, Assistant: true, NewPatients: true},
+			{ID: "vorsorge", Name: "Vorsorgeuntersuchung", Minutes: 30, Assistant: true, LeadHours: 24},
+			{ID: "akut", Name: "Akutsprechstunde", Minutes: 10, Assistant: true, NewPatients: true, Acute: true},
+			{ID: "eingriff", Name: "Kleiner Eingriff", Minutes: 45},
+		},
+	}
+	for _, surname := range PracticeDoctors {
+		id := strings.ToLower(strings.NewReplacer("Ö", "oe", "ö", "oe", "Ä", "ae", "ä", "ae", "Ü", "ue", "ü", "ue").Replace(surname))
+		s.Resources = append(s.Resources, appointment.Resource{ID: id, Kind: appointment.Doctor, Name: "Dr. " + surname, Surname: surname})
+		for wd := time.Monday; wd <= time.Friday; wd++ {
+			h := appointment.Hours{Resource: id, Weekday: wd, Open: []appointment.Interval{{From: "08:00", To: "12:00"}},
+				Acute: []appointment.Interval{{From: "08:00", To: "09:00"}}}
+			if wd != time.Wednesday && wd != time.Friday {
+				h.Open = append(h.Open, appointment.Interval{From: "15:00", To: "18:00"})
+			}
+			s.Hours = append(s.Hours, h)
+		}
+	}
+	return s
 }
