@@ -102,7 +102,11 @@ func (s *Schedule) Search(q Query, busy []Busy, now time.Time) ([]Slot, error) {
 	if !q.Staff {
 		earliest = now.Add(time.Duration(t.LeadHours) * time.Hour)
 	}
-	taken := index(busy)
+	if !slices.IsSortedFunc(busy, byStart) {
+		busy = slices.Clone(busy)
+		slices.SortFunc(busy, byStart)
+	}
+	hours := s.parsedHours()
 	holidays, _ := holiday.For(s.State)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, berlin.Location)
 
@@ -130,11 +134,13 @@ func (s *Schedule) Search(q Query, busy []Busy, now time.Time) ([]Slot, error) {
 		if holidays.Is(day) || s.closed("", day) {
 			continue
 		}
+		taken := index(onDay(busy, day))
 		for _, doc := range doctors {
 			if s.closed(doc, day) || slices.ContainsFunc(t.Resources, func(r string) bool { return s.closed(r, day) }) {
 				continue
 			}
-			open, acute := s.hoursOf(doc, day.Weekday())
+			wh := hours[weekHours{doc, day.Weekday()}]
+			open, acute := wh.open, wh.acute
 			for _, o := range open {
 				for m := o.from; m+t.Minutes <= o.to; m += t.Minutes {
 					start := day.Add(time.Duration(m) * time.Minute)
@@ -231,17 +237,23 @@ func daypart(m int) string {
 	return "evening"
 }
 
-// hoursOf returns a resource's open and acute spans on a weekday. The schedule was
-// validated, so the spans parse.
-func (s *Schedule) hoursOf(resource string, wd time.Weekday) (open, acute []span) {
+type weekHours struct {
+	resource string
+	weekday  time.Weekday
+}
+
+type daySpans struct{ open, acute []span }
+
+// parsedHours returns the open and acute spans by resource and weekday. The schedule
+// was validated, so the spans parse.
+func (s *Schedule) parsedHours() map[weekHours]daySpans {
+	out := make(map[weekHours]daySpans, len(s.Hours))
 	for _, h := range s.Hours {
-		if h.Resource == resource && h.Weekday == wd {
-			open, _ = spans("", h.Open)
-			acute, _ = spans("", h.Acute)
-			return open, acute
-		}
+		open, _ := spans("", h.Open)
+		acute, _ := spans("", h.Acute)
+		out[weekHours{h.Resource, h.Weekday}] = daySpans{open, acute}
 	}
-	return nil, nil
+	return out
 }
 
 // closed reports whether a resource ("" the practice) is closed on a day.
@@ -255,16 +267,28 @@ func (s *Schedule) closed(resource string, day time.Time) bool {
 	return false
 }
 
+func byStart(a, b Busy) int { return a.Start.Compare(b.Start) }
+
+// longest bounds how long before a day a booking can start and still reach into it.
+const longest = 24 * time.Hour
+
+// onDay returns the bookings (sorted by start) that can overlap a day: a binary search,
+// so that a year of bookings costs a search only what the days it looks at hold.
+func onDay(busy []Busy, day time.Time) []Busy {
+	from, to := day.Add(-longest), day.AddDate(0, 0, 1)
+	lo, _ := slices.BinarySearchFunc(busy, from, func(b Busy, t time.Time) int { return b.Start.Compare(t) })
+	hi, _ := slices.BinarySearchFunc(busy, to, func(b Busy, t time.Time) int { return b.Start.Compare(t) })
+	return busy[lo:hi]
+}
+
 // busyIndex holds booked intervals per resource, sorted by start.
 type busyIndex map[string][]Busy
 
+// index groups bookings, sorted by start, by resource; each list stays sorted.
 func index(busy []Busy) busyIndex {
 	ix := busyIndex{}
 	for _, b := range busy {
 		ix[b.Resource] = append(ix[b.Resource], b)
-	}
-	for _, list := range ix {
-		slices.SortFunc(list, func(a, b Busy) int { return a.Start.Compare(b.Start) })
 	}
 	return ix
 }

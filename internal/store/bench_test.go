@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/password"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
@@ -156,6 +158,29 @@ func BenchmarkRecordRead(b *testing.B) {
 				}
 				perSecond(b, "records")
 			})
+		})
+	}
+}
+
+// BenchmarkBookAppointment books 15-minute appointments one after another on one doctor's
+// calendar: each booking is a transaction with its encrypted patient data, three units and
+// an audit entry.
+func BenchmarkBookAppointment(b *testing.B) {
+	for _, e := range storetest.Engines {
+		b.Run(string(e), func(b *testing.B) {
+			db, t, _ := benchStore(b, e)
+			start := time.Date(2027, 1, 4, 8, 0, 0, 0, time.UTC)
+			n := 0
+			b.ResetTimer()
+			for range b.N {
+				s := start.Add(time.Duration(n) * 15 * time.Minute)
+				n++
+				if _, err := db.BookAppointment(ctx, t.ID, appointment.Appointment{Type: "kontrolle", Doctor: "schneider", Start: s,
+					End: s.Add(15 * time.Minute), Patient: appointment.Patient{Name: "Erika Mustermann"}, Source: "assistant"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perSecond(b, "bookings")
 		})
 	}
 }
