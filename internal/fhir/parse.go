@@ -3,12 +3,10 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tresen/tresen/internal/errs"
 )
@@ -53,102 +51,6 @@ func (c *counter) add() error {
 		return fmt.Errorf("mehr als %d Elemente", MaxElements)
 	}
 	return nil
-}
-
-func parseXML(data []byte) (*Node, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	// No entity beyond XML's five predefined ones is known, and DTDs are refused below,
-	// so neither external entities nor entity expansion can happen.
-	d.Entity = nil
-	var stack []*Node
-	var root *Node
-	skip := 0 // depth inside narrative XHTML, which carries no data
-	var count counter
-	fail := func(format string, args ...any) error {
-		line, _ := d.InputPos()
-		return errs.E(errs.Invalid, "XML Zeile %d: %s", line, fmt.Sprintf(format, args...))
-	}
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fail("%s", xmlReason(err))
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return nil, fail("DOCTYPE und Entitäten sind nicht erlaubt")
-		case xml.StartElement:
-			if skip > 0 || t.Name.Space == nsXHTML {
-				skip++
-				continue
-			}
-			if t.Name.Space != nsFHIR {
-				return nil, fail("Element <%s> nicht im FHIR-Namensraum %s", clip(t.Name.Local), nsFHIR)
-			}
-			if len(stack) >= MaxDepth {
-				return nil, fail("mehr als %d Ebenen verschachtelt", MaxDepth)
-			}
-			if err := count.add(); err != nil {
-				return nil, fail("%v", err)
-			}
-			n := &Node{Name: t.Name.Local}
-			for _, a := range t.Attr {
-				switch a.Name.Local {
-				case "value":
-					n.Value = a.Value
-				case "url":
-					n.URL = a.Value
-				}
-			}
-			if len(stack) == 0 {
-				if root != nil {
-					return nil, fail("mehr als ein Wurzelelement")
-				}
-				root = n
-			} else {
-				p := stack[len(stack)-1]
-				p.Children = append(p.Children, n)
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			if skip > 0 {
-				skip--
-				continue
-			}
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if skip == 0 && len(bytes.TrimSpace(t)) > 0 {
-				return nil, fail("Text außerhalb eines value-Attributs")
-			}
-		}
-	}
-	if root == nil {
-		return nil, errs.E(errs.Invalid, "XML ohne Wurzelelement")
-	}
-	return root, nil
-}
-
-// xmlReason words a decoder error without the input that caused it.
-func xmlReason(err error) string {
-	var se *xml.SyntaxError
-	if errors.As(err, &se) {
-		return "ungültiges XML (" + clip(se.Msg) + ")"
-	}
-	return "ungültiges XML"
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		s = s[:60]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		return s + "…"
-	}
-	return s
 }
 
 func parseJSON(data []byte) (*Node, error) {
