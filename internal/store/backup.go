@@ -54,6 +54,7 @@ var backupTables = []struct{ name, order string }{
 	{"records", "id"},
 	{"appointments", "id"},
 	{"appointment_units", "tenant_id, resource, unit"},
+	{"api_tokens", "id"},
 	{"blob_trash", "blob_key"},
 	{"audit_log", "chain, seq"},
 	{"audit_heads", "chain"},

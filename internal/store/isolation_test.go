@@ -45,6 +45,7 @@ var notTenantScoped = map[string]string{
 	"Authenticate":       "login by user name, before any tenant is known",
 	"CreateSession":      "takes the authenticated user, whose tenant it uses",
 	"LookupSession":      "takes a secret cookie value, which names its own tenant",
+	"LookupAPIToken":     "takes a secret bearer token, which names its own tenant (TestAPITokens)",
 	"CompleteMFA":        "takes a secret cookie value",
 	"DeleteSession":      "takes a secret cookie value",
 	"ResetPassword":      "takes a secret reset token, which names its own user",
@@ -184,6 +185,11 @@ func TestTenantIsolation(t *testing.T) {
 				}
 				return ids, err
 			}, wantEmpty},
+			{"CreateAPIToken", "A's own", func() (any, error) {
+				_, tok, err := db.CreateAPIToken(ctx, a.ID, "Kalender", []string{"system/Slot.read"})
+				return tok, err
+			}, newObjectOfA(a.ID, w.bToken.ID)},
+			{"RevokeAPIToken", "B's token", func() (any, error) { return nil, db.RevokeAPIToken(ctx, a.ID, w.bToken.ID) }, wantNotFound},
 			{"LLMSettings", "A switched off, B on", func() (any, error) { return db.LLMSettings(ctx, a.ID) }, wantExactly(llm.Settings{})},
 			{"SetLLMSettings", "A's own, switched off", func() (any, error) { return nil, db.SetLLMSettings(ctx, a.ID, llm.Settings{}) }, wantKind(-1)},
 			{"ExportTenant", "the id is the scope: A exports only A", func() (any, error) {
@@ -283,6 +289,7 @@ func TestRowLevelSecurity(t *testing.T) {
 		{"settings", "tenant_id"},
 		{"appointments", "tenant_id"},
 		{"appointment_units", "tenant_id"},
+		{"api_tokens", "tenant_id"},
 		{"persons", "tenant_id"},
 		{"records", "tenant_id"},
 		{"blob_trash", "tenant_id"},
@@ -433,6 +440,7 @@ type tenantWorld struct {
 	bRecord        store.Record
 	bGrant         store.Grant
 	aAppt, bAppt   appointment.Appointment
+	bToken         store.APIToken
 	support        user.User
 	tenantA        tenant.Tenant
 	tenantB        tenant.Tenant
@@ -510,6 +518,12 @@ func seedTenantWorld(t *testing.T, db *store.DB, a, b tenant.Tenant) tenantWorld
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, _, err := db.CreateAPIToken(ctx, a.ID, "PVS A", []string{"system/*.read"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, w.bToken, err = db.CreateAPIToken(ctx, b.ID, "PVS B", []string{"system/Appointment.write"}); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.SetLLMSettings(ctx, a.ID, llm.Settings{}); err != nil {
 		t.Fatal(err)

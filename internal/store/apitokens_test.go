@@ -1,0 +1,58 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/store/storetest"
+)
+
+func TestAPITokens(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		a, b := twoTenants(t, db)
+		for _, scopes := range [][]string{nil, {"Appointment.write"}, {"system/Appointment.delete"}, {"system/App ointment.read"}, {"user/*.read"}} {
+			if _, _, err := db.CreateAPIToken(ctx, a.ID, "PVS", scopes); !errs.Is(err, errs.Invalid) {
+				t.Errorf("scopes %q accepted: %v", scopes, err)
+			}
+		}
+		if _, _, err := db.CreateAPIToken(ctx, a.ID, " ", []string{"system/*.read"}); !errs.Is(err, errs.Invalid) {
+			t.Errorf("token without a name: %v", err)
+		}
+		tokA, created, err := db.CreateAPIToken(ctx, a.ID, "PVS Praxis am Markt", []string{"system/Appointment.write", "system/*.read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokB, _, err := db.CreateAPIToken(ctx, b.ID, "Kalender", []string{"system/Slot.read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.LookupAPIToken(ctx, tokA)
+		if err != nil || got.TenantID != a.ID || got.ID != created.ID {
+			t.Fatalf("lookup: %+v %v", got, err)
+		}
+		if diff := cmp.Diff([]string{"system/Appointment.write", "system/*.read"}, got.Scopes); diff != "" {
+			t.Errorf("scopes (-want +got):\n%s", diff)
+		}
+		if got, _ := db.LookupAPIToken(ctx, tokB); got.TenantID != b.ID {
+			t.Errorf("B's token names %q", got.TenantID)
+		}
+		if rows := rawRows(t, db, `SELECT token_hash FROM api_tokens WHERE token_hash = $1`, tokA); len(rows) != 0 {
+			t.Error("the token is stored in plain")
+		}
+		if err := db.RevokeAPIToken(ctx, a.ID, created.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.LookupAPIToken(ctx, tokA); !errs.Is(err, errs.Unauthorized) {
+			t.Errorf("revoked token: %v", err)
+		}
+		if _, err := db.LookupAPIToken(ctx, "trs_erfunden"); !errs.Is(err, errs.Unauthorized) {
+			t.Errorf("unknown token: %v", err)
+		}
+		if err := db.RevokeAPIToken(ctx, a.ID, created.ID); !errs.Is(err, errs.NotFound) {
+			t.Errorf("second revoke: %v", err)
+		}
+	})
+}
