@@ -18,6 +18,7 @@ import (
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/fhirapi"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/web"
@@ -107,7 +108,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		cat = articles.Sample()
 	}
 	tlsOn := m.TLSCert != ""
-	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry(), Articles: cat}); err != nil {
+	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry(), Articles: cat,
+		FHIR: fhirapi.New(m.DB, m.DB.Now)}); err != nil {
 		return err
 	}
 	m.http = m.Web.HTTPServer(m.Addr)

@@ -65,8 +65,8 @@ func (s *Server) browserRoutes() []route {
 
 // routes builds the handler. Browser routes sit behind cross-origin protection
 // (Sec-Fetch-Site/Origin), security headers and, where a session is needed, the auth
-// wrapper with its CSRF token check; operations endpoints are plain.
-func (s *Server) routes(reg *prometheus.Registry) http.Handler {
+// wrapper with its CSRF token check; operations endpoints and the FHIR API are plain.
+func (s *Server) routes(reg *prometheus.Registry, fhir http.Handler) http.Handler {
 	b := http.NewServeMux()
 	b.HandleFunc("GET /static/{hash}/{name}", s.handleStatic)
 	for _, rt := range s.browserRoutes() {
@@ -82,6 +82,10 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	root.HandleFunc("GET /healthz", s.handleHealthz)
 	root.HandleFunc("GET /readyz", s.handleReadyz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if fhir != nil {
+		// The FHIR API is for systems, not browsers: bearer tokens, no cookies or CSRF.
+		root.Handle("/fhir/", fhir)
+	}
 	root.Handle("/", browser)
 	return s.observe(root)
 }

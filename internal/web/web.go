@@ -52,6 +52,8 @@ type Options struct {
 	Registry *prometheus.Registry // metrics go here; nil for a private one
 	// Articles is the pharmacies' Artikelstamm for Pharma-Control; nil: not checked.
 	Articles retax.Articles
+	// FHIR serves the practice calendar's FHIR API under /fhir/; nil: none.
+	FHIR http.Handler
 }
 
 // New parses the templates (failing fast) and builds the routes.
@@ -72,7 +74,7 @@ func New(db *store.DB, o Options) (*Server, error) {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(reg)
-	s.handler = s.routes(reg)
+	s.handler = s.routes(reg, o.FHIR)
 	return s, nil
 }
 
