@@ -1,0 +1,207 @@
+// Package fhirclient books into a practice's own calendar system through HL7 FHIR R4
+// (ISiK Terminplanung), so that a PVS that speaks FHIR stays the calendar of record: it
+// implements dialogue.Slots by searching free Slots and creating Appointments there.
+package fhirclient
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tresen/tresen/internal/berlin"
+	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/fhir"
+	"github.com/tresen/tresen/internal/request"
+)
+
+// Client talks to one practice's FHIR server.
+type Client struct {
+	Base  string // e.g. https://pvs.praxis.example/fhir/
+	Token string // bearer token
+	// ServiceType is the appointment type (HealthcareService code) the assistant books.
+	ServiceType string
+	// Schedules maps doctors' surnames to their Schedule ids, for "bei Schneider".
+	Schedules map[string]string
+	HTTP      *http.Client
+	Days      int // how far ahead to look; 0: 30
+}
+
+var _ dialogue.Slots = (*Client)(nil)
+
+const maxResponse = 4 << 20
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return &http.Client{Timeout: 10 * time.Second}
+}
+
+// do sends a request and parses the FHIR answer; an OperationOutcome becomes an error of
+// the kind its status says, with its diagnostics.
+func (c *Client) do(ctx context.Context, method, path string, body any) (*fhir.Node, error) {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.Base, "/")+"/"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "FHIR-Server nicht erreichbar")
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, errs.E(errs.Internal, "Antwort des FHIR-Servers nicht lesbar")
+	}
+	n, perr := fhir.Parse(data)
+	if resp.StatusCode >= 300 {
+		msg := fmt.Sprintf("FHIR-Server: Status %d", resp.StatusCode)
+		if perr == nil && n.Name == "OperationOutcome" {
+			if d := n.Str("issue", "diagnostics"); d != "" {
+				msg = d
+			}
+		}
+		kind := errs.Internal
+		switch resp.StatusCode {
+		case http.StatusConflict, http.StatusPreconditionFailed:
+			kind = errs.Conflict
+		case http.StatusBadRequest, http.StatusUnprocessableEntity:
+			kind = errs.Invalid
+		case http.StatusNotFound:
+			kind = errs.NotFound
+		}
+		return nil, errs.E(kind, "%s", msg)
+	}
+	if perr != nil {
+		return nil, errs.E(errs.Internal, "Antwort des FHIR-Servers ist kein FHIR")
+	}
+	return n, nil
+}
+
+// Find searches the server's free Slots for the request's wishes.
+func (c *Client) Find(ctx context.Context, r request.Request, now time.Time) ([]dialogue.Offer, error) {
+	days := c.Days
+	if days <= 0 {
+		days = 30
+	}
+	from, to := now, now.AddDate(0, 0, days)
+	if r.Details.Date != "" {
+		if d, err := time.ParseInLocation(time.DateOnly, r.Details.Date, berlin.Location); err == nil && d.After(now) {
+			from, to = d, d.AddDate(0, 0, 1)
+		}
+	}
+	q := url.Values{"status": {"free"}, "_count": {"50"},
+		"start": {"ge" + from.UTC().Format(time.RFC3339), "lt" + to.UTC().Format(time.RFC3339)}}
+	if c.ServiceType != "" {
+		q.Set("service-type", c.ServiceType)
+	}
+	if id, ok := c.Schedules[r.Details.Doctor]; ok && r.Details.Doctor != "" {
+		q.Set("schedule", "Schedule/"+id)
+	}
+	b, err := c.do(ctx, http.MethodGet, "Slot?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	doctors := map[string]string{}
+	for name, id := range c.Schedules {
+		doctors[id] = name
+	}
+	var offers []dialogue.Offer
+	for _, e := range b.All("entry") {
+		s := e.Child("resource").Resource()
+		if s == nil || s.Name != "Slot" || s.Str("status") != "free" {
+			continue
+		}
+		start, err := time.Parse(time.RFC3339, s.Str("start"))
+		if err != nil {
+			continue
+		}
+		local := start.In(berlin.Location)
+		if r.Details.Daypart != "" && r.Details.Daypart != "any" && daypart(local) != r.Details.Daypart {
+			continue
+		}
+		offers = append(offers, dialogue.Offer{ID: s.Str("id"), Start: start,
+			Doctor: doctors[strings.TrimPrefix(s.Str("schedule", "reference"), "Schedule/")]})
+	}
+	if r.Details.Time != "" {
+		wish, _ := time.Parse("15:04", r.Details.Time)
+		sortByDistance(offers, wish.Hour()*60+wish.Minute())
+	}
+	if len(offers) > 3 {
+		offers = offers[:3]
+	}
+	return offers, nil
+}
+
+func daypart(t time.Time) string {
+	switch h := t.Hour(); {
+	case h < 12:
+		return "morning"
+	case h < 17:
+		return "afternoon"
+	}
+	return "evening"
+}
+
+func sortByDistance(offers []dialogue.Offer, wish int) {
+	dist := func(o dialogue.Offer) int {
+		t := o.Start.In(berlin.Location)
+		d := t.Hour()*60 + t.Minute() - wish
+		if d < 0 {
+			d = -d
+		}
+		return d
+	}
+	slices.SortStableFunc(offers, func(a, b dialogue.Offer) int { return cmp.Compare(dist(a), dist(b)) })
+}
+
+// Book creates an Appointment for the chosen Slot with the patient as a contained
+// Patient. A slot taken meanwhile comes back as errs.Conflict.
+func (c *Client) Book(ctx context.Context, r request.Request, o dialogue.Offer) error {
+	patient := map[string]any{"resourceType": "Patient", "id": "p", "name": []map[string]string{{"text": r.Patient.Name}}}
+	if r.Patient.BirthDate != "" {
+		patient["birthDate"] = r.Patient.BirthDate
+	}
+	if r.Patient.KVNR != "" {
+		patient["identifier"] = []map[string]string{{"system": "http://fhir.de/sid/gkv/kvid-10", "value": r.Patient.KVNR}}
+	}
+	if r.Patient.Phone != "" {
+		patient["telecom"] = []map[string]string{{"system": "phone", "value": r.Patient.Phone}}
+	}
+	appt := map[string]any{
+		"resourceType": "Appointment",
+		"status":       "booked",
+		"slot":         []map[string]string{{"reference": "Slot/" + o.ID}},
+		"contained":    []any{patient},
+		"participant":  []map[string]any{{"actor": map[string]string{"reference": "#p"}, "status": "accepted"}},
+	}
+	if r.Details.Reason != "" {
+		appt["comment"] = r.Details.Reason
+	}
+	_, err := c.do(ctx, http.MethodPost, "Appointment", appt)
+	return err
+}
