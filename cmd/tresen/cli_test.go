@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -176,4 +178,43 @@ func zipFiles(t *testing.T, path string) map[string]string {
 		out[f.Name] = string(b)
 	}
 	return out
+}
+
+// TestTenantToken issues a FHIR API token on the command line and uses it against the
+// running service.
+func TestTenantToken(t *testing.T) {
+	m, _ := MustRunMain(t, store.SQLite)
+	dir := m.Config.DataDir
+	var id string
+	for line := range strings.Lines(mustCLI(t, "tenant", "list", "--data", dir)) {
+		if strings.Contains(line, "Hausarztpraxis") {
+			id, _, _ = strings.Cut(line, "\t")
+		}
+	}
+	out := mustCLI(t, "tenant", "token", id, "--name", "PVS Test", "--scopes", "system/Slot.read system/Appointment.write", "--data", dir)
+	token := regexp.MustCompile(`trs_\S+`).FindString(out)
+	tokenID := regexp.MustCompile(`Zugriffsschlüssel (\S+) \(`).FindStringSubmatch(out)
+	if token == "" || tokenID == nil {
+		t.Fatalf("no token printed:\n%s", out)
+	}
+	get := func() int {
+		req, _ := http.NewRequest("GET", m.URL()+"/fhir/Slot?service-type=sprechstunde&_count=1", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != http.StatusOK {
+		t.Errorf("FHIR with the new token: %d", code)
+	}
+	mustCLI(t, "tenant", "token", id, "--revoke", tokenID[1], "--data", dir)
+	if code := get(); code != http.StatusUnauthorized {
+		t.Errorf("FHIR with the revoked token: %d", code)
+	}
+	if code, _, errOut := cli(t, "tenant", "token", id, "--name", "x", "--scopes", "alles", "--data", dir); code != 2 || !strings.Contains(errOut, "Berechtigung") {
+		t.Errorf("bad scope: %d %q", code, errOut)
+	}
 }

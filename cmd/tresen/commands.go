@@ -158,7 +158,7 @@ func writeFileAtomic(path string, fn func(io.Writer) error) error {
 
 func runTenant(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: add, list, export, delete oder llm erwartet")
+		return usagef("tenant: add, list, export, delete, llm oder token erwartet")
 	}
 	fs, cfg := storeFlags("tenant " + args[0])
 	switch args[0] {
@@ -221,6 +221,8 @@ func runTenant(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		})
 	case "llm":
 		return runTenantLLM(ctx, fs, cfg, args[1:], stdin, stdout)
+	case "token":
+		return runTenantToken(ctx, fs, cfg, args[1:], stdout)
 	}
 	return usagef("tenant: unbekannter Unterbefehl %q", args[0])
 }
@@ -406,6 +408,33 @@ func runKeysRotate(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "%d Schlüssel neu verpackt\n", n)
+		return nil
+	})
+}
+
+// runTenantToken issues or revokes a practice system's token for the FHIR API. The token
+// is printed once; only its hash is kept.
+func runTenantToken(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []string, stdout io.Writer) error {
+	name := fs.String("name", "", "what the token is for, e.g. \"PVS Praxis am Markt\"")
+	scopes := fs.String("scopes", "system/*.read", "space-separated SMART scopes: system/Appointment.write system/Slot.read …")
+	revoke := fs.String("revoke", "", "revoke the token with this id instead")
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
+		if len(rest) != 1 {
+			return usagef("tenant token: genau eine Mandanten-ID angeben")
+		}
+		if *revoke != "" {
+			if err := db.RevokeAPIToken(ctx, rest[0], *revoke); err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(stdout, "Zugriffsschlüssel %s widerrufen\n", *revoke)
+			return nil
+		}
+		token, t, err := db.CreateAPIToken(ctx, rest[0], *name, strings.Fields(*scopes))
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "Zugriffsschlüssel %s (%s) für %s:\n%s\nEr wird nur jetzt angezeigt. Verwendung: Authorization: Bearer <Schlüssel> an /fhir/\n",
+			t.ID, strings.Join(t.Scopes, " "), t.Name, token)
 		return nil
 	})
 }

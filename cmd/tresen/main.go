@@ -42,6 +42,7 @@ Aufruf:
   tresen tenant add --kind practice|pharmacy --code BSNR|IK --name NAME
   tresen tenant list | tresen tenant export ID FILE | tresen tenant delete ID
   tresen tenant llm ID [--off | --base-url URL --model NAME [--api-key-stdin] --eu-hosted --zero-retention [--timeout 10s]]
+  tresen tenant token ID --name NAME [--scopes "system/Appointment.write system/Slot.read"] | --revoke TOKEN-ID
   tresen user add --tenant ID --username NAME --name "VOLLER NAME" --role owner|staff|readonly|support
   tresen user reset USERNAME
   tresen person export TENANT PERSON FILE | tresen person erase TENANT PERSON
