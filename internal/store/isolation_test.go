@@ -121,6 +121,16 @@ func TestTenantIsolation(t *testing.T) {
 			{"FindPersons", "a name only B has", func() (any, error) {
 				return db.FindPersons(ctx, a.ID, w.bPersons[1].Name, w.bPersons[1].BirthDate)
 			}, wantEmpty},
+			{"FindPersonsBornOn", "a birth date only B's second person has", func() (any, error) {
+				return db.FindPersonsBornOn(ctx, a.ID, w.bPersons[1].BirthDate)
+			}, func(got any, err error) error {
+				for _, p := range got.([]person.Person) {
+					if p.TenantID != a.ID {
+						return fmt.Errorf("found B's person %s", p.ID)
+					}
+				}
+				return err
+			}},
 			{"FindPersons", "a name both have", func() (any, error) {
 				return db.FindPersons(ctx, a.ID, bPerson.Name, bPerson.BirthDate)
 			}, wantExactly([]string{w.aPerson.ID})},

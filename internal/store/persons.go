@@ -14,6 +14,97 @@ import (
 	"github.com/tresen/tresen/internal/vault"
 )
 
+// noBirthDate marks a person indexed without a birth date.
+const noBirthDate = "-"
+
+// birthLookup is the blind index of a birth date (YYYY-MM-DD).
+func birthLookup(c *vault.Cipher, birthDate string) string {
+	if birthDate == "" {
+		return noBirthDate
+	}
+	return c.Index("persons.birth|" + birthDate)
+}
+
+// FindPersonsBornOn returns the persons born on a day (YYYY-MM-DD, or as written, see
+// person.ParseBirthDate), for tolerant matching by name; the read is audited with its
+// count.
+func (db *DB) FindPersonsBornOn(ctx context.Context, tenantID, birthDate string) ([]person.Person, error) {
+	d, err := person.ParseBirthDate(birthDate, db.Now())
+	if err != nil {
+		return nil, err
+	}
+	var out []person.Person
+	err = db.Update(ctx, tenantID, func(tx *Tx) error {
+		c, err := tx.cipher(tenantID)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(`SELECT id FROM persons WHERE tenant_id = $1 AND birth_lookup = $2 ORDER BY id`, tenantID, birthLookup(c, d.Format(time.DateOnly)))
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			p, err := tx.findPerson(tenantID, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return tx.appendAudit(tenantID, audit.Read, "persons", "", "count="+itoa(len(out)))
+	})
+	return out, err
+}
+
+// indexBirthDates indexes the persons stored before the birth-date index existed.
+func (db *DB) indexBirthDates(ctx context.Context) error {
+	return db.Update(ctx, System, func(tx *Tx) error {
+		rows, err := tx.query(`SELECT id, tenant_id FROM persons WHERE birth_lookup = ''`)
+		if err != nil {
+			return err
+		}
+		var todo [][2]string
+		for rows.Next() {
+			var id, tenantID string
+			if err := rows.Scan(&id, &tenantID); err != nil {
+				rows.Close()
+				return err
+			}
+			todo = append(todo, [2]string{id, tenantID})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, x := range todo {
+			p, err := tx.findPerson(x[1], x[0])
+			if err != nil {
+				return err
+			}
+			c, err := tx.cipher(x[1])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.exec(`UPDATE persons SET birth_lookup = $1 WHERE tenant_id = $2 AND id = $3`, birthLookup(c, p.BirthDate), x[1], x[0]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // lookupKey is what a person is found by: name and birth date, normalised.
 func lookupKey(name, birthDate string) string {
 	return strings.ToLower(strings.Join(strings.Fields(name), " ")) + "|" + birthDate
@@ -41,8 +132,8 @@ func (db *DB) CreatePerson(ctx context.Context, tenantID string, p person.Person
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(`INSERT INTO persons (id, tenant_id, lookup, data_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-			p.ID, tenantID, c.Index(lookupKey(p.Name, p.BirthDate)), c.Seal(data, []byte("persons.data|"+p.ID)), ms(tx.now)); err != nil {
+		if _, err := tx.exec(`INSERT INTO persons (id, tenant_id, lookup, birth_lookup, data_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+			p.ID, tenantID, c.Index(lookupKey(p.Name, p.BirthDate)), birthLookup(c, p.BirthDate), c.Seal(data, []byte("persons.data|"+p.ID)), ms(tx.now)); err != nil {
 			return err
 		}
 		return tx.appendAudit(tenantID, audit.Create, "person", p.ID, "")

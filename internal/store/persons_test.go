@@ -94,3 +94,55 @@ func TestRecordLookupAndPeriod(t *testing.T) {
 		}
 	})
 }
+
+// TestFindPersonsBornOn finds the persons of a birth date, also those stored before the
+// birth-date index existed (indexed when the store opens).
+func TestFindPersonsBornOn(t *testing.T) {
+	for _, e := range storetest.Engines {
+		t.Run(string(e), func(t *testing.T) {
+			cfg := storetest.Config(t, e, storetest.Options{DataDir: t.TempDir()})
+			db, err := store.Open(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := twoTenants(t, db)
+			anna, err := db.CreatePerson(ctx, a.ID, person.Person{Name: "Anna Müller", BirthDate: "12.03.1984"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.CreatePerson(ctx, a.ID, person.Person{Name: "Anna Müller", BirthDate: "1984-03-13"}); err != nil {
+				t.Fatal(err)
+			}
+			old, err := db.CreatePerson(ctx, a.ID, person.Person{Name: "Erika Mustermann", BirthDate: "1984-03-12"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// As if stored before the index existed.
+			if err := db.Update(ctx, store.System, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `UPDATE persons SET birth_lookup = '' WHERE id = $1`, old.ID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			if db, err = store.Open(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			got, err := db.FindPersonsBornOn(ctx, a.ID, "1984-03-12")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, p := range got {
+				ids = append(ids, p.ID)
+			}
+			if diff := cmp.Diff([]string{anna.ID, old.ID}, ids); diff != "" {
+				t.Errorf("born on 12 March 1984 (-want +got):\n%s", diff)
+			}
+			if _, err := db.FindPersonsBornOn(ctx, a.ID, "gestern"); err == nil {
+				t.Error("no birth date accepted")
+			}
+		})
+	}
+}

@@ -150,6 +150,9 @@ func Open(ctx context.Context, cfg Config) (_ *DB, err error) {
 	if err := db.ensureOperatorKey(ctx); err != nil {
 		return nil, fmt.Errorf("store: operator key: %w", err)
 	}
+	if err := db.upgrade(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Argon == (password.Params{}) {
 		cfg.Argon = password.Default
 	}
@@ -196,6 +199,15 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// upgrade brings data up to the schema where SQL alone cannot: blind indexes need the
+// tenants' keys.
+func (db *DB) upgrade(ctx context.Context) error {
+	if err := db.indexBirthDates(ctx); err != nil {
+		return fmt.Errorf("store: index birth dates: %w", err)
 	}
 	return nil
 }
