@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/matching"
+	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
@@ -21,6 +23,8 @@ type Store interface {
 	AddRecord(ctx context.Context, tenantID string, r store.Record, file []byte) (store.Record, error)
 	UpdateRecord(ctx context.Context, tenantID, id string, data json.RawMessage) error
 	FindRecordByID(ctx context.Context, tenantID, id string) (store.Record, error)
+	FindPersonsBornOn(ctx context.Context, tenantID, birthDate string) ([]person.Person, error)
+	SetRecordPerson(ctx context.Context, tenantID, id, personID string) error
 }
 
 // Service holds the conversations of all practices.
@@ -112,9 +116,20 @@ func (s *Service) save(ctx context.Context, tenantID, id string, sv *saved) erro
 	if sv.Records == nil {
 		sv.Records = map[string]string{}
 	}
-	for _, r := range sv.Conversation.Requests {
+	for i := range sv.Conversation.Requests {
+		r := &sv.Conversation.Requests[i]
 		if !r.HasData() && r.Status == request.Open {
 			continue
+		}
+		if r.Status != request.Open && r.Match == "" && r.Patient.BirthDate != "" {
+			if err := s.match(ctx, tenantID, r); err != nil {
+				return err
+			}
+			if recID, ok := sv.Records[r.ID]; ok && r.PersonID != "" {
+				if err := s.Store.SetRecordPerson(ctx, tenantID, recID, r.PersonID); err != nil {
+					return err
+				}
+			}
 		}
 		data, err := json.Marshal(r)
 		if err != nil {
@@ -126,7 +141,7 @@ func (s *Service) save(ctx context.Context, tenantID, id string, sv *saved) erro
 			}
 			continue
 		}
-		rec, err := s.Store.AddRecord(ctx, tenantID, store.Record{Kind: retention.Request, Data: data}, nil)
+		rec, err := s.Store.AddRecord(ctx, tenantID, store.Record{Kind: retention.Request, PersonID: r.PersonID, Data: data}, nil)
 		if err != nil {
 			return err
 		}
@@ -137,4 +152,28 @@ func (s *Service) save(ctx context.Context, tenantID, id string, sv *saved) erro
 		return err
 	}
 	return s.Store.UpdateRecord(ctx, tenantID, id, data)
+}
+
+// match links a finished request to the practice's patient record it is clearly about.
+// An ambiguous or weak match is never taken: the team checks it ("Patient unklar"); no
+// match at all marks a new patient.
+func (s *Service) match(ctx context.Context, tenantID string, r *request.Request) error {
+	born, err := s.Store.FindPersonsBornOn(ctx, tenantID, r.Patient.BirthDate)
+	if err != nil {
+		return err
+	}
+	candidates := make([]matching.Candidate, len(born))
+	for i, p := range born {
+		candidates[i] = matching.Candidate{ID: p.ID, Name: p.Name, BirthDate: p.BirthDate, KVNR: p.KVNR, Phone: p.Phone}
+	}
+	res := matching.Find(matching.Query{Name: r.Patient.Name, BirthDate: r.Patient.BirthDate, KVNR: r.Patient.KVNR, Phone: r.Patient.Phone}, candidates)
+	switch res.Status {
+	case matching.Matched:
+		r.PersonID, r.Match = res.Best.ID, string(matching.Matched)
+	case matching.None:
+		r.Match = "new"
+	default:
+		r.Match, r.PatientUnclear = string(res.Status), true
+	}
+	return nil
 }

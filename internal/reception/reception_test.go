@@ -8,6 +8,7 @@ import (
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/nlu"
+	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/retention"
@@ -81,6 +82,61 @@ func TestTurnByTurn(t *testing.T) {
 		}
 		if n := len(saved.Conversation.Turns); n < 4 || !saved.Conversation.Ended {
 			t.Errorf("transcript has %d turns, ended %v", n, saved.Conversation.Ended)
+		}
+	})
+}
+
+// TestPatientMatching links a finished request to the patient record it is clearly about,
+// and leaves an unclear one to the team.
+func TestPatientMatching(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		p, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		anna, err := db.CreatePerson(ctx, p.ID, person.Person{Name: "Anna Müller", BirthDate: "1984-03-12"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, twin := range []string{"Max Mustermann", "Max Mustermann"} {
+			if _, err := db.CreatePerson(ctx, p.ID, person.Person{Name: twin, BirthDate: "1990-02-01"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc := &reception.Service{Store: db, Engine: func(context.Context, string) (*dialogue.Engine, error) {
+			return &dialogue.Engine{NLU: &nlu.Understander{}, Practice: dialogue.Practice{Name: p.Name}}, nil
+		}}
+		refill := func(name, birth string) request.Request {
+			t.Helper()
+			id, _, err := svc.Start(ctx, p.ID, request.Chat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, say := range []string{"Ich brauche ein Folgerezept für Ramipril 5 mg", name + ", " + birth, "AOK", "ja"} {
+				if _, err := svc.Say(ctx, p.ID, id, say); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reqs, err := svc.End(ctx, p.ID, id)
+			if err != nil || len(reqs) != 1 {
+				t.Fatalf("requests %+v %v", reqs, err)
+			}
+			return reqs[0]
+		}
+		// "Mueller" as speech-to-text writes it is still Anna Müller.
+		r := refill("Anna Mueller", "12.3.1984")
+		if r.Match != "matched" || r.PersonID != anna.ID || r.PatientUnclear {
+			t.Errorf("Anna: %+v", r)
+		}
+		recs, err := db.ListRecords(ctx, p.ID, store.RecordFilter{PersonID: &anna.ID})
+		if err != nil || len(recs) != 1 {
+			t.Errorf("Anna's records: %d %v", len(recs), err)
+		}
+		if r := refill("Max Mustermann", "1.2.1990"); r.Match != "ambiguous" || r.PersonID != "" || !r.PatientUnclear {
+			t.Errorf("two records fit, the team decides: %+v", r)
+		}
+		if r := refill("Erika Musterfrau", "5.6.1977"); r.Match != "new" || r.PersonID != "" {
+			t.Errorf("a new patient: %+v", r)
 		}
 	})
 }

@@ -135,9 +135,15 @@ type Request struct {
 	Channel Channel `json:"channel"`
 	Status  Status  `json:"status"`
 	// PatientUnclear tells the team to check who the patient is: the name or birth date is
-	// missing, or the patient never confirmed them.
-	PatientUnclear bool      `json:"patient_unclear,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
+	// missing, the patient never confirmed them, or several or only a weak match of the
+	// practice's patient records fit.
+	PatientUnclear bool `json:"patient_unclear,omitempty"`
+	// PersonID is the patient record the request is clearly about; Match says how the
+	// records were searched: "matched", "ambiguous", "weak", or "new" (no record: a new
+	// patient).
+	PersonID  string    `json:"person_id,omitempty"`
+	Match     string    `json:"match,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // New starts a request of type t that is still being collected.

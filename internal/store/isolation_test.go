@@ -141,6 +141,8 @@ func TestTenantIsolation(t *testing.T) {
 				return db.AddRecord(ctx, a.ID, store.Record{ID: w.bRecord.ID, TenantID: b.ID, Kind: retention.Request, Data: []byte(`{}`)}, []byte("überschrieben?"))
 			}, newObjectOfA(a.ID, w.bRecord.ID)},
 			{"FindRecordByID", "B's record", func() (any, error) { return db.FindRecordByID(ctx, a.ID, w.bRecord.ID) }, wantNotFound},
+			{"SetRecordPerson", "B's record to A's person", func() (any, error) { return nil, db.SetRecordPerson(ctx, a.ID, w.bRecord.ID, w.aPerson.ID) }, wantNotFound},
+			{"SetRecordPerson", "A's record to B's person", func() (any, error) { return nil, db.SetRecordPerson(ctx, a.ID, w.aRecord.ID, bPerson.ID) }, wantNotFound},
 			{"UpdateRecord", "B's record", func() (any, error) { return nil, db.UpdateRecord(ctx, a.ID, w.bRecord.ID, []byte(`{"x":1}`)) }, wantNotFound},
 			{"RecordFile", "B's record", func() (any, error) { return db.RecordFile(ctx, a.ID, w.bRecord.ID) }, wantNotFound},
 			{"ListRecords", "of B's person", func() (any, error) {

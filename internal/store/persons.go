@@ -322,6 +322,25 @@ func (db *DB) UpdateRecord(ctx context.Context, tenantID, id string, data json.R
 	})
 }
 
+// SetRecordPerson links a record to the person it is about, once that is known (a request
+// matched to a patient), so that the person's export and erasure include it; audited.
+func (db *DB) SetRecordPerson(ctx context.Context, tenantID, id, personID string) (err error) {
+	defer errs.Wrap(&err, "SetRecordPerson")
+	return db.Update(ctx, tenantID, func(tx *Tx) error {
+		if _, err := tx.findPerson(tenantID, personID); err != nil {
+			return err
+		}
+		res, err := tx.exec(`UPDATE records SET person_id = $1 WHERE tenant_id = $2 AND id = $3`, personID, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.E(errs.NotFound, "Datensatz nicht gefunden")
+		}
+		return tx.appendAudit(tenantID, audit.Update, "record", id, "person="+personID)
+	})
+}
+
 // FindRecordByID returns a record; the read is audited.
 func (db *DB) FindRecordByID(ctx context.Context, tenantID, id string) (r Record, err error) {
 	err = db.Update(ctx, tenantID, func(tx *Tx) error {
