@@ -6,9 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
 )
+
+// bPatientName is the patient of B's appointment, whom A's calendar must never show.
+const bPatientName = "Berta Fremdtermin"
 
 // isolationStep is how TestRouteIsolation calls one route as tenant A's owner, aiming at
 // tenant B's objects wherever the route takes an id.
@@ -26,6 +30,16 @@ func TestRouteIsolation(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		s, ts := newTestServer(t, db)
 		f := newFixture(t, db)
+		// A practice with a calendar; an appointment of B's (the store keeps one for any
+		// tenant) for the calendar routes to aim at.
+		if err := db.SetSchedule(testCtx, f.a.ID, testSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		bAppointment, err := db.BookAppointment(testCtx, f.b.ID, appointment.Appointment{Type: "sprechstunde", Doctor: "schneider",
+			Start: at("2026-11-24", 10, 0), End: at("2026-11-24", 10, 15), Patient: appointment.Patient{Name: bPatientName}, Source: "staff"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		steps := map[string]isolationStep{
 			"GET /{$}":                        {path: "/"},
 			"GET /login":                      {path: "/login"},
@@ -63,12 +77,20 @@ func TestRouteIsolation(t *testing.T) {
 			"POST /rx/{id}/decide":      {id: f.bPerson.ID, form: url.Values{"status": {"accepted"}, "note": {"x"}}, status: http.StatusNotFound},
 			"POST /rx/{id}/recheck":     {id: f.bPerson.ID, status: http.StatusNotFound},
 			"GET /rx/export/{format}":   {path: "/rx/export/csv", status: http.StatusNotFound},
-			"GET /support":              {path: "/support", status: http.StatusForbidden},
-			"POST /support/enter":       {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
+			// A's calendar, on the day of B's appointment, and B's appointment by its id.
+			"GET /calendar":                           {path: "/calendar?day=2026-11-24&tenant=" + f.b.ID, status: http.StatusOK},
+			"POST /calendar/appointments":             {form: url.Values{"type": {"sprechstunde"}, "doctor": {"schneider"}, "date": {"2026-11-24"}, "time": {"10:00"}, "name": {"Anna Acht"}, "view_day": {"2026-11-24"}}, status: http.StatusOK},
+			"POST /calendar/appointments/{id}/move":   {id: bAppointment.ID, form: url.Values{"date": {"2026-11-24"}, "time": {"11:00"}}, status: http.StatusNotFound},
+			"POST /calendar/appointments/{id}/cancel": {id: bAppointment.ID, status: http.StatusNotFound},
+			"GET /calendar/setup":                     {path: "/calendar/setup?tenant=" + f.b.ID, status: http.StatusOK},
+			"POST /calendar/setup":                    {form: url.Values{"state": {"XX"}}, status: http.StatusUnprocessableEntity},
+			"GET /support":                            {path: "/support", status: http.StatusForbidden},
+			"POST /support/enter":                     {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
 		}
 		// Anything in a response that would show B's data.
 		foreign := []string{f.b.Name, f.b.ID, f.b.Code, f.bOwner.Username, f.bOwner.Name, f.bOwner.ID,
-			f.bStaff.Username, f.bStaff.Name, f.bStaff.ID, f.bGrant.ID, f.bPerson.ID} // B's patient would show with her id in the export link
+			f.bStaff.Username, f.bStaff.Name, f.bStaff.ID, f.bGrant.ID, f.bPerson.ID, // B's patient would show with her id in the export link
+			bAppointment.ID, bPatientName}
 
 		before := stateOf(t, db, f.b.ID)
 		pw := testPW
@@ -118,6 +140,9 @@ func TestRouteIsolation(t *testing.T) {
 			t.Errorf("table names %q, which is no route any more", p)
 		}
 		sameState(t, db, f.b.ID, before)
+		if a, err := db.FindAppointmentByID(testCtx, f.b.ID, bAppointment.ID); err != nil || a.Status != appointment.Booked || !a.Start.Equal(bAppointment.Start) {
+			t.Errorf("B's appointment changed: %+v, %v", a, err)
+		}
 
 		// A's pages show A's data.
 		b := newBrowser(t, ts.URL)

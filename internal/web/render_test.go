@@ -111,9 +111,17 @@ func TestTemplatesRender(t *testing.T) {
 				if name == "practice owner" && strings.HasPrefix(path, "/rx") {
 					want = http.StatusNotFound // the prescription pages are a pharmacy's
 				}
+				if name == "pharmacy owner" && practiceOnly(rt.pattern) {
+					want = http.StatusNotFound // the calendar is a practice's
+				}
 				resp, body := c.follow(path)
 				checkPage(t, rt.pattern+" ("+name+")", resp, body, want)
 			}
+		}
+
+		// The calendar, once set up, branches on its views.
+		if err := db.SetSchedule(testCtx, f.a.ID, testSchedule()); err != nil {
+			t.Fatal(err)
 		}
 
 		// The states that pages branch on.
@@ -148,6 +156,15 @@ func TestTemplatesRender(t *testing.T) {
 			{"not found", aOwner, "/admin/users/gibt-es-nicht/reset", url.Values{}, http.StatusNotFound, "nicht gefunden"},
 			{"no route", aOwner, "/gibt-es-nicht", nil, http.StatusNotFound, ""},
 			{"forbidden", support, "/admin/users", nil, http.StatusForbidden, forbiddenMsg},
+			{"calendar day", aOwner, "/calendar?day=2026-11-24", nil, http.StatusOK, "Termin eintragen"},
+			{"calendar week", aOwner, "/calendar?day=2026-11-24&view=week&doctor=weber", nil, http.StatusOK, "Woche vom 23.11. bis 28.11.2026"},
+			{"calendar holiday", aOwner, "/calendar?day=2026-12-25", nil, http.StatusOK, "Feiertag"},
+			{"calendar free slots", aOwner, "/calendar?find_type=sprechstunde", nil, http.StatusOK, `id="found"`},
+			{"calendar booked", aOwner, "/calendar/appointments", url.Values{"type": {"sprechstunde"}, "doctor": {"weber"}, "date": {"2026-11-24"}, "time": {"10:00"}, "name": {"Erika Mustermann"}}, http.StatusOK, "ist eingetragen"},
+			{"calendar conflict", aOwner, "/calendar/appointments", url.Values{"type": {"sprechstunde"}, "doctor": {"weber"}, "date": {"2026-11-24"}, "time": {"10:00"}, "name": {"Max Mustermann"}}, http.StatusConflict, `value="Max Mustermann"`},
+			{"calendar bad day", aOwner, "/calendar?day=morgen", nil, http.StatusUnprocessableEntity, "JJJJ-MM-TT"},
+			{"calendar setup", aOwner, "/calendar/setup", nil, http.StatusOK, `value="08:00-12:00, 15:00-18:00"`},
+			{"calendar setup error", aOwner, "/calendar/setup", url.Values{"state": {"XX"}}, http.StatusUnprocessableEntity, "Bundesland"},
 			{"reset mismatch", anon, "/reset", url.Values{"token": {"x"}, "password": {"Eins-Zwei-Drei-4"}, "password2": {"Eins-Zwei-Drei-5"}}, http.StatusUnprocessableEntity, "stimmen nicht"},
 		} {
 			var resp *http.Response

@@ -58,6 +58,13 @@ func (s *Server) browserRoutes() []route {
 		{"POST /rx/{id}/recheck", writer, s.handleRxRecheck},
 		{"GET /rx/export/{format}", anyUser, s.handleRxExport},
 
+		{"GET /calendar", anyUser, s.handleCalendar},
+		{"POST /calendar/appointments", writer, s.handleAppointmentCreate},
+		{"POST /calendar/appointments/{id}/move", writer, s.handleAppointmentMove},
+		{"POST /calendar/appointments/{id}/cancel", writer, s.handleAppointmentCancel},
+		{"GET /calendar/setup", owner, s.handleCalendarSetup},
+		{"POST /calendar/setup", owner, s.handleCalendarSetupSave},
+
 		{"GET /support", supportOnly, s.handleSupportHome},
 		{"POST /support/enter", supportOnly, s.handleSupportEnter},
 	}

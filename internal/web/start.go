@@ -17,7 +17,7 @@ type section struct {
 var startSections = map[tenant.Kind][]section{
 	tenant.Practice: {
 		{"Posteingang", "Anliegen aus Telefon und Online-Rezeption erscheinen hier, sobald der Assistent eingerichtet ist.", ""},
-		{"Termine", "Der Praxiskalender, in den der Assistent bucht.", ""},
+		{"Termine", "Der Praxiskalender: Termine des Tages und der Woche, freie Zeiten, buchen, verschieben, absagen.", "/calendar"},
 		{"Telefonassistent", "Anrufe, die der Assistent angenommen hat.", ""},
 		{"Online-Rezeption", "Das Chat-Fenster für die Praxis-Website.", ""},
 	},
