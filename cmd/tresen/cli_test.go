@@ -218,3 +218,19 @@ func TestTenantToken(t *testing.T) {
 		t.Errorf("bad scope: %d %q", code, errOut)
 	}
 }
+
+func TestTenantNotify(t *testing.T) {
+	t.Setenv("TRESEN_MASTER_KEY", vault.NewMasterKeyText("k1"))
+	t.Setenv("TRESEN_PEPPER", base64.StdEncoding.EncodeToString([]byte("notify-test-pepper-0123456789")))
+	dir := t.TempDir()
+	id := strings.TrimSpace(mustCLI(t, "tenant", "add", "--kind", "practice", "--code", "031234567", "--name", "Praxis", "--data", dir))
+	if code, _, errOut := cli(t, "tenant", "notify", id, "--practice-name", "Praxis", "--sms-url", "http://sms.example.de/send", "--data", dir); code != 2 || !strings.Contains(errOut, "https://") {
+		t.Errorf("plain http gateway: %d %q", code, errOut)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"tenant", "notify", id, "--practice-name", "Praxis", "--smtp-addr", "mail.example.de:587",
+		"--smtp-from", "praxis@example.de", "--smtp-starttls", "--secrets-stdin", "--data", dir}, strings.NewReader("smtp-password=geheim\n"), &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "gespeichert") {
+		t.Errorf("notify: %d %q %q", code, out.String(), errOut.String())
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/export"
 	"github.com/tresen/tresen/internal/llm"
+	"github.com/tresen/tresen/internal/notify"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
 	"github.com/tresen/tresen/internal/user"
@@ -158,7 +159,7 @@ func writeFileAtomic(path string, fn func(io.Writer) error) error {
 
 func runTenant(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: add, list, export, delete, llm oder token erwartet")
+		return usagef("tenant: add, list, export, delete, llm, token oder notify erwartet")
 	}
 	fs, cfg := storeFlags("tenant " + args[0])
 	switch args[0] {
@@ -223,6 +224,8 @@ func runTenant(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		return runTenantLLM(ctx, fs, cfg, args[1:], stdin, stdout)
 	case "token":
 		return runTenantToken(ctx, fs, cfg, args[1:], stdout)
+	case "notify":
+		return runTenantNotify(ctx, fs, cfg, args[1:], stdin, stdout)
 	}
 	return usagef("tenant: unbekannter Unterbefehl %q", args[0])
 }
@@ -435,6 +438,51 @@ func runTenantToken(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []s
 		}
 		fmt.Fprintf(stdout, "Zugriffsschlüssel %s (%s) für %s:\n%s\nEr wird nur jetzt angezeigt. Verwendung: Authorization: Bearer <Schlüssel> an /fhir/\n",
 			t.ID, strings.Join(t.Scopes, " "), t.Name, token)
+		return nil
+	})
+}
+
+// runTenantNotify sets how a practice sends appointment messages. Secrets come from
+// standard input as "smtp-password=…" and "sms-token=…" lines, never from flags.
+func runTenantNotify(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []string, stdin io.Reader, stdout io.Writer) error {
+	var set notify.Settings
+	fs.StringVar(&set.Practice.Name, "practice-name", "", "the practice's name in messages")
+	fs.StringVar(&set.Practice.Address, "practice-address", "", "its address")
+	fs.StringVar(&set.Practice.Phone, "practice-phone", "", "phone number for cancellations")
+	fs.StringVar(&set.Practice.Email, "practice-email", "", "e-mail address for cancellations")
+	fs.StringVar(&set.SMTP.Addr, "smtp-addr", "", "SMTP server host:port")
+	fs.StringVar(&set.SMTP.From, "smtp-from", "", "sender address")
+	fs.StringVar(&set.SMTP.Username, "smtp-user", "", "SMTP user name")
+	fs.BoolVar(&set.SMTP.TLS, "smtp-tls", false, "implicit TLS (port 465)")
+	fs.BoolVar(&set.SMTP.StartTLS, "smtp-starttls", false, "STARTTLS (port 587)")
+	fs.StringVar(&set.SMS.URL, "sms-url", "", "SMS gateway URL (https)")
+	secrets := fs.Bool("secrets-stdin", false, "read smtp-password=… and sms-token=… lines from standard input")
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
+		if len(rest) != 1 {
+			return usagef("tenant notify: genau eine Mandanten-ID angeben")
+		}
+		if *secrets {
+			sc := bufio.NewScanner(stdin)
+			for sc.Scan() {
+				k, v, _ := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+				switch k {
+				case "smtp-password":
+					set.SMTP.Password = v
+				case "sms-token":
+					set.SMS.Token = v
+				case "":
+				default:
+					return usagef("tenant notify: unbekannter Eintrag %q auf der Standardeingabe", k)
+				}
+			}
+		}
+		if err := set.Validate(); err != nil {
+			return cliError(err)
+		}
+		if err := db.SetSetting(ctx, rest[0], store.SettingNotify, set); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintln(stdout, "Versand von Terminbestätigungen gespeichert")
 		return nil
 	})
 }

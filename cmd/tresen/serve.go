@@ -19,6 +19,7 @@ import (
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhirapi"
+	"github.com/tresen/tresen/internal/reminder"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/web"
@@ -79,7 +80,8 @@ func (m *Main) ParseFlags(args []string) error {
 	return nil
 }
 
-// Run opens the store, seeds the demo if asked, and starts serving and the hourly purge.
+// Run opens the store, seeds the demo if asked, and starts serving and the hourly work
+// (retention purge, appointment reminders).
 // It returns once the server listens; Close stops it.
 func (m *Main) Run(ctx context.Context) (err error) {
 	if m.DB, err = m.Config.openStore(ctx, true); err != nil {
@@ -137,7 +139,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop, m.done = stop, make(chan struct{})
-	go m.purgeHourly(bg)
+	go m.hourly(bg)
 	m.Logger.Info("serving", "url", m.URL(), "engine", string(m.DB.Engine))
 	return nil
 }
@@ -152,8 +154,9 @@ func (m *Main) URL() string {
 	return fmt.Sprintf("%s://localhost:%d", scheme, port)
 }
 
-// purgeHourly runs the retention purge at start and every hour.
-func (m *Main) purgeHourly(ctx context.Context) {
+// hourly runs the retention purge and sends the appointment reminders of the hour a day
+// ahead, at start and every hour.
+func (m *Main) hourly(ctx context.Context) {
 	defer close(m.done)
 	ctx = audit.WithActor(ctx, audit.Actor{UserID: "system", Source: "scheduler"})
 	t := time.NewTicker(time.Hour)
@@ -164,6 +167,11 @@ func (m *Main) purgeHourly(ctx context.Context) {
 			m.Logger.Error("purge", "err", err)
 		} else if err == nil {
 			m.Logger.Info("purge", "records", res.Total(), "files", res.Files)
+		}
+		if n, err := reminder.Run(ctx, m.DB, m.Logger, m.DB.Now(), time.Hour); err != nil && ctx.Err() == nil {
+			m.Logger.Error("reminders", "err", err)
+		} else if err == nil && n > 0 {
+			m.Logger.Info("reminders", "sent", n)
 		}
 		select {
 		case <-ctx.Done():

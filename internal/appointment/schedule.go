@@ -277,7 +277,17 @@ type Patient struct {
 	Phone     string `json:"phone,omitempty"`
 	Insurance string `json:"insurance,omitempty"`
 	KVNR      string `json:"kvnr,omitempty"`
+	Email     string `json:"email,omitempty"`
+	// Notify is the channel the patient agreed to get confirmations, changes and
+	// reminders on: NotifyEmail, NotifySMS, or "" (none).
+	Notify string `json:"notify,omitempty"`
 }
+
+// Channels a patient may agree to be notified on.
+const (
+	NotifyEmail = "email"
+	NotifySMS   = "sms"
+)
 
 // Appointment is a booked (or cancelled) appointment.
 type Appointment struct {

@@ -202,6 +202,14 @@ func TestTenantIsolation(t *testing.T) {
 				return tok, err
 			}, newObjectOfA(a.ID, w.bToken.ID)},
 			{"RevokeAPIToken", "B's token", func() (any, error) { return nil, db.RevokeAPIToken(ctx, a.ID, w.bToken.ID) }, wantNotFound},
+			{"Setting", "B's feeds", func() (any, error) {
+				var v map[string]string
+				err := db.Setting(ctx, a.ID, store.SettingFeeds, &v)
+				return v, err
+			}, wantNotFound},
+			{"SetSetting", "A's own", func() (any, error) {
+				return nil, db.SetSetting(ctx, a.ID, store.SettingNotify, map[string]string{"x": "y"})
+			}, wantKind(-1)},
 			{"LLMSettings", "A switched off, B on", func() (any, error) { return db.LLMSettings(ctx, a.ID) }, wantExactly(llm.Settings{})},
 			{"SetLLMSettings", "A's own, switched off", func() (any, error) { return nil, db.SetLLMSettings(ctx, a.ID, llm.Settings{}) }, wantKind(-1)},
 			{"ExportTenant", "the id is the scope: A exports only A", func() (any, error) {
@@ -535,6 +543,9 @@ func seedTenantWorld(t *testing.T, db *store.DB, a, b tenant.Tenant) tenantWorld
 		t.Fatal(err)
 	}
 	if _, w.bToken, err = db.CreateAPIToken(ctx, b.ID, "PVS B", []string{"system/Appointment.write"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSetting(ctx, b.ID, store.SettingFeeds, map[string]string{"weber": "geheim"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SetLLMSettings(ctx, a.ID, llm.Settings{}); err != nil {

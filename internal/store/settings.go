@@ -80,3 +80,39 @@ func (tx *Tx) setSetting(tenantID, name string, v any) error {
 		tenantID, name, c.Seal(plain, []byte("settings.data|"+name)), ms(tx.now))
 	return err
 }
+
+// Names of the settings kept through Setting and SetSetting, which the store holds as
+// encrypted documents without knowing their shape.
+const (
+	SettingNotify = "notify" // how the practice sends appointment messages (SMTP, SMS gateway)
+	SettingFeeds  = "feeds"  // the secret tokens of the staff calendar feeds
+)
+
+var genericSettings = map[string]bool{SettingNotify: true, SettingFeeds: true}
+
+// Setting decodes a tenant's setting into v; errs.NotFound before it was set.
+func (db *DB) Setting(ctx context.Context, tenantID, name string, v any) (err error) {
+	defer errs.Wrap(&err, "Setting(%s)", name)
+	if !genericSettings[name] {
+		return errs.E(errs.Invalid, "unbekannte Einstellung %q", name)
+	}
+	return db.View(ctx, tenantID, func(tx *Tx) error { return tx.setting(tenantID, name, v) })
+}
+
+// SetSetting stores a tenant's setting, encrypted; the caller validates it. Audited
+// without its content, which may hold passwords.
+func (db *DB) SetSetting(ctx context.Context, tenantID, name string, v any) (err error) {
+	defer errs.Wrap(&err, "SetSetting(%s)", name)
+	if !genericSettings[name] {
+		return errs.E(errs.Invalid, "unbekannte Einstellung %q", name)
+	}
+	return db.Update(ctx, tenantID, func(tx *Tx) error {
+		if _, err := tx.findTenant(tenantID); err != nil {
+			return err
+		}
+		if err := tx.setSetting(tenantID, name, v); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Update, "setting", name, "")
+	})
+}

@@ -16,6 +16,8 @@ import (
 	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/holiday"
+	"github.com/tresen/tresen/internal/nlu"
+	"github.com/tresen/tresen/internal/notify"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/tenant"
 )
@@ -251,6 +253,8 @@ type calAppointment struct {
 type bookForm struct {
 	Type, Doctor, Date, Time string
 	Name, BirthDate, Phone   string
+	Email                    string
+	Notify                   string // the channel the patient agreed to: "email", "sms" or ""
 	Note                     string
 	Outside                  bool
 	Field                    string // the field at fault
@@ -259,7 +263,8 @@ type bookForm struct {
 func bookFormFrom(r *http.Request) bookForm {
 	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	return bookForm{Type: f("type"), Doctor: f("doctor"), Date: f("date"), Time: f("time"), Name: f("name"),
-		BirthDate: f("birth_date"), Phone: f("phone"), Note: f("note"), Outside: r.PostFormValue("outside") == "yes"}
+		BirthDate: f("birth_date"), Phone: f("phone"), Email: f("email"), Notify: f("notify"), Note: f("note"),
+		Outside: r.PostFormValue("outside") == "yes"}
 }
 
 // findData is the free-slot finder: what was asked, and the slots found.
@@ -645,6 +650,24 @@ func (s *Server) booking(sched *appointment.Schedule, f bookForm) (appointment.A
 	case len(f.Name) > maxPatientField || len(f.Phone) > maxPatientField || len(f.Note) > 4*maxPatientField:
 		return appointment.Appointment{}, errs.Field("note", "Die Angaben sind zu lang.")
 	}
+	switch {
+	case len(f.Email) > maxPatientField:
+		return appointment.Appointment{}, errs.Field("email", "Die E-Mail-Adresse ist zu lang.")
+	case f.Notify == appointment.NotifyEmail && !validEmail(f.Email):
+		return appointment.Appointment{}, errs.Field("email", "Für eine Bestätigung per E-Mail bitte eine gültige E-Mail-Adresse angeben.")
+	case f.Notify == appointment.NotifySMS && f.Phone == "":
+		return appointment.Appointment{}, errs.Field("phone", "Für eine Bestätigung per SMS bitte eine Handynummer angeben.")
+	case f.Notify != "" && f.Notify != appointment.NotifyEmail && f.Notify != appointment.NotifySMS:
+		return appointment.Appointment{}, errs.Field("notify", "Unbekannter Weg für die Bestätigung.")
+	}
+	phone := f.Phone
+	if f.Notify == appointment.NotifySMS {
+		e164, ok := nlu.PhoneE164(f.Phone)
+		if !ok {
+			return appointment.Appointment{}, errs.Field("phone", "Für eine Bestätigung per SMS bitte eine gültige Handynummer angeben.")
+		}
+		phone = e164
+	}
 	birth := ""
 	if f.BirthDate != "" {
 		d, err := person.ParseBirthDate(f.BirthDate, s.db.Now())
@@ -660,7 +683,7 @@ func (s *Server) booking(sched *appointment.Schedule, f bookForm) (appointment.A
 		}
 	}
 	return appointment.Appointment{Type: ty.ID, Doctor: f.Doctor, Resources: ty.Resources, Start: start, End: end,
-		Patient: appointment.Patient{Name: f.Name, BirthDate: birth, Phone: f.Phone}, Note: f.Note, Source: staffSource}, nil
+		Patient: appointment.Patient{Name: f.Name, BirthDate: birth, Phone: phone, Email: f.Email, Notify: f.Notify}, Note: f.Note, Source: staffSource}, nil
 }
 
 // handleAppointmentCreate books an appointment for the team. A time taken meanwhile or a
@@ -694,7 +717,7 @@ func (s *Server) handleAppointmentCreate(w http.ResponseWriter, r *http.Request)
 	if v.Doctor != "" {
 		v.Doctor = a.Doctor
 	}
-	notice := fmt.Sprintf("Der Termin für %s am %s ist eingetragen.", a.Patient.Name, when(a.Start))
+	notice := fmt.Sprintf("Der Termin für %s am %s ist eingetragen.", a.Patient.Name, when(a.Start)) + s.sendNotice(r.Context(), t.ID, notify.Confirmation, a)
 	return s.calendarPage(w, r, t, sched, configured, v, http.StatusOK, page{Notice: notice}, bookForm{Type: a.Type, Doctor: v.Doctor}, findData{})
 }
 
@@ -736,6 +759,7 @@ func (s *Server) handleAppointmentMove(w http.ResponseWriter, r *http.Request) e
 	if err == nil && a.Status == appointment.Booked && r.PostFormValue("outside") != "yes" {
 		err = withinHours(&sched, doctor, a.Resources, start, start.Add(a.End.Sub(a.Start)))
 	}
+	before := a
 	if err == nil {
 		moveTo := ""
 		if doctor != a.Doctor {
@@ -753,7 +777,10 @@ func (s *Server) handleAppointmentMove(w http.ResponseWriter, r *http.Request) e
 	if v.Doctor != "" {
 		v.Doctor = a.Doctor
 	}
-	notice := fmt.Sprintf("Der Termin von %s ist verschoben auf %s.", a.Patient.Name, when(a.Start))
+	change := func(p notify.Practice, after notify.Appointment) notify.Message {
+		return notify.Change(p, noticeView(sched, before, after.Sequence-1), after)
+	}
+	notice := fmt.Sprintf("Der Termin von %s ist verschoben auf %s.", a.Patient.Name, when(a.Start)) + s.sendNotice(r.Context(), t.ID, change, a)
 	return s.calendarPage(w, r, t, sched, configured, v, http.StatusOK, page{Notice: notice}, bookForm{Doctor: v.Doctor}, findData{})
 }
 
@@ -780,7 +807,8 @@ func (s *Server) handleAppointmentCancel(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	notice := fmt.Sprintf("Der Termin von %s am %s ist abgesagt.", a.Patient.Name, when(a.Start))
+	a.Status = appointment.Cancelled
+	notice := fmt.Sprintf("Der Termin von %s am %s ist abgesagt.", a.Patient.Name, when(a.Start)) + s.sendNotice(r.Context(), t.ID, notify.Cancellation, a)
 	return s.calendarPage(w, r, t, sched, configured, v, http.StatusOK, page{Notice: notice}, bookForm{Doctor: v.Doctor}, findData{})
 }
 
@@ -799,6 +827,10 @@ type setupForm struct {
 	Types     []typeRow
 	Closures  []closureRow
 	Errors    map[string]string // input name → what is wrong with it
+	// Feeds are the doctors' secret calendar feed addresses; Saved tells whether the
+	// schedule exists, so that feeds can be issued.
+	Feeds []feedURL
+	Saved bool
 }
 
 type resourceRow struct {
@@ -1137,6 +1169,9 @@ func (f *setupForm) finish() {
 
 func (s *Server) setupPage(w http.ResponseWriter, r *http.Request, t tenant.Tenant, status int, p page, f setupForm) error {
 	f.finish()
+	if sched, configured, err := s.schedule(r.Context(), t.ID); err == nil && configured {
+		f.Saved, f.Feeds = true, s.feedURLs(r, t.ID, sched)
+	}
 	p.Title, p.Tenant, p.Data = "Kalender einrichten", &t, f
 	s.render(w, r, status, "calendar_setup", p)
 	return nil

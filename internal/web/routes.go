@@ -63,6 +63,8 @@ func (s *Server) browserRoutes() []route {
 		{"POST /calendar/appointments/{id}/move", writer, s.handleAppointmentMove},
 		{"POST /calendar/appointments/{id}/cancel", writer, s.handleAppointmentCancel},
 		{"GET /calendar/setup", owner, s.handleCalendarSetup},
+		{"POST /calendar/feeds", owner, s.handleCalendarFeeds},
+		{"GET /calendar/feed/{tenant}/{doctor}/{token}", public, s.handleCalendarFeed},
 		{"POST /calendar/setup", owner, s.handleCalendarSetupSave},
 
 		{"GET /support", supportOnly, s.handleSupportHome},

@@ -1,0 +1,79 @@
+package reminder_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tresen/tresen/internal/appointment"
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/berlin"
+	"github.com/tresen/tresen/internal/demo"
+	"github.com/tresen/tresen/internal/notify"
+	"github.com/tresen/tresen/internal/reminder"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/store/storetest"
+	"github.com/tresen/tresen/internal/tenant"
+)
+
+var ctx = audit.WithActor(context.Background(), audit.Actor{UserID: "test", Source: "test"})
+
+func TestReminders(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		var mu sync.Mutex
+		var texts []string
+		gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var m map[string]string
+			data, _ := io.ReadAll(r.Body)
+			_ = json.Unmarshal(data, &m)
+			mu.Lock()
+			texts = append(texts, m["to"]+" "+m["text"])
+			mu.Unlock()
+		}))
+		defer gateway.Close()
+		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, notify.Settings{Practice: notify.Practice{Name: pr.Name},
+			SMS: notify.SMSSettings{URL: gateway.URL}}); err != nil {
+			t.Fatal(err)
+		}
+		tomorrow := time.Date(2026, 11, 24, 10, 0, 0, 0, berlin.Location)
+		book := func(start time.Time, phone, consent string) appointment.Appointment {
+			a, err := db.BookAppointment(ctx, pr.ID, appointment.Appointment{Type: "sprechstunde", Doctor: "weber", Start: start, End: start.Add(15 * time.Minute),
+				Patient: appointment.Patient{Name: "Erika Mustermann", Phone: phone, Notify: consent}, Source: "staff"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		book(tomorrow, "+491711234567", "sms")
+		book(tomorrow.Add(15*time.Minute), "+491719999999", "") // no consent
+		book(tomorrow.Add(2*time.Hour), "+491718888888", "sms") // in a later hour's run
+		cancelled := book(tomorrow.Add(30*time.Minute), "+491717777777", "sms")
+		if err := db.CancelAppointment(ctx, pr.ID, cancelled.ID); err != nil {
+			t.Fatal(err)
+		}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		n, err := reminder.Run(ctx, db, log, tomorrow.Add(-reminder.Ahead), time.Hour)
+		if err != nil || n != 1 {
+			t.Fatalf("sent %d, %v; want 1", n, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(texts) != 1 || !strings.HasPrefix(texts[0], "+491711234567 ") || !strings.Contains(texts[0], "10:00") {
+			t.Errorf("reminders: %q", texts)
+		}
+	})
+}
