@@ -12,6 +12,7 @@ import (
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/fhirclient"
 	"github.com/tresen/tresen/internal/nlu"
 	"github.com/tresen/tresen/internal/openai"
 	"github.com/tresen/tresen/internal/reception"
@@ -44,7 +45,13 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		*tenantID = t.ID
 	}
-	svc := &reception.Service{Store: db, Engine: practiceEngine(db)}
+	svc := &reception.Service{Store: db, Engine: practiceEngine(db), Directory: func(ctx context.Context, tenantID string) (reception.Directory, error) {
+		pvs, err := practiceSystem(ctx, db, tenantID)
+		if pvs == nil {
+			return nil, err // Tresen's own records
+		}
+		return pvs, err
+	}}
 	id, reply, err := svc.Start(ctx, *tenantID, request.Chat)
 	if err != nil {
 		return cliError(err)
@@ -89,11 +96,19 @@ func practiceEngine(db *store.DB) func(context.Context, string) (*dialogue.Engin
 		p := demo.PracticeInfo()
 		p.Name = t.Name
 		e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p}
-		switch _, err := db.Schedule(ctx, tenantID); {
-		case err == nil:
-			e.Slots = &calendar.Slots{Store: db, TenantID: tenantID}
-		case !errs.Is(err, errs.NotFound):
+		pvs, err := practiceSystem(ctx, db, tenantID)
+		if err != nil {
 			return nil, err
+		}
+		if pvs != nil {
+			e.Slots = pvs
+		} else {
+			switch _, err := db.Schedule(ctx, tenantID); {
+			case err == nil:
+				e.Slots = &calendar.Slots{Store: db, TenantID: tenantID}
+			case !errs.Is(err, errs.NotFound):
+				return nil, err
+			}
 		}
 		s, err := db.LLMSettings(ctx, tenantID)
 		if err != nil {
@@ -117,4 +132,17 @@ func show(w io.Writer, r dialogue.Reply) {
 	for i, c := range r.Choices {
 		fmt.Fprintf(w, "  [%d] %s\n", i+1, c)
 	}
+}
+
+// practiceSystem returns the client of the practice's own system (PVS) when it keeps the
+// calendar and the patients there, or nil.
+func practiceSystem(ctx context.Context, db *store.DB, tenantID string) (*fhirclient.Client, error) {
+	var set fhirclient.Settings
+	switch err := db.Setting(ctx, tenantID, store.SettingPVS, &set); {
+	case errs.Is(err, errs.NotFound) || err == nil && set.Base == "":
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return fhirclient.New(set), nil
 }

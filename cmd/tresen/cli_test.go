@@ -234,3 +234,22 @@ func TestTenantNotify(t *testing.T) {
 		t.Errorf("notify: %d %q %q", code, out.String(), errOut.String())
 	}
 }
+
+func TestTenantPVS(t *testing.T) {
+	t.Setenv("TRESEN_MASTER_KEY", vault.NewMasterKeyText("k1"))
+	t.Setenv("TRESEN_PEPPER", base64.StdEncoding.EncodeToString([]byte("pvs-test-pepper-0123456789")))
+	dir := t.TempDir()
+	id := strings.TrimSpace(mustCLI(t, "tenant", "add", "--kind", "practice", "--code", "031234567", "--name", "Praxis", "--data", dir))
+	if code, _, errOut := cli(t, "tenant", "pvs", id, "--base", "http://pvs.example.de/fhir", "--data", dir); code != 2 || !strings.Contains(errOut, "https://") {
+		t.Errorf("plain http PVS: %d %q", code, errOut)
+	}
+	if code, _, errOut := cli(t, "tenant", "pvs", id, "--base", "https://pvs.example.de/fhir", "--schedules", "Schneider", "--data", dir); code != 2 || !strings.Contains(errOut, "Name=ID") {
+		t.Errorf("bad schedules: %d %q", code, errOut)
+	}
+	if out := mustCLI(t, "tenant", "pvs", id, "--base", "https://pvs.example.de/fhir", "--schedules", "Schneider=s1,Weber=s2", "--data", dir); !strings.Contains(out, "verbunden") {
+		t.Errorf("connect: %q", out)
+	}
+	if out := mustCLI(t, "tenant", "pvs", id, "--off", "--data", dir); !strings.Contains(out, "getrennt") {
+		t.Errorf("disconnect: %q", out)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/export"
+	"github.com/tresen/tresen/internal/fhirclient"
 	"github.com/tresen/tresen/internal/llm"
 	"github.com/tresen/tresen/internal/notify"
 	"github.com/tresen/tresen/internal/store"
@@ -159,7 +160,7 @@ func writeFileAtomic(path string, fn func(io.Writer) error) error {
 
 func runTenant(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenant: add, list, export, delete, llm, token oder notify erwartet")
+		return usagef("tenant: add, list, export, delete, llm, token, notify oder pvs erwartet")
 	}
 	fs, cfg := storeFlags("tenant " + args[0])
 	switch args[0] {
@@ -226,6 +227,8 @@ func runTenant(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		return runTenantToken(ctx, fs, cfg, args[1:], stdout)
 	case "notify":
 		return runTenantNotify(ctx, fs, cfg, args[1:], stdin, stdout)
+	case "pvs":
+		return runTenantPVS(ctx, fs, cfg, args[1:], stdin, stdout)
 	}
 	return usagef("tenant: unbekannter Unterbefehl %q", args[0])
 }
@@ -483,6 +486,54 @@ func runTenantNotify(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []
 			return cliError(err)
 		}
 		fmt.Fprintln(stdout, "Versand von Terminbestätigungen gespeichert")
+		return nil
+	})
+}
+
+// runTenantPVS connects a practice to its own system (PVS) over FHIR: the assistant then
+// books there and matches callers against its patients, which Tresen does not store.
+func runTenantPVS(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []string, stdin io.Reader, stdout io.Writer) error {
+	var set fhirclient.Settings
+	fs.StringVar(&set.Base, "base", "", "the PVS's FHIR base URL (https)")
+	fs.StringVar(&set.ServiceType, "service-type", "", "the appointment type (HealthcareService code) the assistant books")
+	schedules := fs.String("schedules", "", "doctors' surnames and their Schedule ids: \"Schneider=sched-1,Weber=sched-2\"")
+	tokenStdin := fs.Bool("token-stdin", false, "read the PVS's bearer token from standard input")
+	off := fs.Bool("off", false, "disconnect: Tresen's own calendar and records again")
+	return withStore(ctx, fs, cfg, args, func(ctx context.Context, db *store.DB, rest []string) error {
+		if len(rest) != 1 {
+			return usagef("tenant pvs: genau eine Mandanten-ID angeben")
+		}
+		if *off {
+			if err := db.SetSetting(ctx, rest[0], store.SettingPVS, fhirclient.Settings{}); err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintln(stdout, "Praxissystem getrennt")
+			return nil
+		}
+		if *schedules != "" {
+			set.Schedules = map[string]string{}
+			for _, pair := range strings.Split(*schedules, ",") {
+				name, id, ok := strings.Cut(pair, "=")
+				if !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(id) == "" {
+					return usagef("tenant pvs: --schedules als Name=ID,Name=ID angeben")
+				}
+				set.Schedules[strings.TrimSpace(name)] = strings.TrimSpace(id)
+			}
+		}
+		if *tokenStdin {
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil && !errors.Is(err, io.EOF) {
+				return usagef("Token nicht lesbar: %v", err)
+			}
+			set.Token = strings.TrimSpace(line)
+		}
+		if err := set.Validate(); err != nil {
+			return cliError(err)
+		}
+		if err := db.SetSetting(ctx, rest[0], store.SettingPVS, set); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "Praxissystem verbunden: %s\n", set.Base)
 		return nil
 	})
 }

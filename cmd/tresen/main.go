@@ -43,6 +43,7 @@ Aufruf:
   tresen tenant list | tresen tenant export ID FILE | tresen tenant delete ID
   tresen tenant llm ID [--off | --base-url URL --model NAME [--api-key-stdin] --eu-hosted --zero-retention [--timeout 10s]]
   tresen tenant token ID --name NAME [--scopes "system/Appointment.write system/Slot.read"] | --revoke TOKEN-ID
+  tresen tenant pvs ID --base URL [--service-type T] [--schedules "Name=ID,…"] [--token-stdin] | --off
   tresen tenant notify ID --practice-name NAME [--smtp-addr H:P --smtp-from ADR …] [--sms-url URL] [--secrets-stdin]
   tresen user add --tenant ID --username NAME --name "VOLLER NAME" --role owner|staff|readonly|support
   tresen user reset USERNAME

@@ -32,6 +32,7 @@ type Store interface {
 	ListAppointments(ctx context.Context, tenantID string, from, to time.Time) ([]appointment.Appointment, error)
 	FindPersons(ctx context.Context, tenantID, name, birthDate string) ([]string, error)
 	FindPersonByID(ctx context.Context, tenantID, id string) (person.Person, error)
+	FindPersonsBornOn(ctx context.Context, tenantID, birthDate string) ([]person.Person, error)
 }
 
 // Server serves the FHIR API under /fhir/.

@@ -424,12 +424,31 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, c caller
 		name = n
 	}
 	birth := strings.TrimPrefix(q.Get("birthdate"), "eq")
-	if name == "" || birth == "" {
-		return invalid("Patient", "Suche nach Name (name oder given und family) und Geburtsdatum (birthdate)")
+	if birth == "" {
+		return invalid("Patient", "Suche nur mit Geburtsdatum (birthdate), dazu optional Name und Versichertennummer")
 	}
-	ids, err := s.Store.FindPersons(c.ctx, c.tenantID, name, birth)
-	if err != nil {
-		return err
+	var found []person.Person
+	if name != "" {
+		ids, err := s.Store.FindPersons(c.ctx, c.tenantID, name, birth)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			p, err := s.Store.FindPersonByID(c.ctx, c.tenantID, id)
+			if err != nil {
+				return err
+			}
+			found = append(found, p)
+		}
+	} else {
+		// All born on the day: what a system needs to match a caller tolerantly.
+		var err error
+		if found, err = s.Store.FindPersonsBornOn(c.ctx, c.tenantID, birth); err != nil {
+			if errs.Is(err, errs.Invalid) {
+				return invalid("birthdate", "%s", errs.Message(err))
+			}
+			return err
+		}
 	}
 	kvnr := q.Get("identifier")
 	if i := strings.LastIndexByte(kvnr, '|'); i >= 0 {
@@ -437,11 +456,7 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, c caller
 	}
 	var res []any
 	var out []string
-	for _, id := range ids {
-		p, err := s.Store.FindPersonByID(c.ctx, c.tenantID, id)
-		if err != nil {
-			return err
-		}
+	for _, p := range found {
 		if kvnr != "" && !strings.EqualFold(p.KVNR, kvnr) {
 			continue
 		}

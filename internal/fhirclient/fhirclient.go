@@ -20,6 +20,7 @@ import (
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhir"
+	"github.com/tresen/tresen/internal/matching"
 	"github.com/tresen/tresen/internal/request"
 )
 
@@ -204,4 +205,63 @@ func (c *Client) Book(ctx context.Context, r request.Request, o dialogue.Offer) 
 	}
 	_, err := c.do(ctx, http.MethodPost, "Appointment", appt)
 	return err
+}
+
+// BornOn returns the PVS's patients born on a day as candidates for matching. They are
+// used for the match only and never stored: the PVS stays the keeper of its patients.
+func (c *Client) BornOn(ctx context.Context, birthDate string) ([]matching.Candidate, error) {
+	b, err := c.do(ctx, http.MethodGet, "Patient?"+url.Values{"birthdate": {birthDate}}.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []matching.Candidate
+	for _, e := range b.All("entry") {
+		p := e.Child("resource").Resource()
+		if p == nil || p.Name != "Patient" {
+			continue
+		}
+		name := p.Str("name", "text")
+		if name == "" {
+			var parts []string
+			for _, g := range p.Get("name").All("given") {
+				parts = append(parts, g.Value)
+			}
+			name = strings.TrimSpace(strings.Join(append(parts, p.Str("name", "family")), " "))
+		}
+		cand := matching.Candidate{ID: p.Str("id"), Name: name, BirthDate: p.Str("birthDate"), KVNR: p.Identifier("http://fhir.de/sid/gkv/kvid-10")}
+		for _, t := range p.All("telecom") {
+			if t.Str("system") == "phone" {
+				cand.Phone = t.Str("value")
+			}
+		}
+		out = append(out, cand)
+	}
+	return out, nil
+}
+
+// Settings connect a practice to its PVS: where its FHIR API is, the token, the
+// appointment type the assistant books and the doctors' Schedule ids.
+type Settings struct {
+	Base        string            `json:"base"`
+	Token       string            `json:"token,omitempty"`
+	ServiceType string            `json:"service_type,omitempty"`
+	Schedules   map[string]string `json:"schedules,omitempty"` // surname → Schedule id
+}
+
+// Validate allows https anywhere and plain http only on this host.
+func (s Settings) Validate() error {
+	u, err := url.Parse(s.Base)
+	if err != nil || u.Host == "" {
+		return errs.Field("base", "Bitte die Adresse der FHIR-Schnittstelle angeben, z. B. https://pvs.praxis.example/fhir/.")
+	}
+	host := u.Hostname()
+	if u.Scheme != "https" && !(u.Scheme == "http" && (host == "localhost" || host == "127.0.0.1" || host == "::1")) {
+		return errs.Field("base", "Die Adresse muss mit https:// beginnen; http:// nur auf demselben Rechner.")
+	}
+	return nil
+}
+
+// New returns the client of a practice's settings.
+func New(s Settings) *Client {
+	return &Client{Base: s.Base, Token: s.Token, ServiceType: s.ServiceType, Schedules: s.Schedules}
 }

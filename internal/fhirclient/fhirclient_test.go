@@ -15,6 +15,8 @@ import (
 	"github.com/tresen/tresen/internal/fhirapi"
 	"github.com/tresen/tresen/internal/fhirclient"
 	"github.com/tresen/tresen/internal/nlu"
+	"github.com/tresen/tresen/internal/person"
+	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
@@ -75,6 +77,70 @@ func TestBookThroughFHIR(t *testing.T) {
 		bad.Token = "trs_falsch"
 		if _, err := bad.Find(ctx, request.Request{}, now); err == nil || strings.Contains(err.Error(), "trs_falsch") {
 			t.Errorf("wrong token: %v", err)
+		}
+	})
+}
+
+// TestPatientsFromThePVS matches a caller against the PVS's patients through FHIR; Tresen
+// keeps only the reference, not the patient's master data.
+func TestPatientsFromThePVS(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		pvs, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Praxis mit eigenem PVS"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		anna, err := db.CreatePerson(ctx, pvs.ID, person.Person{Name: "Anna Müller", BirthDate: "1984-03-12", KVNR: "S040464113"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := db.CreateAPIToken(ctx, pvs.ID, "Tresen-Assistent", []string{"system/Patient.read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(fhirapi.New(db, time.Now))
+		defer ts.Close()
+		// The practice as Tresen knows it: no patient records of its own.
+		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "721111100", Name: "Praxis am Markt"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := fhirclient.New(fhirclient.Settings{Base: ts.URL + "/fhir/", Token: token})
+		svc := &reception.Service{Store: db,
+			Engine: func(context.Context, string) (*dialogue.Engine, error) {
+				return &dialogue.Engine{NLU: &nlu.Understander{}, Practice: dialogue.Practice{Name: pr.Name}}, nil
+			},
+			Directory: func(context.Context, string) (reception.Directory, error) { return client, nil },
+		}
+		id, _, err := svc.Start(ctx, pr.ID, request.Chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, say := range []string{"Ich brauche ein Folgerezept für Ramipril 5 mg", "Anna Mueller, 12.3.1984", "AOK", "ja"} {
+			if _, err := svc.Say(ctx, pr.ID, id, say); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reqs, err := svc.End(ctx, pr.ID, id)
+		if err != nil || len(reqs) != 1 {
+			t.Fatalf("%+v %v", reqs, err)
+		}
+		if r := reqs[0]; r.PatientRef != "Patient/"+anna.ID || r.PersonID != "" || r.Match != "matched" {
+			t.Errorf("request: %+v", r)
+		}
+		if born, _ := db.FindPersonsBornOn(ctx, pr.ID, "1984-03-12"); len(born) != 0 {
+			t.Errorf("the PVS's patient was stored at the practice: %+v", born)
+		}
+		// A PVS that cannot be reached leaves the match to the team.
+		down := fhirclient.New(fhirclient.Settings{Base: "http://127.0.0.1:1/fhir/"})
+		svc.Directory = func(context.Context, string) (reception.Directory, error) { return down, nil }
+		id, _, _ = svc.Start(ctx, pr.ID, request.Chat)
+		for _, say := range []string{"Ich brauche ein Folgerezept für Ramipril 5 mg", "Anna Müller, 12.3.1984", "AOK", "ja"} {
+			if _, err := svc.Say(ctx, pr.ID, id, say); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if reqs, _ := svc.End(ctx, pr.ID, id); reqs[0].Match != "unchecked" || !reqs[0].PatientUnclear {
+			t.Errorf("PVS away: %+v", reqs[0])
 		}
 	})
 }

@@ -32,6 +32,15 @@ type Service struct {
 	Store Store
 	// Engine returns the dialogue engine of a practice (its doctors, texts, calendar).
 	Engine func(ctx context.Context, tenantID string) (*dialogue.Engine, error)
+	// Directory returns the patient directory of a practice that keeps its patients in its
+	// own system (a PVS reached over FHIR); nil, or a nil directory: Tresen's own records.
+	Directory func(ctx context.Context, tenantID string) (Directory, error)
+}
+
+// Directory is a practice system's patient directory. What it returns is used to match
+// the caller and then forgotten: only the patient's reference is kept with the request.
+type Directory interface {
+	BornOn(ctx context.Context, birthDate string) ([]matching.Candidate, error)
 }
 
 // saved is a conversation as stored: its state and the records its requests went to.
@@ -158,19 +167,38 @@ func (s *Service) save(ctx context.Context, tenantID, id string, sv *saved) erro
 // An ambiguous or weak match is never taken: the team checks it ("Patient unklar"); no
 // match at all marks a new patient.
 func (s *Service) match(ctx context.Context, tenantID string, r *request.Request) error {
-	born, err := s.Store.FindPersonsBornOn(ctx, tenantID, r.Patient.BirthDate)
-	if err != nil {
-		return err
+	var dir Directory
+	if s.Directory != nil {
+		var err error
+		if dir, err = s.Directory(ctx, tenantID); err != nil {
+			return err
+		}
 	}
-	candidates := make([]matching.Candidate, len(born))
-	for i, p := range born {
-		candidates[i] = matching.Candidate{ID: p.ID, Name: p.Name, BirthDate: p.BirthDate, KVNR: p.KVNR, Phone: p.Phone}
+	var candidates []matching.Candidate
+	if dir != nil {
+		found, err := dir.BornOn(ctx, r.Patient.BirthDate)
+		if err != nil {
+			// The practice system is away: the team matches by hand, nothing is lost.
+			r.Match, r.PatientUnclear = "unchecked", true
+			return nil
+		}
+		candidates = found
+	} else {
+		born, err := s.Store.FindPersonsBornOn(ctx, tenantID, r.Patient.BirthDate)
+		if err != nil {
+			return err
+		}
+		for _, p := range born {
+			candidates = append(candidates, matching.Candidate{ID: p.ID, Name: p.Name, BirthDate: p.BirthDate, KVNR: p.KVNR, Phone: p.Phone})
+		}
 	}
 	res := matching.Find(matching.Query{Name: r.Patient.Name, BirthDate: r.Patient.BirthDate, KVNR: r.Patient.KVNR, Phone: r.Patient.Phone}, candidates)
-	switch res.Status {
-	case matching.Matched:
+	switch {
+	case res.Status == matching.Matched && dir != nil:
+		r.PatientRef, r.Match = "Patient/"+res.Best.ID, string(matching.Matched)
+	case res.Status == matching.Matched:
 		r.PersonID, r.Match = res.Best.ID, string(matching.Matched)
-	case matching.None:
+	case res.Status == matching.None:
 		r.Match = "new"
 	default:
 		r.Match, r.PatientUnclear = string(res.Status), true

@@ -139,11 +139,14 @@ type Request struct {
 	// practice's patient records fit.
 	PatientUnclear bool `json:"patient_unclear,omitempty"`
 	// PersonID is the patient record the request is clearly about; Match says how the
-	// records were searched: "matched", "ambiguous", "weak", or "new" (no record: a new
-	// patient).
-	PersonID  string    `json:"person_id,omitempty"`
-	Match     string    `json:"match,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	// records were searched: "matched", "ambiguous", "weak", "new" (no record: a new
+	// patient) or "unchecked" (the practice's system could not be asked).
+	PersonID string `json:"person_id,omitempty"`
+	// PatientRef is the patient in the practice's own system (a PVS over FHIR,
+	// "Patient/123"), when the practice keeps its patients there and not in Tresen.
+	PatientRef string    `json:"patient_ref,omitempty"`
+	Match      string    `json:"match,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // New starts a request of type t that is still being collected.
