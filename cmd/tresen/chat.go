@@ -7,17 +7,11 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/audit"
-	"github.com/tresen/tresen/internal/calendar"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
-	"github.com/tresen/tresen/internal/errs"
-	"github.com/tresen/tresen/internal/fhirclient"
-	"github.com/tresen/tresen/internal/nlu"
-	"github.com/tresen/tresen/internal/openai"
-	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/request"
-	"github.com/tresen/tresen/internal/store"
 )
 
 // runChat lets a person talk with the assistant of the demo practice (or --tenant) in the
@@ -45,13 +39,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		*tenantID = t.ID
 	}
-	svc := &reception.Service{Store: db, Engine: practiceEngine(db), Directory: func(ctx context.Context, tenantID string) (reception.Directory, error) {
-		pvs, err := practiceSystem(ctx, db, tenantID)
-		if pvs == nil {
-			return nil, err // Tresen's own records
-		}
-		return pvs, err
-	}}
+	svc := assistant.Reception(db)
 	id, reply, err := svc.Start(ctx, *tenantID, request.Chat)
 	if err != nil {
 		return cliError(err)
@@ -81,50 +69,6 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return nil
 }
 
-// practiceEngine returns the engine of a practice, with its calendar when it keeps one in
-// Tresen and its language model when it has switched LLM mode on. Until practices keep their settings (texts, hours,
-// FAQ) and calendar, every practice speaks with the demo practice's settings.
-func practiceEngine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error) {
-	return func(ctx context.Context, tenantID string) (*dialogue.Engine, error) {
-		t, err := db.FindTenantByID(ctx, tenantID)
-		if err != nil {
-			return nil, err
-		}
-		if t.Kind != demo.PracticeTenant.Kind {
-			return nil, errs.E(errs.Invalid, "der Assistent spricht nur für Arztpraxen")
-		}
-		p := demo.PracticeInfo()
-		p.Name = t.Name
-		e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p}
-		pvs, err := practiceSystem(ctx, db, tenantID)
-		if err != nil {
-			return nil, err
-		}
-		if pvs != nil {
-			e.Slots = pvs
-		} else {
-			switch _, err := db.Schedule(ctx, tenantID); {
-			case err == nil:
-				e.Slots = &calendar.Slots{Store: db, TenantID: tenantID}
-			case !errs.Is(err, errs.NotFound):
-				return nil, err
-			}
-		}
-		s, err := db.LLMSettings(ctx, tenantID)
-		if err != nil {
-			return nil, err
-		}
-		if s.Enabled {
-			m, err := openai.New(s)
-			if err != nil {
-				return nil, err
-			}
-			e.Model = m
-		}
-		return e, nil
-	}
-}
-
 func show(w io.Writer, r dialogue.Reply) {
 	for _, line := range strings.Split(r.Text, "\n") {
 		fmt.Fprintf(w, "Tresen: %s\n", line)
@@ -132,17 +76,4 @@ func show(w io.Writer, r dialogue.Reply) {
 	for i, c := range r.Choices {
 		fmt.Fprintf(w, "  [%d] %s\n", i+1, c)
 	}
-}
-
-// practiceSystem returns the client of the practice's own system (PVS) when it keeps the
-// calendar and the patients there, or nil.
-func practiceSystem(ctx context.Context, db *store.DB, tenantID string) (*fhirclient.Client, error) {
-	var set fhirclient.Settings
-	switch err := db.Setting(ctx, tenantID, store.SettingPVS, &set); {
-	case errs.Is(err, errs.NotFound) || err == nil && set.Base == "":
-		return nil, nil
-	case err != nil:
-		return nil, err
-	}
-	return fhirclient.New(set), nil
 }

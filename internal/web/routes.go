@@ -74,8 +74,9 @@ func (s *Server) browserRoutes() []route {
 
 // routes builds the handler. Browser routes sit behind cross-origin protection
 // (Sec-Fetch-Site/Origin), security headers and, where a session is needed, the auth
-// wrapper with its CSRF token check; operations endpoints and the FHIR API are plain.
-func (s *Server) routes(reg *prometheus.Registry, fhir http.Handler) http.Handler {
+// wrapper with its CSRF token check; operations endpoints, the FHIR API and the widget
+// bring their own protection.
+func (s *Server) routes(reg *prometheus.Registry, fhir, widget http.Handler) http.Handler {
 	b := http.NewServeMux()
 	b.HandleFunc("GET /static/{hash}/{name}", s.handleStatic)
 	for _, rt := range s.browserRoutes() {
@@ -94,6 +95,12 @@ func (s *Server) routes(reg *prometheus.Registry, fhir http.Handler) http.Handle
 	if fhir != nil {
 		// The FHIR API is for systems, not browsers: bearer tokens, no cookies or CSRF.
 		root.Handle("/fhir/", fhir)
+	}
+	if widget != nil {
+		// The widget is embedded in practice websites: its own origin checks, CSP and limits.
+		root.Handle("/widget.js", widget)
+		root.Handle("/widget/", widget)
+		root.Handle("/demo/", widget)
 	}
 	root.Handle("/", browser)
 	return s.observe(root)

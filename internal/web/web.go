@@ -54,6 +54,9 @@ type Options struct {
 	Articles retax.Articles
 	// FHIR serves the practice calendar's FHIR API under /fhir/; nil: none.
 	FHIR http.Handler
+	// Widget serves the online reception widget (/widget.js, /widget/…) and the demo
+	// practice website (/demo/…); nil: none.
+	Widget http.Handler
 }
 
 // New parses the templates (failing fast) and builds the routes.
@@ -74,7 +77,7 @@ func New(db *store.DB, o Options) (*Server, error) {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(reg)
-	s.handler = s.routes(reg, o.FHIR)
+	s.handler = s.routes(reg, o.FHIR, o.Widget)
 	return s, nil
 }
 
