@@ -451,3 +451,25 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// Handling states of a request in the practice's inbox.
+const (
+	HandlingNew      = "new"
+	HandlingAssigned = "assigned"
+	HandlingDone     = "done"
+)
+
+// Handling is how the practice team deals with a request.
+type Handling struct {
+	Status    string `json:"status"`
+	Assignee  string `json:"assignee,omitempty"` // user id
+	Escalated bool   `json:"escalated,omitempty"`
+	Notes     []Note `json:"notes,omitempty"`
+}
+
+// Note is a remark of the team on a request.
+type Note struct {
+	By   string    `json:"by"` // user id
+	At   time.Time `json:"at"`
+	Text string    `json:"text"`
+}

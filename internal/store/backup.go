@@ -55,6 +55,7 @@ var backupTables = []struct{ name, order string }{
 	{"appointments", "id"},
 	{"appointment_units", "tenant_id, resource, unit"},
 	{"api_tokens", "id"},
+	{"inbox", "record_id"},
 	{"blob_trash", "blob_key"},
 	{"audit_log", "chain, seq"},
 	{"audit_heads", "chain"},

@@ -21,6 +21,7 @@ import (
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/llm"
 	"github.com/tresen/tresen/internal/person"
+	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
@@ -141,6 +142,17 @@ func TestTenantIsolation(t *testing.T) {
 				return db.AddRecord(ctx, a.ID, store.Record{ID: w.bRecord.ID, TenantID: b.ID, Kind: retention.Request, Data: []byte(`{}`)}, []byte("überschrieben?"))
 			}, newObjectOfA(a.ID, w.bRecord.ID)},
 			{"FindRecordByID", "B's record", func() (any, error) { return db.FindRecordByID(ctx, a.ID, w.bRecord.ID) }, wantNotFound},
+			{"SetHandling", "B's record", func() (any, error) {
+				return nil, db.SetHandling(ctx, a.ID, w.bRecord.ID, request.Handling{Status: request.HandlingDone})
+			}, wantNotFound},
+			{"Handling", "B's record", func() (any, error) { return db.Handling(ctx, a.ID, w.bRecord.ID) }, wantExactly(request.Handling{Status: request.HandlingNew})},
+			{"Handlings", "A's own only", func() (any, error) {
+				all, err := db.Handlings(ctx, a.ID)
+				if _, ok := all[w.bHandled]; ok {
+					return all, errors.New("B's handling shows")
+				}
+				return len(all), err
+			}, wantExactly(1)},
 			{"SetRecordPerson", "B's record to A's person", func() (any, error) { return nil, db.SetRecordPerson(ctx, a.ID, w.bRecord.ID, w.aPerson.ID) }, wantNotFound},
 			{"SetRecordPerson", "A's record to B's person", func() (any, error) { return nil, db.SetRecordPerson(ctx, a.ID, w.aRecord.ID, bPerson.ID) }, wantNotFound},
 			{"UpdateRecord", "B's record", func() (any, error) { return nil, db.UpdateRecord(ctx, a.ID, w.bRecord.ID, []byte(`{"x":1}`)) }, wantNotFound},
@@ -310,6 +322,7 @@ func TestRowLevelSecurity(t *testing.T) {
 		{"appointments", "tenant_id"},
 		{"appointment_units", "tenant_id"},
 		{"api_tokens", "tenant_id"},
+		{"inbox", "tenant_id"},
 		{"persons", "tenant_id"},
 		{"records", "tenant_id"},
 		{"blob_trash", "tenant_id"},
@@ -406,7 +419,7 @@ func TestRowLevelSecurity(t *testing.T) {
 		{`UPDATE support_grants SET revoked_at = 1`, 1},
 		{`DELETE FROM sessions`, 1},
 		{`DELETE FROM reset_tokens`, 1},
-		{`DELETE FROM records`, 1},
+		{`DELETE FROM records`, 2}, // a request and the handled one
 		{`DELETE FROM retention_policies`, 1},
 		{`DELETE FROM blob_trash`, 1},
 		{`DELETE FROM audit_heads`, 1},
@@ -461,6 +474,7 @@ type tenantWorld struct {
 	bGrant         store.Grant
 	aAppt, bAppt   appointment.Appointment
 	bToken         store.APIToken
+	bHandled       string
 	support        user.User
 	tenantA        tenant.Tenant
 	tenantB        tenant.Tenant
@@ -547,6 +561,21 @@ func seedTenantWorld(t *testing.T, db *store.DB, a, b tenant.Tenant) tenantWorld
 	}
 	if err := db.SetSetting(ctx, b.ID, store.SettingFeeds, map[string]string{"weber": "geheim"}); err != nil {
 		t.Fatal(err)
+	}
+	for _, tn := range []struct {
+		id  string
+		dst *string
+	}{{a.ID, nil}, {b.ID, &w.bHandled}} {
+		rec, err := db.AddRecord(ctx, tn.id, store.Record{Kind: retention.Request, Data: []byte(`{"type":"callback"}`)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetHandling(ctx, tn.id, rec.ID, request.Handling{Status: request.HandlingAssigned, Notes: []request.Note{{Text: "Rückruf vereinbart"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if tn.dst != nil {
+			*tn.dst = rec.ID
+		}
 	}
 	if err := db.SetLLMSettings(ctx, a.ID, llm.Settings{}); err != nil {
 		t.Fatal(err)
