@@ -6,11 +6,14 @@ package reception
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/events"
+	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/matching"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/request"
@@ -35,6 +38,8 @@ type Service struct {
 	// Directory returns the patient directory of a practice that keeps its patients in its
 	// own system (a PVS reached over FHIR); nil, or a nil directory: Tresen's own records.
 	Directory func(ctx context.Context, tenantID string) (Directory, error)
+	// Events, if set, hears of every request stored or changed, for the team's live inbox.
+	Events events.Bus
 }
 
 // Directory is a practice system's patient directory. What it returns is used to match
@@ -48,7 +53,24 @@ type saved struct {
 	Conversation dialogue.Conversation `json:"conversation"`
 	// Records maps request ids to the ids of their records.
 	Records map[string]string `json:"records,omitempty"`
+	// ResumeHash is the hash of the secret with which a channel that can lose its
+	// connection (the website widget) carries the conversation on; empty: none.
+	ResumeHash []byte `json:"resume_hash,omitempty"`
+	// Handled are the replies to the last turns a channel sent under its own message id,
+	// stored with the turn itself: a turn resent after a lost connection is answered
+	// again, never taken twice.
+	Handled []handled `json:"handled,omitempty"`
 }
+
+// handled is a turn a channel sent under its own id, and the reply it got.
+type handled struct {
+	Key   string         `json:"key"`
+	Reply dialogue.Reply `json:"reply"`
+}
+
+// maxHandled bounds the replies kept for resent turns; a channel resends only the few
+// turns it sent while its connection was lost.
+const maxHandled = 32
 
 // Start opens a conversation on a channel and returns its id (the id of its transcript
 // record) and the greeting.
@@ -75,15 +97,62 @@ func (s *Service) Start(ctx context.Context, tenantID string, ch request.Channel
 // Say hands one turn of the patient to the conversation and returns the answer, after the
 // turn, the answer and every request are stored.
 func (s *Service) Say(ctx context.Context, tenantID, id, text string) (dialogue.Reply, error) {
+	return s.SayOnce(ctx, tenantID, id, "", text)
+}
+
+// SayOnce is Say for a channel that may send a turn again when it does not know whether it
+// arrived: a turn under a key already handled is answered with its stored reply and not
+// taken again. The key is stored together with the turn. An empty key is never repeated.
+// Callers serialize the turns of one conversation.
+func (s *Service) SayOnce(ctx context.Context, tenantID, id, key, text string) (dialogue.Reply, error) {
 	sv, e, err := s.load(ctx, tenantID, id)
 	if err != nil {
 		return dialogue.Reply{}, err
+	}
+	if key != "" {
+		for _, h := range sv.Handled {
+			if h.Key == key {
+				return h.Reply, nil
+			}
+		}
 	}
 	reply := e.Handle(ctx, &sv.Conversation, text)
 	if reply.Done && !sv.Conversation.Ended {
 		sv.Conversation.Close(e.Now())
 	}
+	if key != "" {
+		sv.Handled = append(sv.Handled, handled{Key: key, Reply: reply})
+		if n := len(sv.Handled); n > maxHandled {
+			sv.Handled = sv.Handled[n-maxHandled:]
+		}
+	}
 	return reply, s.save(ctx, tenantID, id, sv)
+}
+
+// SetResumeHash stores the hash of the conversation's resume secret.
+func (s *Service) SetResumeHash(ctx context.Context, tenantID, id string, hash []byte) error {
+	sv, _, err := s.load(ctx, tenantID, id)
+	if err != nil {
+		return err
+	}
+	sv.ResumeHash = hash
+	return s.save(ctx, tenantID, id, sv)
+}
+
+// CheckResume reports whether the conversation has ended, after checking the hash of the
+// secret it is carried on with; errs.Unauthorized when it does not match.
+func (s *Service) CheckResume(ctx context.Context, tenantID, id string, hash []byte) (ended bool, err error) {
+	sv, _, err := s.load(ctx, tenantID, id)
+	if errs.Is(err, errs.NotFound) {
+		return false, errs.E(errs.Unauthorized, "Das Gespräch kann nicht fortgesetzt werden.")
+	}
+	if err != nil {
+		return false, err
+	}
+	if len(sv.ResumeHash) == 0 || subtle.ConstantTimeCompare(sv.ResumeHash, hash) != 1 {
+		return false, errs.E(errs.Unauthorized, "Das Gespräch kann nicht fortgesetzt werden.")
+	}
+	return sv.Conversation.Ended, nil
 }
 
 // End closes a conversation, as when the caller hangs up: requests still being collected
@@ -107,7 +176,7 @@ func (s *Service) load(ctx context.Context, tenantID, id string) (*saved, *dialo
 		return nil, nil, err
 	}
 	if rec.Kind != retention.Transcript {
-		return nil, nil, fmt.Errorf("record %s is no conversation", id)
+		return nil, nil, errs.E(errs.NotFound, "Gespräch nicht gefunden")
 	}
 	var sv saved
 	if err := json.Unmarshal(rec.Data, &sv); err != nil {
@@ -148,6 +217,7 @@ func (s *Service) save(ctx context.Context, tenantID, id string, sv *saved) erro
 			if err := s.Store.UpdateRecord(ctx, tenantID, recID, data); err != nil {
 				return err
 			}
+			s.publish(ctx, tenantID, recID, r)
 			continue
 		}
 		rec, err := s.Store.AddRecord(ctx, tenantID, store.Record{Kind: retention.Request, PersonID: r.PersonID, Data: data}, nil)
@@ -155,6 +225,7 @@ func (s *Service) save(ctx context.Context, tenantID, id string, sv *saved) erro
 			return err
 		}
 		sv.Records[r.ID] = rec.ID
+		s.publish(ctx, tenantID, rec.ID, r)
 	}
 	data, err := json.Marshal(sv)
 	if err != nil {
@@ -204,4 +275,10 @@ func (s *Service) match(ctx context.Context, tenantID string, r *request.Request
 		r.Match, r.PatientUnclear = string(res.Status), true
 	}
 	return nil
+}
+
+func (s *Service) publish(ctx context.Context, tenantID, recordID string, r *request.Request) {
+	if s.Events != nil {
+		s.Events.Publish(ctx, events.Event{TenantID: tenantID, Kind: events.Request, ID: recordID, Urgent: r.Urgency != request.Routine})
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/nlu"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/reception"
@@ -137,6 +138,116 @@ func TestPatientMatching(t *testing.T) {
 		}
 		if r := refill("Erika Musterfrau", "5.6.1977"); r.Match != "new" || r.PersonID != "" {
 			t.Errorf("a new patient: %+v", r)
+		}
+	})
+}
+
+// TestSayOnce: a turn resent under the same key (after a lost connection) gets the same
+// reply and is not taken a second time; a conversation resumes only with its secret.
+func TestSayOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		p, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := &reception.Service{Store: db, Engine: func(context.Context, string) (*dialogue.Engine, error) {
+			return &dialogue.Engine{NLU: &nlu.Understander{}, Practice: dialogue.Practice{Name: p.Name}}, nil
+		}}
+		id, _, err := svc.Start(ctx, p.ID, request.Chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		turns := func() int {
+			t.Helper()
+			rec, err := db.FindRecordByID(ctx, p.ID, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var saved struct {
+				Conversation dialogue.Conversation `json:"conversation"`
+			}
+			if err := json.Unmarshal(rec.Data, &saved); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, tu := range saved.Conversation.Turns {
+				if tu.Who == dialogue.Patient {
+					n++
+				}
+			}
+			return n
+		}
+		first, err := svc.SayOnce(ctx, p.ID, id, "m1", "Ich brauche ein Folgerezept für Ramipril 5 mg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := svc.SayOnce(ctx, p.ID, id, "m1", "Ich brauche ein Folgerezept für Ramipril 5 mg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Text != first.Text || turns() != 1 {
+			t.Fatalf("resent turn: reply %q (first %q), %d patient turns", again.Text, first.Text, turns())
+		}
+		if _, err := svc.SayOnce(ctx, p.ID, id, "m2", "Anna Müller, geboren am 12.3.1984"); err != nil {
+			t.Fatal(err)
+		}
+		if n := turns(); n != 2 {
+			t.Fatalf("%d patient turns, want 2", n)
+		}
+
+		if _, err := svc.CheckResume(ctx, p.ID, id, []byte("secret-hash")); err == nil {
+			t.Fatal("resumed without a secret set")
+		}
+		if err := svc.SetResumeHash(ctx, p.ID, id, []byte("secret-hash")); err != nil {
+			t.Fatal(err)
+		}
+		if ended, err := svc.CheckResume(ctx, p.ID, id, []byte("secret-hash")); err != nil || ended {
+			t.Fatalf("resume: ended %v, %v", ended, err)
+		}
+		if _, err := svc.CheckResume(ctx, p.ID, id, []byte("wrong-hash")); err == nil {
+			t.Fatal("resumed with a wrong secret")
+		}
+	})
+}
+
+// TestEvents: the team's open inbox hears of each request when it is stored and when it
+// changes, with its urgency and without its contents.
+func TestEvents(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		p, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bus := &events.Memory{}
+		watch, cancel := bus.Subscribe(p.ID)
+		defer cancel()
+		other, cancelOther := bus.Subscribe("another-tenant")
+		defer cancelOther()
+		svc := &reception.Service{Store: db, Events: bus, Engine: func(context.Context, string) (*dialogue.Engine, error) {
+			return &dialogue.Engine{NLU: &nlu.Understander{}, Practice: dialogue.Practice{Name: p.Name}}, nil
+		}}
+		id, _, err := svc.Start(ctx, p.ID, request.Chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Say(ctx, p.ID, id, "Ich habe starke Brustschmerzen und bekomme keine Luft"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case e := <-watch:
+			if e.Kind != events.Request || !e.Urgent || e.TenantID != p.ID {
+				t.Fatalf("event %+v", e)
+			}
+			if _, err := db.FindRecordByID(ctx, p.ID, e.ID); err != nil {
+				t.Fatalf("event names no record: %v", err)
+			}
+		default:
+			t.Fatal("no event for the emergency request")
+		}
+		select {
+		case e := <-other:
+			t.Fatalf("another tenant heard %+v", e)
+		default:
 		}
 	})
 }
