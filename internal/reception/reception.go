@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/tresen/tresen/internal/dialogue"
-	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/matching"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/request"
