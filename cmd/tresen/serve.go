@@ -18,6 +18,7 @@ import (
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/fhirapi"
 	"github.com/tresen/tresen/internal/reminder"
 	"github.com/tresen/tresen/internal/retax"
@@ -110,8 +111,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		cat = articles.Sample()
 	}
 	tlsOn := m.TLSCert != ""
+	// One node's bus: the inbox of a team hears of requests its node took. Several nodes
+	// need a shared bus (PostgreSQL LISTEN/NOTIFY); their inboxes still show all on reload.
+	bus := &events.Memory{}
 	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry(), Articles: cat,
-		FHIR: fhirapi.New(m.DB, m.DB.Now)}); err != nil {
+		FHIR: fhirapi.New(m.DB, m.DB.Now), Events: bus}); err != nil {
 		return err
 	}
 	m.http = m.Web.HTTPServer(m.Addr)

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tresen/tresen/internal/retax"
+	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/store"
 )
@@ -43,6 +44,7 @@ type Server struct {
 	handler http.Handler
 	logins  *limiter // password and code attempts per client address
 	rx      *rxcheck.Service
+	events  events.Bus
 }
 
 // Options configure a Server.
@@ -57,12 +59,15 @@ type Options struct {
 	// Widget serves the online reception widget (/widget.js, /widget/…) and the demo
 	// practice website (/demo/…); nil: none.
 	Widget http.Handler
+	// Events carries new and changed requests to the practice team's open inbox; nil: the
+	// inbox shows what is there when it is loaded.
+	Events events.Bus
 }
 
 // New parses the templates (failing fast) and builds the routes.
 func New(db *store.DB, o Options) (*Server, error) {
 	s := &Server{db: db, log: o.Logger, secure: o.TLS, logins: newLimiter(loginBurst, loginEvery),
-		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}}
+		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}, events: o.Events}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
