@@ -21,8 +21,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/events"
+	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/store"
 )
