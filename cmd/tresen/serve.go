@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tresen/tresen/internal/articles"
+	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/errs"
@@ -24,6 +25,7 @@ import (
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/web"
+	"github.com/tresen/tresen/internal/widget"
 )
 
 // Main is the running service: the store, the web server and the purge scheduler. Tests
@@ -114,8 +116,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// One node's bus: the inbox of a team hears of requests its node took. Several nodes
 	// need a shared bus (PostgreSQL LISTEN/NOTIFY); their inboxes still show all on reload.
 	bus := &events.Memory{}
+	rec := assistant.Reception(m.DB)
+	rec.Events = bus
+	wg, err := widget.New(m.DB, rec, widget.Options{Logger: m.Logger, Demo: m.Demo})
+	if err != nil {
+		return err
+	}
 	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry(), Articles: cat,
-		FHIR: fhirapi.New(m.DB, m.DB.Now), Events: bus}); err != nil {
+		FHIR: fhirapi.New(m.DB, m.DB.Now), Events: bus, Widget: wg}); err != nil {
 		return err
 	}
 	m.http = m.Web.HTTPServer(m.Addr)

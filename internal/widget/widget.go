@@ -1,0 +1,286 @@
+// Package widget is the HTTP adapter of the online reception widget that practices embed in
+// their websites: the script with its Web Component, the WebSocket (and long-poll fallback)
+// that carries a chat to the reception service, and the demo practice website.
+//
+// Resending without duplicates: the browser keeps every message it has not seen answered
+// under its own id and resends it after a reconnect. The reception service stores the id
+// and the reply together with the turn itself (reception.Service.SayOnce, last 32 ids per
+// conversation), so a resent id gets its stored reply again and never a second turn, on
+// whichever node it lands. A conversation is carried on with a random resume token given
+// at consent, of which only the SHA-256 hash is stored with the conversation.
+package widget
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/demo"
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/reception"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/tenant"
+)
+
+//go:embed static/widget.js
+var widgetJS []byte
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Store is what the widget needs of the store besides the reception service.
+type Store interface {
+	FindTenantByID(ctx context.Context, id string) (tenant.Tenant, error)
+	FindTenantByCode(ctx context.Context, kind tenant.Kind, code string) (tenant.Tenant, error)
+	Setting(ctx context.Context, tenantID, name string, v any) error
+}
+
+// Settings are a practice's widget settings (store.SettingWidget).
+type Settings struct {
+	// AllowedOrigins are the origins (scheme://host[:port]) of the websites that may embed
+	// the practice's widget.
+	AllowedOrigins []string `json:"allowed_origins"`
+}
+
+// Options configure the handler.
+type Options struct {
+	Logger *slog.Logger
+	// Demo serves the demo practice website under /demo/ and lets the demo practice's
+	// widget be embedded by the server's own pages.
+	Demo bool
+	// Now is the clock of the rate limits; nil: time.Now.
+	Now func() time.Time
+}
+
+// Handler serves /widget.js, /widget/… and, with Options.Demo, /demo/….
+type Handler struct {
+	db      Store
+	rec     *reception.Service
+	log     *slog.Logger
+	demo    bool
+	mux     *http.ServeMux
+	pages   *template.Template
+	perIP   *limiter // messages and new conversations per client address
+	perConv *limiter // messages per conversation
+	locks   [64]chanMutex
+}
+
+// Limits: a chat needs few messages a minute, but quick replies make the first ones
+// fast (a booking takes about seven); several patients may share one address (a
+// practice's waiting room, a carrier's NAT).
+const (
+	convBurst = 10
+	convEvery = 3 * time.Second // 20 a minute
+	ipBurst   = 30
+	ipEvery   = time.Second // 60 a minute
+	// MaxText is the longest message in characters.
+	MaxText = 2000
+)
+
+// New returns the widget handler.
+func New(db Store, rec *reception.Service, o Options) (*Handler, error) {
+	h := &Handler{db: db, rec: rec, log: o.Logger, demo: o.Demo,
+		perIP: newLimiter(ipBurst, ipEvery, o.Now), perConv: newLimiter(convBurst, convEvery, o.Now)}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	for i := range h.locks {
+		h.locks[i] = make(chanMutex, 1)
+	}
+	var err error
+	if h.pages, err = template.ParseFS(templateFS, "templates/*.html"); err != nil {
+		return nil, err
+	}
+	h.mux = http.NewServeMux()
+	h.mux.HandleFunc("GET /widget.js", h.handleScript)
+	h.mux.HandleFunc("GET /widget/config", h.handleConfig)
+	h.mux.HandleFunc("GET /widget/ws", h.handleSocket)
+	h.mux.HandleFunc("POST /widget/{op}", h.handlePoll)
+	h.mux.HandleFunc("OPTIONS /widget/{op}", h.handlePreflight)
+	if o.Demo {
+		h.mux.HandleFunc("GET /demo/practice-website", h.handleDemoWebsite)
+		h.mux.HandleFunc("GET /demo/datenschutz", h.handleDemoPrivacy)
+	}
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "strict-origin")
+	h.mux.ServeHTTP(w, r)
+}
+
+// Texts are what the widget shows before the first message: the practice's privacy
+// notice, the consent and the link to its Datenschutzerklärung (privacy policy). One
+// struct per language, so that they can become a practice setting.
+type Texts struct {
+	Notice      string `json:"notice"`
+	Consent     string `json:"consent"`
+	PrivacyLink string `json:"privacy_link"`
+	PrivacyURL  string `json:"privacy_url"` // absolute, or relative to the widget's server
+}
+
+// defaultTexts are the texts until practices set their own.
+func defaultTexts(practice string) map[string]Texts {
+	return map[string]Texts{
+		"de": {
+			Notice: "Dieser Chat ist die Online-Rezeption der " + practice + ". Was Sie hier schreiben, " +
+				"wird verschlüsselt gespeichert und nur vom Praxisteam gelesen, um Ihr Anliegen zu bearbeiten " +
+				"(Art. 9 Abs. 2 lit. a und h DSGVO). Bitte schreiben Sie keine Notfälle: im Notfall rufen Sie 112 an.",
+			Consent:     "Ich habe den Hinweis gelesen und willige ein, dass meine Angaben zu diesem Zweck gespeichert werden.",
+			PrivacyLink: "Datenschutzerklärung der Praxis",
+			PrivacyURL:  "/demo/datenschutz",
+		},
+		"en": {
+			Notice: "This chat is the online reception of " + practice + ". What you write here is stored " +
+				"encrypted and read only by the practice team to handle your request (Art. 9(2)(a) and (h) GDPR). " +
+				"Please do not use it for emergencies: in an emergency call 112.",
+			Consent:     "I have read the notice and consent to my details being stored for this purpose.",
+			PrivacyLink: "Privacy policy of the practice",
+			PrivacyURL:  "/demo/datenschutz",
+		},
+	}
+}
+
+// cspWidget: the script is data, executed by the embedding page; the header guards it
+// when opened directly.
+const cspScript = "default-src 'none'; frame-ancestors 'none'"
+
+func (h *Handler) handleScript(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", cspScript)
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	// Embedding sites load the script cross-origin; it carries no secrets.
+	w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+	w.Write(widgetJS)
+}
+
+// handleConfig returns the practice's name and texts to an allowed origin.
+func (h *Handler) handleConfig(w http.ResponseWriter, r *http.Request) {
+	t, status, err := h.practice(r, r.URL.Query().Get("practice"))
+	if err != nil {
+		http.Error(w, err.Error(), status)
+		return
+	}
+	h.cors(w, r)
+	writeJSON(w, map[string]any{"practice": t.Name, "texts": defaultTexts(t.Name)})
+}
+
+// practice finds the practice a request is for and checks that its origin may embed the
+// widget; the error is the German message for the browser with its HTTP status.
+func (h *Handler) practice(r *http.Request, id string) (tenant.Tenant, int, error) {
+	ctx := r.Context()
+	if id == "" {
+		return tenant.Tenant{}, http.StatusBadRequest, errors.New("Die Praxis ist nicht angegeben (data-practice).")
+	}
+	t, err := h.db.FindTenantByID(ctx, id)
+	if err != nil || t.Kind != tenant.Practice {
+		if err != nil && !errs.Is(err, errs.NotFound) && !errs.Is(err, errs.Invalid) {
+			h.log.Error("widget: practice", "err", err)
+			return t, http.StatusInternalServerError, errors.New(msgInternal)
+		}
+		return t, http.StatusNotFound, errors.New("Diese Praxis bietet keine Online-Rezeption an.")
+	}
+	origin := r.Header.Get("Origin")
+	ok, err := h.allowed(ctx, r, t, origin)
+	if err != nil {
+		h.log.Error("widget: settings", "err", err)
+		return t, http.StatusInternalServerError, errors.New(msgInternal)
+	}
+	if !ok {
+		return t, http.StatusForbidden, errors.New("Diese Website darf die Online-Rezeption der Praxis nicht einbinden.")
+	}
+	return t, 0, nil
+}
+
+// allowed reports whether origin may embed the practice's widget: one of the origins of
+// its settings, or, with --demo, the server's own origin for the demo practice. A request
+// without Origin (no browser) is refused.
+func (h *Handler) allowed(ctx context.Context, r *http.Request, t tenant.Tenant, origin string) (bool, error) {
+	if origin == "" || origin == "null" {
+		return false, nil
+	}
+	if h.demo && t.Code == demo.PracticeTenant.Code {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if strings.EqualFold(origin, scheme+"://"+r.Host) {
+			return true, nil
+		}
+	}
+	var s Settings
+	switch err := h.db.Setting(ctx, t.ID, store.SettingWidget, &s); {
+	case errs.Is(err, errs.NotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	for _, o := range s.AllowedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// cors lets the (already checked) origin read the response.
+func (h *Handler) cors(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+	w.Header().Add("Vary", "Origin")
+}
+
+// handlePreflight answers CORS preflights of the long-poll fallback for allowed origins.
+func (h *Handler) handlePreflight(w http.ResponseWriter, r *http.Request) {
+	if _, status, err := h.practice(r, r.URL.Query().Get("practice")); err != nil {
+		http.Error(w, err.Error(), status)
+		return
+	}
+	h.cors(w, r)
+	w.Header().Set("Access-Control-Allow-Methods", "POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// actor is who the store records for the widget's writes: the patient's address.
+func actor(ctx context.Context, r *http.Request) context.Context {
+	return audit.WithActor(ctx, audit.Actor{UserID: "widget", Source: clientIP(r)})
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(v)
+}
+
+// chanMutex is a mutex that a waiting turn can give up on when its client goes.
+type chanMutex chan struct{}
+
+func (m chanMutex) lock(ctx context.Context) error {
+	select {
+	case m <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m chanMutex) unlock() { <-m }

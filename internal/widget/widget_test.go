@@ -1,0 +1,340 @@
+package widget_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/tresen/tresen/internal/assistant"
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/retention"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/store/storetest"
+	"github.com/tresen/tresen/internal/tenant"
+	"github.com/tresen/tresen/internal/widget"
+)
+
+var ctx = audit.WithActor(context.Background(), audit.Actor{UserID: "test", Source: "test"})
+
+const site = "https://www.praxis-schneider.example"
+
+type fixture struct {
+	db       *store.DB
+	practice tenant.Tenant
+	srv      *httptest.Server
+}
+
+func setup(t *testing.T, db *store.DB) *fixture {
+	t.Helper()
+	p, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "039999999", Name: "Hausarztpraxis Dr. Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSetting(ctx, p.ID, store.SettingWidget, widget.Settings{AllowedOrigins: []string{site}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := widget.New(db, assistant.Reception(db), widget.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &fixture{db: db, practice: p, srv: srv}
+}
+
+// dial opens the widget's socket as a browser on origin would.
+func (f *fixture) dial(t *testing.T, origin string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/widget/ws?practice=" + f.practice.ID
+	c, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
+	if err == nil {
+		t.Cleanup(func() { c.CloseNow() })
+	}
+	return c, resp, err
+}
+
+func mustDial(t *testing.T, f *fixture) *websocket.Conn {
+	t.Helper()
+	c, _, err := f.dial(t, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, in widget.In) {
+	t.Helper()
+	if err := wsjson.Write(ctx, c, in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func recv(t *testing.T, c *websocket.Conn) widget.Out {
+	t.Helper()
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var out widget.Out
+	if err := wsjson.Read(rctx, c, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// expect reads the next message and checks its type.
+func expect(t *testing.T, c *websocket.Conn, typ string) widget.Out {
+	t.Helper()
+	out := recv(t, c)
+	if out.Type != typ {
+		t.Fatalf("got %+v, want a %s", out, typ)
+	}
+	return out
+}
+
+// consent starts a conversation and returns the started message.
+func consent(t *testing.T, c *websocket.Conn) widget.Out {
+	t.Helper()
+	send(t, c, widget.In{Type: "consent"})
+	started := expect(t, c, "started")
+	if started.Conversation == "" || len(started.Token) < 40 {
+		t.Fatalf("started: %+v", started)
+	}
+	if g := expect(t, c, "reply"); !strings.Contains(g.Text, "Hausarztpraxis Dr. Test") {
+		t.Fatalf("greeting %q", g.Text)
+	}
+	return started
+}
+
+func (f *fixture) transcripts(t *testing.T) []dialogue.Conversation {
+	t.Helper()
+	kind := retention.Transcript
+	recs, err := f.db.ListRecords(ctx, f.practice.ID, store.RecordFilter{Kind: &kind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []dialogue.Conversation
+	for _, r := range recs {
+		var sv struct {
+			Conversation dialogue.Conversation `json:"conversation"`
+		}
+		if err := json.Unmarshal(r.Data, &sv); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, sv.Conversation)
+	}
+	return out
+}
+
+func patientTurns(c dialogue.Conversation) []string {
+	var out []string
+	for _, tu := range c.Turns {
+		if tu.Who == dialogue.Patient {
+			out = append(out, tu.Text)
+		}
+	}
+	return out
+}
+
+// TestWidgetChat: nothing is stored before consent; after it, each message is acked once
+// stored, then answered; a message resent under its id (after a lost connection) gets
+// the same answer on a new connection and is not taken twice; the end lists what the
+// practice received.
+func TestWidgetChat(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		c := mustDial(t, f)
+		send(t, c, widget.In{Type: "say", ID: "m0", Text: "Hallo"})
+		if e := expect(t, c, "error"); !strings.Contains(e.Message, "Datenschutzhinweis") {
+			t.Errorf("say before consent: %q", e.Message)
+		}
+		if n := len(f.transcripts(t)); n != 0 {
+			t.Fatalf("%d conversations stored before consent", n)
+		}
+
+		started := consent(t, c)
+		send(t, c, widget.In{Type: "say", ID: "m1", Text: "Ich brauche ein Folgerezept für Ramipril 5 mg"})
+		if a := expect(t, c, "ack"); a.ID != "m1" {
+			t.Fatalf("ack %+v", a)
+		}
+		first := expect(t, c, "reply")
+		if first.ID != "m1" || first.Text == "" {
+			t.Fatalf("reply %+v", first)
+		}
+		if got := patientTurns(f.transcripts(t)[0]); len(got) != 1 {
+			t.Fatalf("after one message the transcript has %q", got)
+		}
+
+		// The connection breaks; the browser resumes and resends m1, which it saw no
+		// reply to, then writes on.
+		c.CloseNow()
+		c = mustDial(t, f)
+		send(t, c, widget.In{Type: "resume", Conversation: started.Conversation, Token: "wrong"})
+		expect(t, c, "error")
+		send(t, c, widget.In{Type: "resume", Conversation: started.Conversation, Token: started.Token})
+		expect(t, c, "resumed")
+		send(t, c, widget.In{Type: "say", ID: "m1", Text: "Ich brauche ein Folgerezept für Ramipril 5 mg"})
+		expect(t, c, "ack")
+		if again := expect(t, c, "reply"); again.Text != first.Text {
+			t.Errorf("resent message answered %q, first %q", again.Text, first.Text)
+		}
+		send(t, c, widget.In{Type: "say", ID: "m2", Text: "Anna Müller, geboren am 12.3.1984"})
+		expect(t, c, "ack")
+		expect(t, c, "reply")
+		convs := f.transcripts(t)
+		if len(convs) != 1 {
+			t.Fatalf("%d conversations, want 1", len(convs))
+		}
+		if got := patientTurns(convs[0]); len(got) != 2 {
+			t.Fatalf("transcript after a resend: %q, want two turns", got)
+		}
+
+		send(t, c, widget.In{Type: "end"})
+		sum := expect(t, c, "summary")
+		if len(sum.Items) != 1 || !strings.Contains(sum.Items[0], "Ramipril 5 mg") || !strings.Contains(sum.Items[0], "Anna Müller") {
+			t.Errorf("summary %q", sum.Items)
+		}
+	})
+}
+
+// TestWidgetOrigins: only the origins the practice allows may open the widget.
+func TestWidgetOrigins(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		for _, origin := range []string{"https://evil.example", ""} {
+			_, resp, err := f.dial(t, origin)
+			if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("origin %q: %v, %+v", origin, err, resp)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if !strings.Contains(string(body), "darf die Online-Rezeption der Praxis nicht einbinden") {
+				t.Errorf("origin %q: %q", origin, body)
+			}
+			status, pbody := f.post(t, origin, "consent", map[string]string{"practice": f.practice.ID})
+			if status != http.StatusForbidden || !strings.Contains(pbody, "nicht einbinden") {
+				t.Errorf("POST from %q: %d %q", origin, status, pbody)
+			}
+		}
+		if n := len(f.transcripts(t)); n != 0 {
+			t.Fatalf("%d conversations stored from a foreign origin", n)
+		}
+		req, _ := http.NewRequest("GET", f.srv.URL+"/widget/config?practice="+f.practice.ID, nil)
+		req.Header.Set("Origin", site)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != site {
+			t.Errorf("config for an allowed origin: %d, ACAO %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	})
+}
+
+func (f *fixture) post(t *testing.T, origin, op string, body any) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", f.srv.URL+"/widget/"+op, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "text/plain")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// TestWidgetLimits: overlong messages and floods are refused with a message, and
+// neither reaches the transcript.
+func TestWidgetLimits(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		c := mustDial(t, f)
+		consent(t, c)
+		send(t, c, widget.In{Type: "say", ID: "long", Text: strings.Repeat("ä", widget.MaxText+1)})
+		if e := expect(t, c, "error"); e.ID != "long" || !strings.Contains(e.Message, "zu lang") {
+			t.Errorf("overlong message: %+v", e)
+		}
+		throttled := false
+		for i := range 15 {
+			id := string(rune('a' + i))
+			send(t, c, widget.In{Type: "say", ID: id, Text: "Wann haben Sie geöffnet?"})
+			out := recv(t, c)
+			if out.Type == "error" {
+				if out.ID != id || !strings.Contains(out.Message, "nicht so schnell") {
+					t.Fatalf("flood: %+v", out)
+				}
+				throttled = true
+				break
+			}
+			expect(t, c, "reply")
+		}
+		if !throttled {
+			t.Fatal("15 messages at once were all taken")
+		}
+		for _, turn := range patientTurns(f.transcripts(t)[0]) {
+			if len(turn) > widget.MaxText {
+				t.Error("the overlong message was stored")
+			}
+		}
+	})
+}
+
+// TestWidgetLongPoll: the fallback for networks without WebSockets carries the same
+// conversation, and a resent message is taken once there too.
+func TestWidgetLongPoll(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		type msgs struct {
+			Messages []widget.Out `json:"messages"`
+		}
+		call := func(op string, body map[string]string) []widget.Out {
+			t.Helper()
+			body["practice"] = f.practice.ID
+			status, out := f.post(t, site, op, body)
+			if status != http.StatusOK {
+				t.Fatalf("%s: %d %s", op, status, out)
+			}
+			var m msgs
+			if err := json.Unmarshal([]byte(out), &m); err != nil {
+				t.Fatal(err)
+			}
+			return m.Messages
+		}
+		started := call("consent", map[string]string{})
+		if len(started) != 2 || started[0].Type != "started" || started[1].Type != "reply" {
+			t.Fatalf("consent: %+v", started)
+		}
+		sess := func(m map[string]string) map[string]string {
+			m["conversation"], m["token"] = started[0].Conversation, started[0].Token
+			return m
+		}
+		for range 2 {
+			got := call("say", sess(map[string]string{"id": "p1", "text": "Ich möchte einen Rückruf"}))
+			if len(got) != 2 || got[0].Type != "ack" || got[1].Type != "reply" {
+				t.Fatalf("say: %+v", got)
+			}
+		}
+		if got := patientTurns(f.transcripts(t)[0]); len(got) != 1 {
+			t.Fatalf("transcript %q, want one turn", got)
+		}
+		if got := call("say", map[string]string{"conversation": started[0].Conversation, "token": "wrong", "id": "p2", "text": "x"}); len(got) != 1 || got[0].Type != "error" {
+			t.Fatalf("wrong token: %+v", got)
+		}
+		if got := call("end", sess(map[string]string{})); len(got) != 1 || got[0].Type != "summary" {
+			t.Fatalf("end: %+v", got)
+		}
+	})
+}
