@@ -12,14 +12,17 @@ import (
 // no personal data; watchers read what they may see from the store.
 type Event struct {
 	TenantID string
-	Kind     string // "request"
+	Kind     string // Request or Reply
 	ID       string
 	Urgent   bool
 }
 
 // Kinds of events.
 const (
+	// Request: a request (its record id) came in or changed.
 	Request = "request"
+	// Reply: the team replied to a chat (its conversation id) that is still open.
+	Reply = "reply"
 )
 
 // Bus publishes events and lets watchers subscribe per tenant.

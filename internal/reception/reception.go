@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tresen/tresen/internal/dialogue"
@@ -28,6 +29,7 @@ type Store interface {
 	FindRecordByID(ctx context.Context, tenantID, id string) (store.Record, error)
 	FindPersonsBornOn(ctx context.Context, tenantID, birthDate string) ([]person.Person, error)
 	SetRecordPerson(ctx context.Context, tenantID, id, personID string) error
+	Handling(ctx context.Context, tenantID, recordID string) (request.Handling, error)
 }
 
 // Service holds the conversations of all practices.
@@ -171,21 +173,64 @@ func (s *Service) load(ctx context.Context, tenantID, id string) (*saved, *dialo
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, err := s.Store.FindRecordByID(ctx, tenantID, id)
+	sv, err := s.read(ctx, tenantID, id)
 	if err != nil {
 		return nil, nil, err
-	}
-	if rec.Kind != retention.Transcript {
-		return nil, nil, errs.E(errs.NotFound, "Gespräch nicht gefunden")
-	}
-	var sv saved
-	if err := json.Unmarshal(rec.Data, &sv); err != nil {
-		return nil, nil, fmt.Errorf("conversation %s: %w", id, err)
 	}
 	if e.Now == nil {
 		e.Now = time.Now
 	}
-	return &sv, e, nil
+	return sv, e, nil
+}
+
+func (s *Service) read(ctx context.Context, tenantID, id string) (*saved, error) {
+	rec, err := s.Store.FindRecordByID(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Kind != retention.Transcript {
+		return nil, errs.E(errs.NotFound, "Gespräch nicht gefunden")
+	}
+	var sv saved
+	if err := json.Unmarshal(rec.Data, &sv); err != nil {
+		return nil, fmt.Errorf("conversation %s: %w", id, err)
+	}
+	return &sv, nil
+}
+
+// Conversation returns a stored conversation as it stands, for the team to read.
+func (s *Service) Conversation(ctx context.Context, tenantID, id string) (dialogue.Conversation, error) {
+	sv, err := s.read(ctx, tenantID, id)
+	if err != nil {
+		return dialogue.Conversation{}, err
+	}
+	return sv.Conversation, nil
+}
+
+// Replies returns what the team replied to the patient on the conversation's requests
+// (notes marked for the patient), oldest first.
+func (s *Service) Replies(ctx context.Context, tenantID, id string) ([]request.Note, error) {
+	sv, err := s.read(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []request.Note
+	for _, recID := range sv.Records {
+		h, err := s.Store.Handling(ctx, tenantID, recID)
+		if errs.Is(err, errs.NotFound) {
+			continue // purged or erased
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range h.Notes {
+			if n.ToPatient {
+				out = append(out, n)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b request.Note) int { return a.At.Compare(b.At) })
+	return out, nil
 }
 
 // save stores each request that holds any data as a record of its own (for the team's

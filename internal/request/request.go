@@ -465,6 +465,8 @@ type Handling struct {
 	Assignee  string `json:"assignee,omitempty"` // user id
 	Escalated bool   `json:"escalated,omitempty"`
 	Notes     []Note `json:"notes,omitempty"`
+	// DoneAt is when the team marked the request done (for the handling time).
+	DoneAt time.Time `json:"done_at,omitzero"`
 }
 
 // Note is a remark of the team on a request.
@@ -472,4 +474,6 @@ type Note struct {
 	By   string    `json:"by"` // user id
 	At   time.Time `json:"at"`
 	Text string    `json:"text"`
+	// ToPatient marks a reply the patient reads in the website chat.
+	ToPatient bool `json:"to_patient,omitempty"`
 }

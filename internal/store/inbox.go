@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
@@ -49,19 +50,23 @@ func (db *DB) Handlings(ctx context.Context, tenantID string) (map[string]reques
 			if err != nil {
 				return err
 			}
-			var extra struct {
-				Escalated bool           `json:"escalated"`
-				Notes     []request.Note `json:"notes"`
-			}
+			var extra handlingData
 			if err := json.Unmarshal(plain, &extra); err != nil {
 				return err
 			}
-			h.Escalated, h.Notes = extra.Escalated, extra.Notes
+			h.Escalated, h.Notes, h.DoneAt = extra.Escalated, extra.Notes, extra.DoneAt
 			out[id] = h
 		}
 		return rows.Err()
 	})
 	return out, err
+}
+
+// handlingData is the sealed part of a handling: notes may hold health data.
+type handlingData struct {
+	Escalated bool           `json:"escalated"`
+	Notes     []request.Note `json:"notes"`
+	DoneAt    time.Time      `json:"done_at,omitzero"`
 }
 
 // SetHandling stores how the team handles a request record; audited with the new status.
@@ -84,10 +89,7 @@ func (db *DB) SetHandling(ctx context.Context, tenantID, recordID string, h requ
 		if err != nil {
 			return err
 		}
-		data, err := json.Marshal(struct {
-			Escalated bool           `json:"escalated"`
-			Notes     []request.Note `json:"notes"`
-		}{h.Escalated, h.Notes})
+		data, err := json.Marshal(handlingData{h.Escalated, h.Notes, h.DoneAt})
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"html"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/person"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
@@ -35,7 +37,8 @@ const testPW = "Kaffeetasse-Mittwoch"
 // newTestServer serves a web.Server on db over a real loopback listener.
 func newTestServer(tb testing.TB, db *store.DB) (*Server, *httptest.Server) {
 	tb.Helper()
-	s, err := New(db, Options{Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	s, err := New(db, Options{Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Events: &events.Memory{}})
 	if err != nil {
 		tb.Fatalf("web.New: %v", err)
 	}
@@ -86,6 +89,10 @@ func (b *browser) do(req *http.Request) (*http.Response, string) {
 		b.tb.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		// A stream does not end: read its opening and hang up, as a closed tab does.
+		return resp, eventStreamOpening(b.tb, resp.Body)
+	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		b.tb.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
@@ -94,6 +101,21 @@ func (b *browser) do(req *http.Request) (*http.Response, string) {
 		b.csrf = tok
 	}
 	return resp, string(body)
+}
+
+// eventStreamOpening reads a server-sent event stream up to its first blank line.
+func eventStreamOpening(tb testing.TB, r io.Reader) string {
+	tb.Helper()
+	var b strings.Builder
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if sc.Text() == "" {
+			return b.String()
+		}
+		b.WriteString(sc.Text() + "\n")
+	}
+	tb.Fatalf("event stream ended before its first event: %v", sc.Err())
+	return ""
 }
 
 func (b *browser) get(path string) (*http.Response, string) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tresen/tresen/internal/appointment"
+	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
 )
@@ -37,6 +38,12 @@ func TestRouteIsolation(t *testing.T) {
 		}
 		bAppointment, err := db.BookAppointment(testCtx, f.b.ID, appointment.Appointment{Type: "sprechstunde", Doctor: "schneider",
 			Start: at("2026-11-24", 10, 0), End: at("2026-11-24", 10, 15), Patient: appointment.Patient{Name: bPatientName}, Source: "staff"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A request in B's inbox (B's kind does not matter to the store).
+		bRequest, err := db.AddRecord(testCtx, f.b.ID, store.Record{Kind: retention.Request,
+			Data: []byte(`{"id":"x-1","type":"callback","patient":{"name":"` + bPatientName + `"},"channel":"chat","status":"complete"}`)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,13 +93,18 @@ func TestRouteIsolation(t *testing.T) {
 			"POST /calendar/setup":                         {form: url.Values{"state": {"XX"}}, status: http.StatusUnprocessableEntity},
 			"POST /calendar/feeds":                         {},
 			"GET /calendar/feed/{tenant}/{doctor}/{token}": {path: "/calendar/feed/" + f.b.ID + "/weber/" + f.bGrant.ID + ".ics", status: http.StatusNotFound},
-			"GET /support":                                 {path: "/support", status: http.StatusForbidden},
-			"POST /support/enter":                          {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
+			// A's inbox, and B's request by its id.
+			"GET /inbox":                {path: "/inbox?status=all&tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /inbox/events":         {path: "/inbox/events?tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /inbox/{id}":           {id: bRequest.ID, status: http.StatusNotFound},
+			"POST /inbox/{id}/{action}": {path: "/inbox/" + bRequest.ID + "/done", status: http.StatusNotFound},
+			"GET /support":              {path: "/support", status: http.StatusForbidden},
+			"POST /support/enter":       {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
 		}
 		// Anything in a response that would show B's data.
 		foreign := []string{f.b.Name, f.b.ID, f.b.Code, f.bOwner.Username, f.bOwner.Name, f.bOwner.ID,
 			f.bStaff.Username, f.bStaff.Name, f.bStaff.ID, f.bGrant.ID, f.bPerson.ID, // B's patient would show with her id in the export link
-			bAppointment.ID, bPatientName}
+			bAppointment.ID, bPatientName, bRequest.ID}
 
 		before := stateOf(t, db, f.b.ID)
 		pw := testPW

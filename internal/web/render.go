@@ -39,6 +39,12 @@ func (p page) Role() user.Role {
 // render writes a page; it renders into a buffer first so that a template error never
 // leaves half a page behind.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	s.renderPart(w, r, status, name, "layout.html", p)
+}
+
+// renderPart writes one named template of a page, such as the list that a live page
+// reloads, without the layout around it.
+func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, status int, name, part string, p page) {
 	if p.Session == nil {
 		p.Session = sessionFrom(r.Context())
 	}
@@ -54,7 +60,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+	if err := t.ExecuteTemplate(&buf, part, p); err != nil {
 		s.log.Error("render", slog.String("template", name), slog.Any("err", err))
 		http.Error(w, "Interner Fehler", http.StatusInternalServerError)
 		return

@@ -67,6 +67,11 @@ func (s *Server) browserRoutes() []route {
 		{"GET /calendar/feed/{tenant}/{doctor}/{token}", public, s.handleCalendarFeed},
 		{"POST /calendar/setup", owner, s.handleCalendarSetupSave},
 
+		{"GET /inbox", anyUser, s.handleInbox},
+		{"GET /inbox/events", anyUser, s.handleInboxEvents},
+		{"GET /inbox/{id}", anyUser, s.handleInboxDetail},
+		{"POST /inbox/{id}/{action}", writer, s.handleInboxAction},
+
 		{"GET /support", supportOnly, s.handleSupportHome},
 		{"POST /support/enter", supportOnly, s.handleSupportEnter},
 	}

@@ -16,7 +16,7 @@ type section struct {
 // startSections are the parts of each kind of tenant's start page.
 var startSections = map[tenant.Kind][]section{
 	tenant.Practice: {
-		{"Posteingang", "Anliegen aus Telefon und Online-Rezeption erscheinen hier, sobald der Assistent eingerichtet ist.", ""},
+		{"Posteingang", "Anliegen aus Telefon und Online-Rezeption, dringende und neueste zuerst: zuweisen, zurückrufen, Termin eintragen, erledigen.", "/inbox"},
 		{"Termine", "Der Praxiskalender: Termine des Tages und der Woche, freie Zeiten, buchen, verschieben, absagen.", "/calendar"},
 		{"Telefonassistent", "Anrufe, die der Assistent angenommen hat.", ""},
 		{"Online-Rezeption", "Das Chat-Fenster für die Praxis-Website.", ""},

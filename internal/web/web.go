@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tresen/tresen/internal/events"
+	"github.com/tresen/tresen/internal/inbox"
+	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/store"
@@ -45,6 +47,9 @@ type Server struct {
 	logins  *limiter // password and code attempts per client address
 	rx      *rxcheck.Service
 	events  events.Bus
+	inbox   *inbox.Service
+	// conversations reads the assistant's conversations for the inbox's transcripts.
+	conversations *reception.Service
 }
 
 // Options configure a Server.
@@ -67,7 +72,8 @@ type Options struct {
 // New parses the templates (failing fast) and builds the routes.
 func New(db *store.DB, o Options) (*Server, error) {
 	s := &Server{db: db, log: o.Logger, secure: o.TLS, logins: newLimiter(loginBurst, loginEvery),
-		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}, events: o.Events}
+		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}, events: o.Events,
+		inbox: &inbox.Service{Store: db, Now: db.Now, Events: o.Events}, conversations: &reception.Service{Store: db}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
