@@ -5,6 +5,7 @@
 package dialogue
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -172,6 +173,22 @@ type Practice struct {
 	// Open reports whether the practice is open now; nil means closed, so that an urgent
 	// caller always hears of the Bereitschaftsdienst.
 	Open func(time.Time) bool
+	// Greeting replaces the first sentence of the greeting ("Guten Tag, willkommen bei …");
+	// the assistant still says what it is and that emergencies go to the 112.
+	Greeting string
+	// Closing replaces the goodbye.
+	Closing string
+	// EmergencyNote is said after the 112 in an emergency (e.g. the practice's own
+	// emergency arrangements).
+	EmergencyNote string
+	// Types are the request types the assistant takes; nil: all. Callbacks and messages it
+	// always takes: any other wish becomes a callback request.
+	Types []request.Type
+}
+
+// Takes reports whether the assistant takes requests of a type.
+func (p *Practice) Takes(typ request.Type) bool {
+	return p.Types == nil || typ == request.Callback || typ == request.Message || slices.Contains(p.Types, typ)
 }
 
 // Keys of Practice.FAQ.
@@ -264,11 +281,12 @@ func (e *Engine) Start(c *Conversation) Reply {
 	}
 	t := &turn{e: e, c: c, now: now}
 	name := e.Practice.Name
+	greeting := e.Practice.Greeting
 	if c.Channel == request.Chat {
-		t.say("Guten Tag, willkommen bei " + name + ".")
+		t.say(cmp.Or(greeting, "Guten Tag, willkommen bei "+name+"."))
 		t.say("Ich bin der digitale Assistent der Praxis. Ich helfe Ihnen bei Terminen, Rezepten, Überweisungen und anderen Anliegen. In einem Notfall rufen Sie bitte sofort die 112 an.")
 	} else {
-		t.say("Guten Tag, Sie sind verbunden mit " + name + ".")
+		t.say(cmp.Or(greeting, "Guten Tag, Sie sind verbunden mit "+name+"."))
 		t.say("Hier spricht der automatische Telefonassistent der Praxis. In einem Notfall legen Sie bitte auf und wählen die 112.")
 	}
 	c.Step = StepWish

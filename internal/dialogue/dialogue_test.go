@@ -635,3 +635,32 @@ func TestCorrectionWhileOffering(t *testing.T) {
 		t.Errorf("request: %+v", r)
 	}
 }
+
+// TestPracticeTexts: a practice's own greeting, goodbye and emergency note, and the request
+// types it lets the assistant take; a wish it does not take becomes a callback request.
+func TestPracticeTexts(t *testing.T) {
+	p := testPractice(false)
+	p.Greeting = "Moin, hier ist die Online-Rezeption der Hausarztpraxis am Deich."
+	e := &Engine{Practice: p, Now: func() time.Time { return monday }}
+	r := e.Start(&Conversation{ID: "c", Channel: request.Chat})
+	if !strings.HasPrefix(r.Text, p.Greeting) || !strings.Contains(r.Text, "112") {
+		t.Errorf("greeting %q", r.Text)
+	}
+
+	h := newHarness(t, options{})
+	h.e.Practice.Closing = "Danke für Ihren Anruf in der Praxis am Deich. Tschüss!"
+	h.e.Practice.EmergencyNote = "Außerhalb der Sprechzeiten erreichen Sie den ärztlichen Bereitschaftsdienst unter 116117."
+	h.e.Practice.Types = []request.Type{request.AppointmentBook}
+	h.say("Ich brauche ein Folgerezept für Ramipril 5 mg", "Folgerezept nimmt der Assistent dieser Praxis leider nicht auf", "Rückruf")
+	if len(h.c.Requests) != 1 || h.c.Requests[0].Type != request.Callback || !strings.Contains(h.c.Requests[0].Details.Note, "Folgerezept") {
+		t.Fatalf("requests %+v", h.c.Requests)
+	}
+	h.say("mir wird gerade schwarz vor Augen und ich bekomme keine Luft", "112", h.e.Practice.EmergencyNote)
+
+	h = newHarness(t, options{})
+	h.e.Practice.Closing = "Danke für Ihren Anruf in der Praxis am Deich. Tschüss!"
+	h.say("Wann haben Sie geöffnet?", "Montag")
+	if r := h.say("nein danke, tschüss", h.e.Practice.Closing); !r.Done {
+		t.Errorf("not done: %+v\n%s", r, h.transcript())
+	}
+}

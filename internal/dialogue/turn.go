@@ -225,8 +225,15 @@ func (t *turn) general() {
 // start opens a request of type typ with the patient data known so far.
 func (t *turn) start(typ request.Type, announce bool) *request.Request {
 	c := t.c
+	var note string
+	if !t.e.Practice.Takes(typ) {
+		t.say(typ.Label() + " nimmt der Assistent dieser Praxis leider nicht auf. Ich notiere gern einen Rückruf des Praxisteams.")
+		note = "Wunsch: " + typ.Label() + " (nimmt der Assistent nicht auf)"
+		typ, announce = request.Callback, false
+	}
 	r := request.New(c.requestID(), typ, c.Channel, t.now)
 	r.Patient = c.Known
+	r.Details.Note = note
 	c.Requests = append(c.Requests, r)
 	if announce {
 		t.say("Gern, ich nehme " + what(typ) + " auf.")
@@ -530,6 +537,9 @@ func (t *turn) emergency() {
 	if t.res.Suicidal {
 		t.say("Hilfe finden Sie auch bei der Telefonseelsorge 0800 111 0 111, rund um die Uhr.")
 	}
+	if n := t.e.Practice.EmergencyNote; n != "" {
+		t.say(n)
+	}
 	c.Step, c.Asking = StepEmergency, nil
 	if t.e.staffReachable(t.now) {
 		t.ask("Wenn Sie möchten, verbinde ich Sie zusätzlich mit dem Praxisteam. Soll ich das tun?", "Ja", "Nein")
@@ -707,9 +717,12 @@ func (t *turn) end() {
 	if cur := t.c.current(); cur != nil && cur.HasData() {
 		t.say("Ich gebe Ihr Anliegen mit den bisherigen Angaben an das Praxisteam weiter.")
 	}
-	if t.c.Channel == request.Chat {
+	switch {
+	case t.e.Practice.Closing != "":
+		t.say(t.e.Practice.Closing)
+	case t.c.Channel == request.Chat:
 		t.say("Vielen Dank. Auf Wiedersehen!")
-	} else {
+	default:
 		t.say("Vielen Dank für Ihren Anruf. Auf Wiederhören!")
 	}
 	t.action, t.done = ActionEnd, true
