@@ -191,6 +191,10 @@ func (h *Handler) practice(r *http.Request, id string) (tenant.Tenant, int, erro
 		return t, http.StatusNotFound, errors.New("Diese Praxis bietet keine Online-Rezeption an.")
 	}
 	origin := r.Header.Get("Origin")
+	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		// Browsers send no Origin with same-origin GETs (the script's config).
+		origin = ownOrigin(r)
+	}
 	ok, err := h.allowed(ctx, r, t, origin)
 	if err != nil {
 		h.log.Error("widget: settings", "err", err)
@@ -209,14 +213,8 @@ func (h *Handler) allowed(ctx context.Context, r *http.Request, t tenant.Tenant,
 	if origin == "" || origin == "null" {
 		return false, nil
 	}
-	if h.demo && t.Code == demo.PracticeTenant.Code {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		if strings.EqualFold(origin, scheme+"://"+r.Host) {
-			return true, nil
-		}
+	if h.demo && t.Code == demo.PracticeTenant.Code && strings.EqualFold(origin, ownOrigin(r)) {
+		return true, nil
 	}
 	var s Settings
 	switch err := h.db.Setting(ctx, t.ID, store.SettingWidget, &s); {
@@ -231,6 +229,14 @@ func (h *Handler) allowed(ctx context.Context, r *http.Request, t tenant.Tenant,
 		}
 	}
 	return false, nil
+}
+
+// ownOrigin is the origin of the widget's server as the request names it.
+func ownOrigin(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // cors lets the (already checked) origin read the response.
