@@ -7,11 +7,12 @@ package assistant
 import (
 	"context"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/calendar"
-	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhirclient"
+	"github.com/tresen/tresen/internal/holiday"
 	"github.com/tresen/tresen/internal/nlu"
 	"github.com/tresen/tresen/internal/openai"
 	"github.com/tresen/tresen/internal/reception"
@@ -30,9 +31,9 @@ func Reception(db *store.DB) *reception.Service {
 	}}
 }
 
-// Engine returns the engine of a practice, with its calendar and its language model when
-// it has switched LLM mode on. Until practices keep their own texts, hours and FAQ (the
-// settings of the inbox issue), every practice speaks with the demo practice's.
+// Engine returns the engine of a practice, with what the practice told it to say
+// (Settings), its calendar (its doctors) and its language model when it has switched LLM
+// mode on.
 func Engine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error) {
 	return func(ctx context.Context, tenantID string) (*dialogue.Engine, error) {
 		t, err := db.FindTenantByID(ctx, tenantID)
@@ -42,22 +43,34 @@ func Engine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error
 		if t.Kind != tenant.Practice {
 			return nil, errs.E(errs.Invalid, "der Assistent spricht nur für Arztpraxen")
 		}
-		p := demo.PracticeInfo()
-		p.Name = t.Name
-		e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p}
+		var set Settings
+		// Before the practice told it anything, the assistant names the practice, takes
+		// every request and knows no hours: callers hear of the Bereitschaftsdienst.
+		if err := db.Setting(ctx, tenantID, store.SettingAssistant, &set); err != nil && !errs.Is(err, errs.NotFound) {
+			return nil, err
+		}
+		sched, err := db.Schedule(ctx, tenantID)
+		configured := err == nil
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return nil, err
+		}
+		holidays, _ := holiday.For(sched.State)
+		var doctors []string
+		for _, r := range sched.Resources {
+			if r.Kind == appointment.Doctor && r.Surname != "" {
+				doctors = append(doctors, r.Surname)
+			}
+		}
+		e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: doctors}, Practice: set.Practice(t.Name, doctors, holidays)}
 		pvs, err := PracticeSystem(ctx, db, tenantID)
 		if err != nil {
 			return nil, err
 		}
-		if pvs != nil {
+		switch {
+		case pvs != nil:
 			e.Slots = pvs
-		} else {
-			switch _, err := db.Schedule(ctx, tenantID); {
-			case err == nil:
-				e.Slots = &calendar.Slots{Store: db, TenantID: tenantID}
-			case !errs.Is(err, errs.NotFound):
-				return nil, err
-			}
+		case configured:
+			e.Slots = &calendar.Slots{Store: db, TenantID: tenantID}
 		}
 		s, err := db.LLMSettings(ctx, tenantID)
 		if err != nil {

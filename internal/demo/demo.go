@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/tresen/tresen/internal/appointment"
-	"github.com/tresen/tresen/internal/berlin"
+	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/holiday"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
 	"github.com/tresen/tresen/internal/user"
@@ -38,26 +39,13 @@ var (
 	}
 )
 
-// PracticeInfo is what the assistant may tell callers of the demo practice. Its team is
-// reachable in opening hours.
-func PracticeInfo() dialogue.Practice {
-	open := func(t time.Time) bool {
-		t = t.In(berlin.Location)
-		h := t.Hour()*60 + t.Minute()
-		switch t.Weekday() {
-		case time.Saturday, time.Sunday:
-			return false
-		case time.Wednesday, time.Friday:
-			return h >= 8*60 && h < 12*60
-		}
-		return h >= 8*60 && h < 12*60 || h >= 15*60 && h < 18*60
-	}
-	return dialogue.Practice{
-		Name:         PracticeTenant.Name,
-		OpeningHours: "Montag, Dienstag und Donnerstag von 8 bis 12 Uhr und von 15 bis 18 Uhr, Mittwoch und Freitag von 8 bis 12 Uhr.",
-		Address:      "Musterstraße 12, 28195 Bremen",
-		Phone:        "+49 421 1234567",
-		Doctors:      PracticeDoctors,
+// AssistantSettings are what the demo practice tells its assistant to say.
+func AssistantSettings() assistant.Settings {
+	return assistant.Settings{
+		Hours: [7]string{time.Monday: "08:00-12:00, 15:00-18:00", time.Tuesday: "08:00-12:00, 15:00-18:00",
+			time.Wednesday: "08:00-12:00", time.Thursday: "08:00-12:00, 15:00-18:00", time.Friday: "08:00-12:00"},
+		Address: "Musterstraße 12, 28195 Bremen",
+		Phone:   "+49 421 1234567",
 		FAQ: map[string]string{
 			dialogue.FAQParking:       "Parkplätze gibt es im Parkhaus am Markt, drei Minuten zu Fuß.",
 			dialogue.FAQAccessibility: "Die Praxis ist barrierefrei: ebenerdiger Eingang, Aufzug und ein rollstuhlgerechtes WC.",
@@ -65,9 +53,15 @@ func PracticeInfo() dialogue.Practice {
 			dialogue.FAQServices:      "Wir bieten Vorsorgeuntersuchungen, Impfungen einschließlich Reiseimpfungen, EKG, Ultraschall und Blutabnahmen an.",
 			dialogue.FAQDirections:    "Mit der Straßenbahn Linie 6 bis Haltestelle Domsheide, dann zwei Minuten zu Fuß.",
 		},
-		Open:           open,
-		StaffReachable: open,
 	}
+}
+
+// PracticeInfo is what the assistant may tell callers of the demo practice. Its team is
+// reachable in opening hours.
+func PracticeInfo() dialogue.Practice {
+	hb, _ := holiday.For("HB")
+	s := AssistantSettings()
+	return s.Practice(PracticeTenant.Name, PracticeDoctors, hb)
 }
 
 // Seed creates what of the demo is missing; it is idempotent. Logins created now are
@@ -102,6 +96,14 @@ func Seed(ctx context.Context, db *store.DB, out io.Writer) error {
 			fmt.Fprintf(out, "Demo-Zugang %-18s Passwort %s   (%s, %s)\n", u.Username, pw, t.Name, u.Role.Label())
 		}
 		if t.Kind == tenant.Practice {
+			var set assistant.Settings
+			if err := db.Setting(ctx, t.ID, store.SettingAssistant, &set); errs.Is(err, errs.NotFound) {
+				if err := db.SetSetting(ctx, t.ID, store.SettingAssistant, AssistantSettings()); err != nil {
+					return fmt.Errorf("demo assistant: %w", err)
+				}
+			} else if err != nil {
+				return err
+			}
 			if _, err := db.Schedule(ctx, t.ID); errs.Is(err, errs.NotFound) {
 				if err := db.SetSchedule(ctx, t.ID, PracticeSchedule()); err != nil {
 					return fmt.Errorf("demo schedule: %w", err)

@@ -88,9 +88,11 @@ const (
 	SettingFeeds  = "feeds"  // the secret tokens of the staff calendar feeds
 	SettingPVS    = "pvs"    // the practice's own system (PVS) over FHIR, when it keeps calendar and patients
 	SettingWidget = "widget" // the online reception widget: the origins allowed to embed it
+	// SettingAssistant is what the practice tells its assistant to say (hours, FAQ, texts).
+	SettingAssistant = "assistant"
 )
 
-var genericSettings = map[string]bool{SettingNotify: true, SettingFeeds: true, SettingPVS: true, SettingWidget: true}
+var genericSettings = map[string]bool{SettingNotify: true, SettingFeeds: true, SettingPVS: true, SettingWidget: true, SettingAssistant: true}
 
 // Setting decodes a tenant's setting into v; errs.NotFound before it was set.
 func (db *DB) Setting(ctx context.Context, tenantID, name string, v any) (err error) {

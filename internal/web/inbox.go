@@ -159,7 +159,7 @@ func (s *Server) handleInbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, res := range sched.Resources {
 		if res.Kind == appointment.Doctor {
-			name := surname(res.Name)
+			name := cmp.Or(res.Surname, surname(res.Name))
 			d.Doctors = append(d.Doctors, choice{Value: name, Label: res.Name, Checked: f.Doctor == name})
 		}
 	}
@@ -342,7 +342,7 @@ func (s *Server) bookLink(ctx context.Context, tenantID string, rq request.Reque
 	}
 	if rq.Details.Doctor != "" {
 		for _, res := range sched.Resources {
-			if res.Kind == appointment.Doctor && strings.EqualFold(surname(res.Name), rq.Details.Doctor) {
+			if res.Kind == appointment.Doctor && strings.EqualFold(cmp.Or(res.Surname, surname(res.Name)), rq.Details.Doctor) {
 				q.Set("find_doctor", res.ID)
 			}
 		}

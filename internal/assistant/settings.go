@@ -1,0 +1,195 @@
+package assistant
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tresen/tresen/internal/berlin"
+	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/holiday"
+	"github.com/tresen/tresen/internal/request"
+)
+
+// Settings are what a practice tells its assistant to say (store.SettingAssistant): its
+// opening hours, where it is, answers to frequent questions, its own greeting, goodbye and
+// emergency note, and which requests the assistant takes.
+type Settings struct {
+	// Hours are the opening hours by weekday (time.Sunday = 0 … time.Saturday = 6) as
+	// "08:00-12:00, 15:00-18:00"; empty: closed. Public holidays of the practice's
+	// Bundesland (its calendar setup) close it too.
+	Hours   [7]string         `json:"hours"`
+	Address string            `json:"address,omitempty"`
+	Phone   string            `json:"phone,omitempty"`
+	FAQ     map[string]string `json:"faq,omitempty"` // by dialogue.FAQ… key
+	// Greeting, Closing and EmergencyNote: see dialogue.Practice; empty: the defaults.
+	Greeting      string `json:"greeting,omitempty"`
+	Closing       string `json:"closing,omitempty"`
+	EmergencyNote string `json:"emergency_note,omitempty"`
+	// Types are the request types the assistant takes; nil: all.
+	Types []request.Type `json:"types,omitempty"`
+}
+
+// FAQTopics are the questions a practice answers, with their German names, in the order
+// the settings page shows them.
+var FAQTopics = []struct{ Key, Label string }{
+	{dialogue.FAQDirections, "Anfahrt"},
+	{dialogue.FAQParking, "Parken"},
+	{dialogue.FAQAccessibility, "Barrierefreiheit"},
+	{dialogue.FAQInsurances, "Versicherungen"},
+	{dialogue.FAQServices, "Leistungen (z. B. Impfungen)"},
+}
+
+// maxText bounds each text in characters: the assistant reads it out.
+const maxText = 600
+
+// Validate checks the settings and says which field is wrong.
+func (s *Settings) Validate() error {
+	for wd, h := range s.Hours {
+		if _, err := parseHours(h); err != nil {
+			return errs.Field(fmt.Sprintf("hours.%d", wd), "%s: %s", weekdays[wd], errs.Message(err))
+		}
+	}
+	texts := map[string]string{"address": s.Address, "phone": s.Phone, "greeting": s.Greeting, "closing": s.Closing, "emergency_note": s.EmergencyNote}
+	for k, v := range s.FAQ {
+		if !slices.ContainsFunc(FAQTopics, func(t struct{ Key, Label string }) bool { return t.Key == k }) {
+			return errs.Field("faq."+k, "unbekanntes Thema")
+		}
+		texts["faq."+k] = v
+	}
+	for field, v := range texts {
+		if utf8.RuneCountInString(v) > maxText {
+			return errs.Field(field, "Der Text ist zu lang (höchstens %d Zeichen).", maxText)
+		}
+		if strings.ContainsAny(v, "<>") {
+			return errs.Field(field, "Der Text darf keine spitzen Klammern enthalten.")
+		}
+	}
+	for _, t := range s.Types {
+		if !t.Valid() {
+			return errs.Field("types", "unbekannte Art von Anliegen %q", t)
+		}
+	}
+	return nil
+}
+
+var weekdays = [...]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"}
+
+// span is a part of a day in minutes after midnight, [from, to).
+type span struct{ from, to int }
+
+// parseHours reads "08:00-12:00, 15:00-18:00" (also "8-12, 15-18").
+func parseHours(s string) ([]span, error) {
+	var out []span
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		a, b, ok := strings.Cut(part, "-")
+		from, ok1 := clock(a)
+		to, ok2 := clock(b)
+		if !ok || !ok1 || !ok2 || from >= to {
+			return nil, errs.E(errs.Invalid, "%q ist keine Zeitspanne wie 08:00-12:00", part)
+		}
+		if len(out) > 0 && from < out[len(out)-1].to {
+			return nil, errs.E(errs.Invalid, "die Zeiten überschneiden sich oder stehen nicht in zeitlicher Folge")
+		}
+		out = append(out, span{from, to})
+	}
+	return out, nil
+}
+
+// clock reads "8", "08:00" or "8:30" as minutes after midnight; "24:00" ends the day.
+func clock(s string) (int, bool) {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "Uhr"))
+	h, m, found := strings.Cut(s, ":")
+	var hh, mm int
+	if _, err := fmt.Sscanf(h, "%d", &hh); err != nil || len(h) > 2 {
+		return 0, false
+	}
+	if found {
+		if _, err := fmt.Sscanf(m, "%d", &mm); err != nil || len(m) != 2 {
+			return 0, false
+		}
+	}
+	if hh < 0 || mm < 0 || mm > 59 || hh > 24 || hh == 24 && mm > 0 {
+		return 0, false
+	}
+	return hh*60 + mm, true
+}
+
+// HoursText says the opening hours as the assistant speaks them: days with the same hours
+// together, "Montag, Dienstag und Donnerstag von 8 bis 12 Uhr und von 15 bis 18 Uhr, …".
+func (s *Settings) HoursText() string {
+	type group struct {
+		days  []string
+		hours string
+	}
+	var groups []group
+	for _, wd := range []int{1, 2, 3, 4, 5, 6, 0} { // German weeks start on Monday
+		spans, _ := parseHours(s.Hours[wd])
+		if len(spans) == 0 {
+			continue
+		}
+		var parts []string
+		for _, sp := range spans {
+			parts = append(parts, "von "+spoken(sp.from)+" bis "+spoken(sp.to)+" Uhr")
+		}
+		hours := strings.Join(parts, " und ")
+		i := slices.IndexFunc(groups, func(g group) bool { return g.hours == hours })
+		if i < 0 {
+			groups = append(groups, group{hours: hours})
+			i = len(groups) - 1
+		}
+		groups[i].days = append(groups[i].days, weekdays[wd])
+	}
+	var out []string
+	for _, g := range groups {
+		out = append(out, and(g.days)+" "+g.hours)
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return strings.Join(out, ", ") + "."
+}
+
+// spoken says a time of day as in "8", "8:30".
+func spoken(m int) string {
+	if m%60 == 0 {
+		return fmt.Sprint(m / 60)
+	}
+	return fmt.Sprintf("%d:%02d", m/60, m%60)
+}
+
+func and(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " und " + items[len(items)-1]
+}
+
+// Open reports whether the practice is open at t: within its hours on a day that is no
+// public holiday.
+func (s *Settings) Open(holidays holiday.Calendar) func(time.Time) bool {
+	return func(t time.Time) bool {
+		t = t.In(berlin.Location)
+		if holidays.Is(t) {
+			return false
+		}
+		spans, _ := parseHours(s.Hours[t.Weekday()])
+		m := t.Hour()*60 + t.Minute()
+		return slices.ContainsFunc(spans, func(sp span) bool { return sp.from <= m && m < sp.to })
+	}
+}
+
+// Practice returns what the dialogue engine knows of the practice.
+func (s *Settings) Practice(name string, doctors []string, holidays holiday.Calendar) dialogue.Practice {
+	open := s.Open(holidays)
+	return dialogue.Practice{Name: name, OpeningHours: s.HoursText(), Address: s.Address, Phone: s.Phone, FAQ: s.FAQ,
+		Doctors: doctors, Open: open, StaffReachable: open, Greeting: s.Greeting, Closing: s.Closing,
+		EmergencyNote: s.EmergencyNote, Types: s.Types}
+}
