@@ -206,6 +206,13 @@ func TestBrowserWidget(t *testing.T) {
 	if strings.Join(stored, "|") != strings.Join(sent, "|") {
 		t.Errorf("the transcript holds %q, want %q", stored, sent)
 	}
+
+	// On a phone the widget takes the full width.
+	do("phone", chromedp.EmulateViewport(375, 740), chromedp.Navigate(site), chromedp.WaitVisible(in("#consent")))
+	if w := eval("phone", `String(Math.round(`+widgetRoot+`.querySelector(".box").getBoundingClientRect().width))`); w != eval("phone", `String(document.querySelector("tresen-reception").getBoundingClientRect().width|0)`) {
+		t.Errorf("on a phone the widget is %s px wide, narrower than its place", w)
+	}
+	shot(t, ctx, "phone")
 }
 
 func jsString(s string) string {

@@ -338,3 +338,26 @@ func TestWidgetLongPoll(t *testing.T) {
 		}
 	})
 }
+
+// TestWidgetPages: the script and the demo pages carry a strict CSP; the demo pages
+// exist only in demo mode.
+func TestWidgetPages(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		resp, err := http.Get(f.srv.URL + "/widget.js")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if csp := resp.Header.Get("Content-Security-Policy"); resp.StatusCode != http.StatusOK || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("widget.js: %d, CSP %q", resp.StatusCode, csp)
+		}
+		if resp, err = http.Get(f.srv.URL + "/demo/practice-website"); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("demo website without --demo: %d", resp.StatusCode)
+		}
+	})
+}
