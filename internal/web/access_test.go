@@ -47,11 +47,11 @@ func (b *browser) request(pattern, id string) (*http.Response, string) {
 
 const forbiddenMsg = "dafür fehlt die Berechtigung"
 
-// practiceOnly reports whether a route belongs to the practice calendar or inbox, which a
-// pharmacy does not have: it answers 404 there.
+// practiceOnly reports whether a route belongs to the practice calendar, inbox or
+// assistant, which a pharmacy does not have: it answers 404 there.
 func practiceOnly(pattern string) bool {
 	_, path := pathOf(pattern, "")
-	return strings.HasPrefix(path, "/calendar") || strings.HasPrefix(path, "/inbox")
+	return strings.HasPrefix(path, "/calendar") || strings.HasPrefix(path, "/inbox") || strings.HasPrefix(path, "/admin/assistant")
 }
 
 // withoutSupportAccess drops what a support session writes to the audit log by reading

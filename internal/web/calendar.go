@@ -22,15 +22,15 @@ import (
 	"github.com/tresen/tresen/internal/tenant"
 )
 
-// practice returns the session's tenant when it is a practice; the calendar does not
-// exist for pharmacies.
+// practice returns the session's tenant when it is a practice; calendar, inbox and the
+// assistant's settings do not exist for pharmacies.
 func (s *Server) practice(r *http.Request) (tenant.Tenant, error) {
 	t, err := s.db.FindTenantByID(r.Context(), sessionFrom(r.Context()).TenantID)
 	if err != nil {
 		return t, err
 	}
 	if t.Kind != tenant.Practice {
-		return t, errs.E(errs.NotFound, "Den Kalender gibt es nur für Arztpraxen.")
+		return t, errs.E(errs.NotFound, "Diese Seite gibt es nur für Arztpraxen.")
 	}
 	return t, nil
 }

@@ -113,7 +113,7 @@ type inboxData struct {
 
 // handleInbox lists the practice's requests: urgent ones first, then the newest.
 func (s *Server) handleInbox(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.inboxPractice(r)
+	t, err := s.practice(r)
 	if err != nil {
 		return err
 	}
@@ -182,18 +182,6 @@ func surname(name string) string {
 	return f[len(f)-1]
 }
 
-// inboxPractice returns the session's tenant when it is a practice.
-func (s *Server) inboxPractice(r *http.Request) (tenant.Tenant, error) {
-	t, err := s.db.FindTenantByID(r.Context(), sessionFrom(r.Context()).TenantID)
-	if err != nil {
-		return t, err
-	}
-	if t.Kind != tenant.Practice {
-		return t, errs.E(errs.NotFound, "Den Posteingang gibt es nur für Arztpraxen.")
-	}
-	return t, nil
-}
-
 // field is a labelled value of the detail page.
 type field struct{ Label, Value string }
 
@@ -233,7 +221,7 @@ type inboxDetail struct {
 
 // handleInboxDetail shows one request with its data, transcript and the team's notes.
 func (s *Server) handleInboxDetail(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.inboxPractice(r)
+	t, err := s.practice(r)
 	if err != nil {
 		return err
 	}
@@ -363,7 +351,7 @@ func dayText(iso string) string {
 // handleInboxAction assigns, closes, reopens, escalates or annotates a request, or replies
 // to the patient in the open chat.
 func (s *Server) handleInboxAction(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.inboxPractice(r)
+	t, err := s.practice(r)
 	if err != nil {
 		return err
 	}
@@ -414,7 +402,7 @@ func (s *Server) handleInboxAction(w http.ResponseWriter, r *http.Request) error
 // handleInboxEvents tells the open inbox of new and changed requests (server-sent events)
 // so that it reloads its list; the events carry only ids and urgency, no health data.
 func (s *Server) handleInboxEvents(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.inboxPractice(r)
+	t, err := s.practice(r)
 	if err != nil {
 		return err
 	}

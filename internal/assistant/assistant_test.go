@@ -1,0 +1,65 @@
+package assistant_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tresen/tresen/internal/assistant"
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/demo"
+	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/request"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/store/storetest"
+	"github.com/tresen/tresen/internal/tenant"
+)
+
+var ctx = audit.WithActor(context.Background(), audit.Actor{UserID: "test", Source: "test"})
+
+// TestEngineFromSettings: the assistant speaks with what its practice told it, names the
+// doctors of its calendar, and a practice that told it nothing gets no other practice's
+// address.
+func TestEngineFromSettings(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		told, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis am Deich"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		silent, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234568", Name: "Praxis Neu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := assistant.Settings{Hours: [7]string{time.Monday: "08:00-12:00"}, Address: "Deichstraße 1, 26506 Norden",
+			Greeting: "Moin, hier ist die Praxis am Deich.", Types: []request.Type{request.AppointmentBook}}
+		if err := db.SetSetting(ctx, told.ID, store.SettingAssistant, set); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSchedule(ctx, told.ID, demo.PracticeSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		engine := assistant.Engine(db)
+		e, err := engine(ctx, told.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := e.Practice
+		if p.Name != told.Name || p.Address != set.Address || p.OpeningHours != "Montag von 8 bis 12 Uhr." || p.Takes(request.PrescriptionRefill) ||
+			!slices.Equal(p.Doctors, demo.PracticeDoctors) || e.Slots == nil {
+			t.Errorf("practice %+v, slots %v", p, e.Slots)
+		}
+		if r := e.Start(&dialogue.Conversation{ID: "c"}); !strings.HasPrefix(r.Text, set.Greeting) {
+			t.Errorf("greeting %q", r.Text)
+		}
+
+		e, err = engine(ctx, silent.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := e.Practice; p.Name != silent.Name || p.Address != "" || p.OpeningHours != "" || len(p.FAQ) != 0 || e.Slots != nil {
+			t.Errorf("a practice without settings: %+v", p)
+		}
+	})
+}
