@@ -48,6 +48,13 @@ type Settings struct {
 	// AllowedOrigins are the origins (scheme://host[:port]) of the websites that may embed
 	// the practice's widget.
 	AllowedOrigins []string `json:"allowed_origins"`
+	// PrivacyURL is the practice's Datenschutzerklärung (privacy policy), absolute https.
+	PrivacyURL string `json:"privacy_url,omitempty"`
+	// Notice replaces the German privacy notice shown before consent; empty: the default.
+	Notice string `json:"notice,omitempty"`
+	// Color is the widget's main colour, "#rrggbb"; empty: the default. The widget keeps
+	// text on it readable (WCAG AA contrast) by choosing black or white.
+	Color string `json:"color,omitempty"`
 }
 
 // Options configure the handler.
