@@ -61,6 +61,8 @@ type Filter struct {
 	Channel  request.Channel
 	Doctor   string // the doctor's surname as the request names it
 	Assignee string // user id
+	// Since bounds the arrival time; zero: Window back from now.
+	Since time.Time
 }
 
 // Waiting selects the items not done yet.
@@ -94,7 +96,10 @@ type Service struct {
 func (s *Service) List(ctx context.Context, tenantID string, f Filter) (items []Item, counts Counts, err error) {
 	defer errs.Wrap(&err, "inbox.List")
 	kind := retention.Request
-	since := s.Now().Add(-Window)
+	since := f.Since
+	if since.IsZero() {
+		since = s.Now().Add(-Window)
+	}
 	recs, err := s.Store.ListRecords(ctx, tenantID, store.RecordFilter{Kind: &kind, Since: &since, Limit: maxItems})
 	if err != nil {
 		return nil, nil, err

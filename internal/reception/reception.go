@@ -30,6 +30,7 @@ type Store interface {
 	FindPersonsBornOn(ctx context.Context, tenantID, birthDate string) ([]person.Person, error)
 	SetRecordPerson(ctx context.Context, tenantID, id, personID string) error
 	Handling(ctx context.Context, tenantID, recordID string) (request.Handling, error)
+	ListRecords(ctx context.Context, tenantID string, f store.RecordFilter) ([]store.Record, error)
 }
 
 // Service holds the conversations of all practices.
@@ -205,6 +206,24 @@ func (s *Service) Conversation(ctx context.Context, tenantID, id string) (dialog
 		return dialogue.Conversation{}, err
 	}
 	return sv.Conversation, nil
+}
+
+// Conversations returns the conversations that began since a time, newest first.
+func (s *Service) Conversations(ctx context.Context, tenantID string, since time.Time) ([]dialogue.Conversation, error) {
+	kind := retention.Transcript
+	recs, err := s.Store.ListRecords(ctx, tenantID, store.RecordFilter{Kind: &kind, Since: &since, Limit: store.MaxRecordList})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dialogue.Conversation, 0, len(recs))
+	for _, rec := range recs {
+		var sv saved
+		if err := json.Unmarshal(rec.Data, &sv); err != nil {
+			return nil, fmt.Errorf("conversation %s: %w", rec.ID, err)
+		}
+		out = append(out, sv.Conversation)
+	}
+	return out, nil
 }
 
 // Replies returns what the team replied to the patient on the conversation's requests

@@ -101,6 +101,8 @@ func TestRouteIsolation(t *testing.T) {
 			"GET /inbox/events":         {path: "/inbox/events?tenant=" + f.b.ID, status: http.StatusOK},
 			"GET /inbox/{id}":           {id: bRequest.ID, status: http.StatusNotFound},
 			"POST /inbox/{id}/{action}": {path: "/inbox/" + bRequest.ID + "/done", status: http.StatusNotFound},
+			"GET /stats":                {path: "/stats?tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /stats/export.csv":     {path: "/stats/export.csv?tenant=" + f.b.ID, status: http.StatusOK},
 			"GET /support":              {path: "/support", status: http.StatusForbidden},
 			"POST /support/enter":       {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
 		}

@@ -75,6 +75,9 @@ func (s *Server) browserRoutes() []route {
 		{"GET /inbox/{id}", anyUser, s.handleInboxDetail},
 		{"POST /inbox/{id}/{action}", writer, s.handleInboxAction},
 
+		{"GET /stats", anyUser, s.handleStats},
+		{"GET /stats/export.csv", anyUser, s.handleStatsExport},
+
 		{"GET /support", supportOnly, s.handleSupportHome},
 		{"POST /support/enter", supportOnly, s.handleSupportEnter},
 	}
