@@ -44,12 +44,16 @@ type Main struct {
 	Out    io.Writer // where the demo prints its logins
 	Logger *slog.Logger
 
-	DB   *store.DB
-	Web  *web.Server
-	http *http.Server
-	ln   net.Listener
-	stop context.CancelFunc
-	done chan struct{}
+	DB  *store.DB
+	Web *web.Server
+	// Events is this node's event bus: new requests for open inboxes, the team's replies
+	// for open chats.
+	Events *events.Memory
+	widget *widget.Handler
+	http   *http.Server
+	ln     net.Listener
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
 // NewMain returns a Main with defaults.
@@ -116,14 +120,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// One node's bus: the inbox of a team hears of requests its node took. Several nodes
 	// need a shared bus (PostgreSQL LISTEN/NOTIFY); their inboxes still show all on reload.
 	bus := &events.Memory{}
+	m.Events = bus
 	rec := assistant.Reception(m.DB)
 	rec.Events = bus
-	wg, err := widget.New(m.DB, rec, widget.Options{Logger: m.Logger, Demo: m.Demo})
-	if err != nil {
+	if m.widget, err = widget.New(m.DB, rec, widget.Options{Logger: m.Logger, Demo: m.Demo, Events: bus}); err != nil {
 		return err
 	}
 	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry(), Articles: cat,
-		FHIR: fhirapi.New(m.DB, m.DB.Now), Events: bus, Widget: wg}); err != nil {
+		FHIR: fhirapi.New(m.DB, m.DB.Now), Events: bus, Widget: m.widget}); err != nil {
 		return err
 	}
 	m.http = m.Web.HTTPServer(m.Addr)
@@ -196,6 +200,11 @@ func (m *Main) hourly(ctx context.Context) {
 // Close stops serving, waits for requests in flight and closes the store.
 func (m *Main) Close() error {
 	var errList []error
+	if m.widget != nil {
+		// Open chats are hijacked connections that Shutdown does not wait for: end them
+		// and let their turns be stored while the store is open.
+		errList = append(errList, m.widget.Close())
+	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errList = append(errList, m.http.Shutdown(ctx))

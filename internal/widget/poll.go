@@ -32,6 +32,12 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cors(w, r)
+	done, ok := h.begin()
+	if !ok {
+		http.Error(w, msgInternal, http.StatusServiceUnavailable)
+		return
+	}
+	defer done()
 	ctx := actor(r.Context(), r)
 	s := &session{practice: t, ip: clientIP(r)}
 	if op != "consent" {

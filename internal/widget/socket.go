@@ -20,6 +20,14 @@ const readLimit = 32 << 10
 // reconnects and resumes when the patient writes again.
 const idle = 30 * time.Minute
 
+// pingEvery keeps the connection alive through proxies and NAT that drop silent ones
+// (often after 30 or 60 s), and finds dead ones: a ping unanswered within pingWait
+// closes the connection.
+const (
+	pingEvery = 25 * time.Second
+	pingWait  = 15 * time.Second
+)
+
 // handleSocket carries a chat over a WebSocket: GET /widget/ws?practice=ID.
 func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 	t, status, err := h.practice(r, r.URL.Query().Get("practice"))
@@ -31,6 +39,18 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msgTooFast, http.StatusTooManyRequests)
 		return
 	}
+	done, ok := h.begin()
+	if !ok {
+		http.Error(w, msgInternal, http.StatusServiceUnavailable)
+		return
+	}
+	defer done()
+	// The server's read and write timeouts are for pages; a chat stays open for as long
+	// as the patient writes. net/http clears them when the connection is hijacked, which
+	// this makes explicit rather than relied on.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 	// The origin is checked above against the practice's allow-list.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
@@ -38,10 +58,22 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(readLimit)
+	// conn ends with the connection, or when the handler closes.
+	conn, cancelConn := context.WithCancel(r.Context())
+	defer cancelConn()
+	stop := context.AfterFunc(h.base, func() {
+		// Tell the browser to reconnect (to the next server), waiting a moment for its
+		// answer; the read below ends with the connection.
+		// Cancelling the read closes the connection.
+		go c.Close(websocket.StatusGoingAway, "")
+		time.AfterFunc(time.Second, cancelConn)
+	})
+	defer stop()
+	go h.ping(conn, c)
 	ctx := actor(context.WithoutCancel(r.Context()), r)
 	s := &session{practice: t, ip: clientIP(r)}
 	for {
-		rctx, cancel := context.WithTimeout(r.Context(), idle)
+		rctx, cancel := context.WithTimeout(conn, idle)
 		var in In
 		err := wsjson.Read(rctx, c, &in)
 		cancel()
@@ -49,12 +81,12 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &syn) || errors.As(err, &typ):
-			if !h.send(r.Context(), c, []Out{{Type: "error", Message: msgUnknown}}) {
+			if !h.send(conn, c, []Out{{Type: "error", Message: msgUnknown}}) {
 				return
 			}
 			continue
 		case err != nil:
-			if websocket.CloseStatus(err) == -1 && !errors.Is(err, io.EOF) && r.Context().Err() == nil && rctx.Err() == nil {
+			if websocket.CloseStatus(err) == -1 && !errors.Is(err, io.EOF) && conn.Err() == nil && rctx.Err() == nil {
 				h.log.Info("widget: socket closed", "err", err)
 			}
 			c.Close(websocket.StatusNormalClosure, "")
@@ -62,7 +94,28 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		// A turn is taken to its end even when the browser goes meanwhile: it is stored,
 		// and the resent message gets the stored reply.
-		if !h.send(r.Context(), c, h.handle(ctx, s, in)) {
+		if !h.send(conn, c, h.handle(ctx, s, in)) {
+			return
+		}
+	}
+}
+
+// ping pings the browser until ctx ends; a ping that is not answered closes the
+// connection, and the browser reconnects.
+func (h *Handler) ping(ctx context.Context, c *websocket.Conn) {
+	t := time.NewTicker(pingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, pingWait)
+		err := c.Ping(pctx)
+		cancel()
+		if err != nil {
+			c.CloseNow()
 			return
 		}
 	}

@@ -20,11 +20,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
@@ -65,6 +67,8 @@ type Options struct {
 	Demo bool
 	// Now is the clock of the rate limits; nil: time.Now.
 	Now func() time.Time
+	// Events, if set, carries the team's replies (events.Reply) into open chats.
+	Events events.Bus
 }
 
 // Handler serves /widget.js, /widget/… and, with Options.Demo, /demo/….
@@ -78,6 +82,14 @@ type Handler struct {
 	perIP   *limiter // messages and new conversations per client address
 	perConv *limiter // messages per conversation
 	locks   [64]chanMutex
+	events  events.Bus
+
+	// base is cancelled by Close: it ends open sockets and waiting polls.
+	base   context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
+	active sync.WaitGroup // sockets and poll requests in progress, guarded by mu for Add
 }
 
 // Limits: a chat needs few messages a minute, but quick replies make the first ones
@@ -94,8 +106,9 @@ const (
 
 // New returns the widget handler.
 func New(db Store, rec *reception.Service, o Options) (*Handler, error) {
-	h := &Handler{db: db, rec: rec, log: o.Logger, demo: o.Demo,
+	h := &Handler{db: db, rec: rec, log: o.Logger, demo: o.Demo, events: o.Events,
 		perIP: newLimiter(ipBurst, ipEvery, o.Now), perConv: newLimiter(convBurst, convEvery, o.Now)}
+	h.base, h.cancel = context.WithCancel(context.Background())
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -124,6 +137,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "strict-origin")
 	h.mux.ServeHTTP(w, r)
+}
+
+// closeWait bounds how long Close waits for turns in flight.
+const closeWait = 5 * time.Second
+
+// Close ends every open socket and waiting poll and waits, at most a few seconds, for the
+// turns in flight to be stored; call it before the store closes. A turn cut off here was
+// not acknowledged, so the browser resends it to the next server.
+func (h *Handler) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	done := make(chan struct{})
+	go func() {
+		h.active.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(closeWait):
+		return errors.New("widget: connections still open after 5 s")
+	}
+}
+
+// begin counts a socket or poll request as active until its done is called; false once
+// the handler is closed.
+func (h *Handler) begin() (done func(), ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, false
+	}
+	h.active.Add(1)
+	return h.active.Done, true
 }
 
 // Texts are what the widget shows before the first message: the practice's privacy
@@ -187,15 +236,15 @@ func (h *Handler) handleConfig(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) practice(r *http.Request, id string) (tenant.Tenant, int, error) {
 	ctx := r.Context()
 	if id == "" {
-		return tenant.Tenant{}, http.StatusBadRequest, errors.New("Die Praxis ist nicht angegeben (data-practice).")
+		return tenant.Tenant{}, http.StatusBadRequest, errs.E(errs.Invalid, "Die Praxis ist nicht angegeben (data-practice).")
 	}
 	t, err := h.db.FindTenantByID(ctx, id)
 	if err != nil || t.Kind != tenant.Practice {
 		if err != nil && !errs.Is(err, errs.NotFound) && !errs.Is(err, errs.Invalid) {
 			h.log.Error("widget: practice", "err", err)
-			return t, http.StatusInternalServerError, errors.New(msgInternal)
+			return t, http.StatusInternalServerError, errs.E(errs.Internal, msgInternal)
 		}
-		return t, http.StatusNotFound, errors.New("Diese Praxis bietet keine Online-Rezeption an.")
+		return t, http.StatusNotFound, errs.E(errs.NotFound, "Diese Praxis bietet keine Online-Rezeption an.")
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
@@ -205,10 +254,10 @@ func (h *Handler) practice(r *http.Request, id string) (tenant.Tenant, int, erro
 	ok, err := h.allowed(ctx, r, t, origin)
 	if err != nil {
 		h.log.Error("widget: settings", "err", err)
-		return t, http.StatusInternalServerError, errors.New(msgInternal)
+		return t, http.StatusInternalServerError, errs.E(errs.Internal, msgInternal)
 	}
 	if !ok {
-		return t, http.StatusForbidden, errors.New("Diese Website darf die Online-Rezeption der Praxis nicht einbinden.")
+		return t, http.StatusForbidden, errs.E(errs.Forbidden, "Diese Website darf die Online-Rezeption der Praxis nicht einbinden.")
 	}
 	return t, 0, nil
 }
@@ -246,10 +295,13 @@ func ownOrigin(r *http.Request) string {
 	return "http://" + r.Host
 }
 
-// cors lets the (already checked) origin read the response.
+// cors lets the (already checked) origin read the response. Same-origin requests
+// without an Origin header need no CORS header.
 func (h *Handler) cors(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
 	w.Header().Add("Vary", "Origin")
+	if o := r.Header.Get("Origin"); o != "" {
+		w.Header().Set("Access-Control-Allow-Origin", o)
+	}
 }
 
 // handlePreflight answers CORS preflights of the long-poll fallback for allowed origins.

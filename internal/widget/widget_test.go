@@ -31,6 +31,7 @@ const site = "https://www.praxis-schneider.example"
 type fixture struct {
 	db       *store.DB
 	practice tenant.Tenant
+	handler  *widget.Handler
 	srv      *httptest.Server
 }
 
@@ -49,7 +50,7 @@ func setup(t *testing.T, db *store.DB) *fixture {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{db: db, practice: p, srv: srv}
+	return &fixture{db: db, practice: p, handler: h, srv: srv}
 }
 
 // dial opens the widget's socket as a browser on origin would.
@@ -358,6 +359,55 @@ func TestWidgetPages(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("demo website without --demo: %d", resp.StatusCode)
+		}
+	})
+}
+
+// TestWidgetServerTimeouts: the http.Server's read and write timeouts, meant for pages,
+// do not cut an open chat.
+func TestWidgetServerTimeouts(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		f.srv.Close()
+		h, err := widget.New(db, assistant.Reception(db), widget.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.srv = httptest.NewUnstartedServer(h)
+		f.srv.Config.ReadTimeout, f.srv.Config.WriteTimeout = time.Second, time.Second
+		f.srv.Start()
+		t.Cleanup(f.srv.Close)
+		c := mustDial(t, f)
+		consent(t, c)
+		time.Sleep(2 * time.Second)
+		send(t, c, widget.In{Type: "say", ID: "t1", Text: "Wann haben Sie geöffnet?"})
+		expect(t, c, "ack")
+		expect(t, c, "reply")
+	})
+}
+
+// TestWidgetClose: closing the handler ends open chats (the server goes away) and
+// refuses new ones, without waiting for the browsers.
+func TestWidgetClose(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		c := mustDial(t, f)
+		consent(t, c)
+		start := time.Now()
+		if err := f.handler.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("Close took %v", d)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, _, err := c.Read(rctx)
+		if s := websocket.CloseStatus(err); s != websocket.StatusGoingAway {
+			t.Errorf("after Close the socket read %v (status %v), want going away", err, s)
+		}
+		if _, resp, err := f.dial(t, site); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("dial after Close: %v, %+v", err, resp)
 		}
 	})
 }
