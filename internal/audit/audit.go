@@ -33,7 +33,8 @@ const (
 	TOTPEnable    Action = "totp.enable"
 	SupportGrant  Action = "support.grant"
 	SupportRevoke Action = "support.revoke"
-	SupportAccess Action = "support.access" // a support user used a grant
+	SupportAccess Action = "support.access" // a support user used a grant or read a report
+	SupportReport Action = "support.report" // the team shared a problem with support
 	KeyRotate     Action = "key.rotate"
 	Backup        Action = "backup"
 	Restore       Action = "restore"
@@ -190,7 +191,7 @@ var labels = map[Action]string{
 	Create: "angelegt", Update: "geändert", Delete: "gelöscht", Read: "Gesundheitsdaten gelesen", Export: "exportiert",
 	Erase: "Person gelöscht", Purge: "Fristablauf gelöscht", Permission: "Berechtigung geändert",
 	PasswordSet: "Passwort geändert", PasswordReset: "Passwort zurückgesetzt", TOTPEnable: "Zweiter Faktor eingerichtet",
-	SupportGrant: "Support freigegeben", SupportRevoke: "Support-Freigabe widerrufen", SupportAccess: "Support-Zugriff",
+	SupportGrant: "Support freigegeben", SupportRevoke: "Support-Freigabe widerrufen", SupportAccess: "Support-Zugriff", SupportReport: "An den Support gemeldet",
 	KeyRotate: "Schlüssel neu verpackt", Backup: "Sicherung", Restore: "Wiederherstellung",
 }
 

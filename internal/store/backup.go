@@ -56,6 +56,7 @@ var backupTables = []struct{ name, order string }{
 	{"appointment_units", "tenant_id, resource, unit"},
 	{"api_tokens", "id"},
 	{"inbox", "record_id"},
+	{"support_reports", "id"},
 	{"blob_trash", "blob_key"},
 	{"audit_log", "chain, seq"},
 	{"audit_heads", "chain"},

@@ -52,6 +52,8 @@ var notTenantScoped = map[string]string{
 	"ResetPassword":      "takes a secret reset token, which names its own user",
 	"PurgeDue":           "operator task across tenants: Purge's dry run",
 	"ActiveGrants":       "operator task: the support desk's list of open grants across tenants",
+	"OpenReports":        "operator task: the support desk's list of open reports across tenants, without their data",
+	"ReadReport":         "support reads a report by its id, which names its tenant; support role only, audited (TestSupportReports)",
 	"FindUserByUsername": "operator task: user names are global, typed before any tenant is known",
 	"RotateKeys":         "operator task: re-wraps every tenant's data key (TestKeyRotation)",
 	"Backup":             "operator task: copies the whole store",
@@ -153,6 +155,9 @@ func TestTenantIsolation(t *testing.T) {
 				}
 				return len(all), err
 			}, wantExactly(1)},
+			{"CreateReport", "on B's request", func() (any, error) { return db.CreateReport(ctx, a.ID, w.bHandled, []byte(`{}`)) }, wantNotFound},
+			{"ListReports", "A's own only", func() (any, error) { return db.ListReports(ctx, a.ID) }, ownList(a.ID)},
+			{"CloseReport", "B's report", func() (any, error) { return nil, db.CloseReport(ctx, a.ID, w.bReport) }, wantNotFound},
 			{"SetRecordPerson", "B's record to A's person", func() (any, error) { return nil, db.SetRecordPerson(ctx, a.ID, w.bRecord.ID, w.aPerson.ID) }, wantNotFound},
 			{"SetRecordPerson", "A's record to B's person", func() (any, error) { return nil, db.SetRecordPerson(ctx, a.ID, w.aRecord.ID, bPerson.ID) }, wantNotFound},
 			{"UpdateRecord", "B's record", func() (any, error) { return nil, db.UpdateRecord(ctx, a.ID, w.bRecord.ID, []byte(`{"x":1}`)) }, wantNotFound},
@@ -323,6 +328,7 @@ func TestRowLevelSecurity(t *testing.T) {
 		{"appointment_units", "tenant_id"},
 		{"api_tokens", "tenant_id"},
 		{"inbox", "tenant_id"},
+		{"support_reports", "tenant_id"},
 		{"persons", "tenant_id"},
 		{"records", "tenant_id"},
 		{"blob_trash", "tenant_id"},
@@ -475,6 +481,7 @@ type tenantWorld struct {
 	aAppt, bAppt   appointment.Appointment
 	bToken         store.APIToken
 	bHandled       string
+	bReport        string
 	support        user.User
 	tenantA        tenant.Tenant
 	tenantB        tenant.Tenant
@@ -575,6 +582,13 @@ func seedTenantWorld(t *testing.T, db *store.DB, a, b tenant.Tenant) tenantWorld
 		}
 		if tn.dst != nil {
 			*tn.dst = rec.ID
+		}
+		rep, err := db.CreateReport(ctx, tn.id, rec.ID, []byte(`{"description":"Rückruf kam nicht an"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tn.id == b.ID {
+			w.bReport = rep.ID
 		}
 	}
 	if err := db.SetLLMSettings(ctx, a.ID, llm.Settings{}); err != nil {

@@ -172,6 +172,10 @@ func purgeExpiredAccess(tx *Tx, tenantID string) error {
 		return err
 	}
 	// Ended grants stay a year in the owner's overview.
-	_, err := tx.exec(`DELETE FROM support_grants WHERE tenant_id = $1 AND expires_at <= $2`, tenantID, ms(tx.now.AddDate(-1, 0, 0)))
+	if _, err := tx.exec(`DELETE FROM support_grants WHERE tenant_id = $1 AND expires_at <= $2`, tenantID, ms(tx.now.AddDate(-1, 0, 0))); err != nil {
+		return err
+	}
+	// The copy a support report shared goes when the report expires.
+	_, err := tx.exec(`UPDATE support_reports SET data_enc = NULL WHERE tenant_id = $1 AND expires_at <= $2 AND data_enc IS NOT NULL`, tenantID, ms(tx.now))
 	return err
 }
