@@ -17,6 +17,7 @@ import (
 	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/inbox"
 	"github.com/tresen/tresen/internal/request"
+	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
 )
 
@@ -217,6 +218,8 @@ type inboxDetail struct {
 	// BookLink opens the calendar's finder for this patient and wish.
 	BookLink string
 	Back     string
+	Reports  []store.Report // problem reports on the request, without their data
+	Now      time.Time
 }
 
 // handleInboxDetail shows one request with its data, transcript and the team's notes.
@@ -289,6 +292,10 @@ func (s *Server) inboxDetailPage(w http.ResponseWriter, r *http.Request, t tenan
 			return err
 		}
 	}
+	if d.Reports, err = s.reportsOf(ctx, t.ID, it.RecordID); err != nil {
+		return err
+	}
+	d.Now = s.db.Now()
 	p.Title, p.Data = rq.Type.Label(), d
 	s.render(w, r, status, "inbox_detail", p)
 	return nil

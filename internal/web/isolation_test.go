@@ -47,6 +47,10 @@ func TestRouteIsolation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		bReport, err := db.CreateReport(testCtx, f.b.ID, bRequest.ID, []byte(`{"description":"`+bPatientName+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
 		steps := map[string]isolationStep{
 			"GET /{$}":                        {path: "/"},
 			"GET /login":                      {path: "/login"},
@@ -97,19 +101,23 @@ func TestRouteIsolation(t *testing.T) {
 			"POST /calendar/feeds":                         {},
 			"GET /calendar/feed/{tenant}/{doctor}/{token}": {path: "/calendar/feed/" + f.b.ID + "/weber/" + f.bGrant.ID + ".ics", status: http.StatusNotFound},
 			// A's inbox, and B's request by its id.
-			"GET /inbox":                {path: "/inbox?status=all&tenant=" + f.b.ID, status: http.StatusOK},
-			"GET /inbox/events":         {path: "/inbox/events?tenant=" + f.b.ID, status: http.StatusOK},
-			"GET /inbox/{id}":           {id: bRequest.ID, status: http.StatusNotFound},
-			"POST /inbox/{id}/{action}": {path: "/inbox/" + bRequest.ID + "/done", status: http.StatusNotFound},
-			"GET /stats":                {path: "/stats?tenant=" + f.b.ID, status: http.StatusOK},
-			"GET /stats/export.csv":     {path: "/stats/export.csv?tenant=" + f.b.ID, status: http.StatusOK},
-			"GET /support":              {path: "/support", status: http.StatusForbidden},
-			"POST /support/enter":       {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
+			"GET /inbox":                             {path: "/inbox?status=all&tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /inbox/events":                      {path: "/inbox/events?tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /inbox/{id}":                        {id: bRequest.ID, status: http.StatusNotFound},
+			"POST /inbox/{id}/{action}":              {path: "/inbox/" + bRequest.ID + "/done", status: http.StatusNotFound},
+			"GET /stats":                             {path: "/stats?tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /stats/export.csv":                  {path: "/stats/export.csv?tenant=" + f.b.ID, status: http.StatusOK},
+			"GET /inbox/{id}/report":                 {id: bRequest.ID, status: http.StatusNotFound},
+			"POST /inbox/{id}/report":                {id: bRequest.ID, form: url.Values{"description": {"x"}, "confirm": {"on"}}, status: http.StatusNotFound},
+			"POST /inbox/{id}/report/{report}/close": {path: "/inbox/" + bRequest.ID + "/report/" + bReport.ID + "/close", status: http.StatusNotFound},
+			"GET /support/reports/{id}":              {id: bReport.ID, status: http.StatusForbidden},
+			"GET /support":                           {path: "/support", status: http.StatusForbidden},
+			"POST /support/enter":                    {form: url.Values{"grant": {f.bGrant.ID}}, status: http.StatusForbidden},
 		}
 		// Anything in a response that would show B's data.
 		foreign := []string{f.b.Name, f.b.ID, f.b.Code, f.bOwner.Username, f.bOwner.Name, f.bOwner.ID,
 			f.bStaff.Username, f.bStaff.Name, f.bStaff.ID, f.bGrant.ID, f.bPerson.ID, // B's patient would show with her id in the export link
-			bAppointment.ID, bPatientName, bRequest.ID}
+			bAppointment.ID, bPatientName, bRequest.ID, bReport.ID}
 
 		before := stateOf(t, db, f.b.ID)
 		pw := testPW

@@ -74,12 +74,16 @@ func (s *Server) browserRoutes() []route {
 		{"GET /inbox/events", anyUser, s.handleInboxEvents},
 		{"GET /inbox/{id}", anyUser, s.handleInboxDetail},
 		{"POST /inbox/{id}/{action}", writer, s.handleInboxAction},
+		{"GET /inbox/{id}/report", writer, s.handleReportForm},
+		{"POST /inbox/{id}/report", writer, s.handleReportCreate},
+		{"POST /inbox/{id}/report/{report}/close", writer, s.handleReportClose},
 
 		{"GET /stats", anyUser, s.handleStats},
 		{"GET /stats/export.csv", anyUser, s.handleStatsExport},
 
 		{"GET /support", supportOnly, s.handleSupportHome},
 		{"POST /support/enter", supportOnly, s.handleSupportEnter},
+		{"GET /support/reports/{id}", supportOnly, s.handleSupportReport},
 	}
 }
 

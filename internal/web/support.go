@@ -13,7 +13,14 @@ func (s *Server) handleSupportHome(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "support_home", page{Title: "Support", Data: grants})
+	reports, err := s.db.OpenReports(r.Context())
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "support_home", page{Title: "Support", Data: struct {
+		Grants  []store.ActiveGrant
+		Reports []store.OpenReport
+	}{grants, reports}})
 	return nil
 }
 
