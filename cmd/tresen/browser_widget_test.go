@@ -10,10 +10,12 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/widget"
 )
 
 // widgetRoot is the shadow root of the reception widget on the demo practice website.
@@ -206,6 +208,21 @@ func TestBrowserWidget(t *testing.T) {
 	if strings.Join(stored, "|") != strings.Join(sent, "|") {
 		t.Errorf("the transcript holds %q, want %q", stored, sent)
 	}
+
+	// The practice's colour: a light one gets black text, and the demo practice keeps the
+	// link to its placeholder privacy policy.
+	actx := audit.WithActor(context.Background(), audit.Actor{UserID: "test", Source: "test"})
+	if err := m.DB.SetSetting(actx, p.ID, store.SettingWidget, widget.Settings{Color: "#ffd700"}); err != nil {
+		t.Fatal(err)
+	}
+	do("colour", chromedp.Navigate(site), chromedp.WaitVisible(in("#consent")))
+	if got := eval("colour", `(() => { const s = getComputedStyle(`+widgetRoot+`.querySelector("h2")); return s.backgroundColor + " " + s.color; })()`); got != "rgb(255, 215, 0) rgb(0, 0, 0)" {
+		t.Errorf("heading in the practice's colour: %q", got)
+	}
+	if got := eval("privacy", widgetRoot+`.querySelector("#privacy").href`); got != m.URL()+"/demo/datenschutz" {
+		t.Errorf("privacy link %q", got)
+	}
+	shot(t, ctx, "colour")
 
 	// On a phone the widget takes the full width.
 	do("phone", chromedp.EmulateViewport(375, 740), chromedp.Navigate(site), chromedp.WaitVisible(in("#consent")))

@@ -26,7 +26,7 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msgUnknown, http.StatusBadRequest)
 		return
 	}
-	t, status, err := h.practice(r, in.Practice)
+	t, _, status, err := h.practice(r, in.Practice)
 	if err != nil {
 		http.Error(w, err.Error(), status)
 		return

@@ -30,7 +30,7 @@ const (
 
 // handleSocket carries a chat over a WebSocket: GET /widget/ws?practice=ID.
 func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
-	t, status, err := h.practice(r, r.URL.Query().Get("practice"))
+	t, _, status, err := h.practice(r, r.URL.Query().Get("practice"))
 	if err != nil {
 		http.Error(w, err.Error(), status)
 		return

@@ -176,16 +176,39 @@ func (h *Handler) begin() (done func(), ok bool) {
 }
 
 // Texts are what the widget shows before the first message: the practice's privacy
-// notice, the consent and the link to its Datenschutzerklärung (privacy policy). One
-// struct per language, so that they can become a practice setting.
+// notice, the consent and the link to its Datenschutzerklärung (privacy policy), one
+// struct per language.
 type Texts struct {
 	Notice      string `json:"notice"`
 	Consent     string `json:"consent"`
 	PrivacyLink string `json:"privacy_link"`
-	PrivacyURL  string `json:"privacy_url"` // absolute, or relative to the widget's server
+	// PrivacyURL is absolute (https), or relative to the widget's server for the demo
+	// practice; empty: no link.
+	PrivacyURL string `json:"privacy_url,omitempty"`
 }
 
-// defaultTexts are the texts until practices set their own.
+// texts are the practice's texts: the defaults with its own notice (German, the language
+// it writes in; English visitors keep the default) and privacy policy.
+func (h *Handler) texts(t tenant.Tenant, s Settings) map[string]Texts {
+	out := defaultTexts(t.Name)
+	privacy := ""
+	switch {
+	case s.PrivacyURL != "" && httpsURL(s.PrivacyURL):
+		privacy = s.PrivacyURL
+	case h.demo && t.Code == demo.PracticeTenant.Code:
+		privacy = "/demo/datenschutz"
+	}
+	for lang, tx := range out {
+		tx.PrivacyURL = privacy
+		if lang == "de" && s.Notice != "" && !strings.ContainsAny(s.Notice, "<>") {
+			tx.Notice = s.Notice
+		}
+		out[lang] = tx
+	}
+	return out
+}
+
+// defaultTexts are the texts of a practice that has set none.
 func defaultTexts(practice string) map[string]Texts {
 	return map[string]Texts{
 		"de": {
@@ -194,7 +217,6 @@ func defaultTexts(practice string) map[string]Texts {
 				"(Art. 9 Abs. 2 lit. a und h DSGVO). Bitte schreiben Sie keine Notfälle: im Notfall rufen Sie 112 an.",
 			Consent:     "Ich habe den Hinweis gelesen und willige ein, dass meine Angaben zu diesem Zweck gespeichert werden.",
 			PrivacyLink: "Datenschutzerklärung der Praxis",
-			PrivacyURL:  "/demo/datenschutz",
 		},
 		"en": {
 			Notice: "This chat is the online reception of " + practice + ". What you write here is stored " +
@@ -202,7 +224,6 @@ func defaultTexts(practice string) map[string]Texts {
 				"Please do not use it for emergencies: in an emergency call 112.",
 			Consent:     "I have read the notice and consent to my details being stored for this purpose.",
 			PrivacyLink: "Privacy policy of the practice",
-			PrivacyURL:  "/demo/datenschutz",
 		},
 	}
 }
@@ -220,79 +241,75 @@ func (h *Handler) handleScript(w http.ResponseWriter, r *http.Request) {
 	w.Write(widgetJS)
 }
 
-// handleConfig returns the practice's name and texts to an allowed origin.
+// handleConfig returns the practice's name, texts and colour to an allowed origin.
 func (h *Handler) handleConfig(w http.ResponseWriter, r *http.Request) {
-	t, status, err := h.practice(r, r.URL.Query().Get("practice"))
+	t, set, status, err := h.practice(r, r.URL.Query().Get("practice"))
 	if err != nil {
 		http.Error(w, err.Error(), status)
 		return
 	}
 	h.cors(w, r)
-	writeJSON(w, map[string]any{"practice": t.Name, "texts": defaultTexts(t.Name)})
+	color := ""
+	if colorRE.MatchString(set.Color) {
+		color = set.Color
+	}
+	writeJSON(w, map[string]any{"practice": t.Name, "texts": h.texts(t, set), "color": color})
 }
 
-// practice finds the practice a request is for and checks that its origin may embed the
-// widget; the error is the German message for the browser with its HTTP status.
-func (h *Handler) practice(r *http.Request, id string) (tenant.Tenant, int, error) {
+// practice finds the practice a request is for, with its widget settings, and checks that
+// its origin may embed the widget; the error is the German message for the browser with
+// its HTTP status.
+func (h *Handler) practice(r *http.Request, id string) (tenant.Tenant, Settings, int, error) {
 	ctx := r.Context()
+	var s Settings
 	if id == "" {
-		return tenant.Tenant{}, http.StatusBadRequest, errs.E(errs.Invalid, "Die Praxis ist nicht angegeben (data-practice).")
+		return tenant.Tenant{}, s, http.StatusBadRequest, errs.E(errs.Invalid, "Die Praxis ist nicht angegeben (data-practice).")
 	}
 	t, err := h.db.FindTenantByID(ctx, id)
 	if err != nil || t.Kind != tenant.Practice {
 		if err != nil && !errs.Is(err, errs.NotFound) && !errs.Is(err, errs.Invalid) {
 			h.log.Error("widget: practice", "err", err)
-			return t, http.StatusInternalServerError, errs.E(errs.Internal, msgInternal)
+			return t, s, http.StatusInternalServerError, errs.E(errs.Internal, msgInternal)
 		}
-		return t, http.StatusNotFound, errs.E(errs.NotFound, "Diese Praxis bietet keine Online-Rezeption an.")
+		return t, s, http.StatusNotFound, errs.E(errs.NotFound, "Diese Praxis bietet keine Online-Rezeption an.")
+	}
+	if err := h.db.Setting(ctx, t.ID, store.SettingWidget, &s); err != nil && !errs.Is(err, errs.NotFound) {
+		h.log.Error("widget: settings", "err", err)
+		return t, s, http.StatusInternalServerError, errs.E(errs.Internal, msgInternal)
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
 		// Browsers send no Origin with same-origin GETs (the script's config).
-		origin = ownOrigin(r)
+		origin = "http://" + r.Host
 	}
-	ok, err := h.allowed(ctx, r, t, origin)
-	if err != nil {
-		h.log.Error("widget: settings", "err", err)
-		return t, http.StatusInternalServerError, errs.E(errs.Internal, msgInternal)
+	if !allowed(r, s, origin) {
+		return t, s, http.StatusForbidden, errs.E(errs.Forbidden, "Diese Website darf die Online-Rezeption der Praxis nicht einbinden.")
 	}
-	if !ok {
-		return t, http.StatusForbidden, errs.E(errs.Forbidden, "Diese Website darf die Online-Rezeption der Praxis nicht einbinden.")
-	}
-	return t, 0, nil
+	return t, s, 0, nil
 }
 
-// allowed reports whether origin may embed the practice's widget: one of the origins of
-// its settings, or, with --demo, the server's own origin for the demo practice. A request
-// without Origin (no browser) is refused.
-func (h *Handler) allowed(ctx context.Context, r *http.Request, t tenant.Tenant, origin string) (bool, error) {
+// allowed reports whether origin may embed a practice's widget: one of the origins of its
+// settings, or the server's own origin, where the practice team previews its widget on
+// Tresen's pages. A request without Origin (no browser) is refused.
+//
+// The own origin is taken from the Host header with either scheme, rather than from
+// r.TLS or X-Forwarded-Proto: behind a TLS-terminating proxy the request arrives over
+// http, and a forwarded header would have to be trusted. Browsers do not let a page of
+// another site send this server's host as its Origin, and clients that are not browsers
+// can send any Origin anyway; the check keeps foreign websites' browsers out.
+func allowed(r *http.Request, s Settings, origin string) bool {
 	if origin == "" || origin == "null" {
-		return false, nil
+		return false
 	}
-	if h.demo && t.Code == demo.PracticeTenant.Code && strings.EqualFold(origin, ownOrigin(r)) {
-		return true, nil
-	}
-	var s Settings
-	switch err := h.db.Setting(ctx, t.ID, store.SettingWidget, &s); {
-	case errs.Is(err, errs.NotFound):
-		return false, nil
-	case err != nil:
-		return false, err
+	if strings.EqualFold(origin, "http://"+r.Host) || strings.EqualFold(origin, "https://"+r.Host) {
+		return true
 	}
 	for _, o := range s.AllowedOrigins {
 		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
-}
-
-// ownOrigin is the origin of the widget's server as the request names it.
-func ownOrigin(r *http.Request) string {
-	if r.TLS != nil {
-		return "https://" + r.Host
-	}
-	return "http://" + r.Host
+	return false
 }
 
 // cors lets the (already checked) origin read the response. Same-origin requests
@@ -306,7 +323,7 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request) {
 
 // handlePreflight answers CORS preflights of the long-poll fallback for allowed origins.
 func (h *Handler) handlePreflight(w http.ResponseWriter, r *http.Request) {
-	if _, status, err := h.practice(r, r.URL.Query().Get("practice")); err != nil {
+	if _, _, status, err := h.practice(r, r.URL.Query().Get("practice")); err != nil {
 		http.Error(w, err.Error(), status)
 		return
 	}

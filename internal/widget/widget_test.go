@@ -411,3 +411,101 @@ func TestWidgetClose(t *testing.T) {
 		}
 	})
 }
+
+// config fetches the practice's widget config as a browser on origin would (origin empty:
+// a same-origin request, which carries no Origin header).
+func (f *fixture) config(t *testing.T, origin string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", f.srv.URL+"/widget/config?practice="+f.practice.ID, nil)
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	} else {
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cfg map[string]any
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp, cfg
+}
+
+// TestWidgetConfig: the practice's notice replaces the German one, its privacy policy is
+// linked (none without one), and its colour is passed on only as #rrggbb.
+func TestWidgetConfig(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		text := func(cfg map[string]any, lang, key string) string {
+			s, _ := cfg["texts"].(map[string]any)[lang].(map[string]any)[key].(string)
+			return s
+		}
+		_, cfg := f.config(t, site)
+		if got := text(cfg, "de", "privacy_url") + text(cfg, "en", "privacy_url"); got != "" {
+			t.Errorf("a practice without a privacy policy links %q", got)
+		}
+		if cfg["color"] != "" || !strings.Contains(text(cfg, "de", "notice"), "Hausarztpraxis Dr. Test") {
+			t.Errorf("defaults: %v", cfg)
+		}
+		set := widget.Settings{AllowedOrigins: []string{site}, PrivacyURL: "https://www.praxis-schneider.example/datenschutz",
+			Notice: "Hinweis der Praxis: Ihre Angaben liest nur das Praxisteam.", Color: "#FFD700"}
+		if err := db.SetSetting(ctx, f.practice.ID, store.SettingWidget, set); err != nil {
+			t.Fatal(err)
+		}
+		_, cfg = f.config(t, site)
+		if got := text(cfg, "de", "notice"); got != set.Notice {
+			t.Errorf("German notice %q", got)
+		}
+		if got := text(cfg, "en", "notice"); !strings.HasPrefix(got, "This chat is the online reception") {
+			t.Errorf("English notice %q", got)
+		}
+		if text(cfg, "de", "privacy_url") != set.PrivacyURL || text(cfg, "en", "privacy_url") != set.PrivacyURL {
+			t.Errorf("privacy links %q, %q", text(cfg, "de", "privacy_url"), text(cfg, "en", "privacy_url"))
+		}
+		if cfg["color"] != "#FFD700" {
+			t.Errorf("colour %v", cfg["color"])
+		}
+		set.Color = "red;background:url(https://evil.example)"
+		set.PrivacyURL = "javascript:alert(1)"
+		if err := db.SetSetting(ctx, f.practice.ID, store.SettingWidget, set); err != nil {
+			t.Fatal(err)
+		}
+		if _, cfg = f.config(t, site); cfg["color"] != "" || text(cfg, "de", "privacy_url") != "" {
+			t.Errorf("invalid settings passed on: %v", cfg)
+		}
+	})
+}
+
+// TestWidgetOwnOrigin: Tresen's own pages may show every practice's widget (the team's
+// preview), over http or https (behind a proxy); a same-origin request without an Origin
+// header gets no CORS header.
+func TestWidgetOwnOrigin(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		host := strings.TrimPrefix(f.srv.URL, "http://")
+		for _, origin := range []string{"http://" + host, "https://" + host} {
+			c, _, err := f.dial(t, origin)
+			if err != nil {
+				t.Fatalf("own origin %s: %v", origin, err)
+			}
+			consent(t, c)
+			if resp, _ := f.config(t, origin); resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != origin {
+				t.Errorf("config from %s: %d, ACAO %q", origin, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+			}
+		}
+		resp, _ := f.config(t, "")
+		if _, set := resp.Header["Access-Control-Allow-Origin"]; resp.StatusCode != http.StatusOK || set {
+			t.Errorf("same-origin config: %d, ACAO %q", resp.StatusCode, resp.Header.Values("Access-Control-Allow-Origin"))
+		}
+		for _, origin := range []string{"http://" + host + ".evil.example", "https://evil.example"} {
+			if resp, _ := f.config(t, origin); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("config from %s: %d", origin, resp.StatusCode)
+			}
+		}
+	})
+}

@@ -61,33 +61,38 @@
   };
   const T = STRINGS[lang];
 
-  // Colours meet WCAG AA (4.5:1 for text) on their backgrounds.
+  // Colours meet WCAG AA (4.5:1 for text) on their backgrounds. The practice's colour
+  // (--accent) comes with the text colour on it (--on-accent, black or white) and, for
+  // text and borders on white, itself or a dark grey where it is too light (--accent-text);
+  // see applyColor.
   const CSS = `
 :host { all: initial; display: block; font: 16px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2733; }
 * { box-sizing: border-box; }
-.box { max-width: 28rem; margin: 1rem 0; border: 1px solid #8a97a5; border-radius: 8px; background: #fff; overflow: hidden; }
-h2 { margin: 0; padding: .6rem .9rem; font-size: 1.05rem; background: #0b5563; color: #fff; }
+.box { --accent: #0b5563; --on-accent: #fff; --accent-text: #0b5563; max-width: 28rem; margin: 1rem 0; border: 1px solid #8a97a5; border-radius: 8px; background: #fff; overflow: hidden; }
+h2 { margin: 0; padding: .6rem .9rem; font-size: 1.05rem; background: var(--accent); color: var(--on-accent); }
 h3 { font-size: 1rem; margin: .5rem 0; }
 .pad { padding: .75rem .9rem; }
 p { margin: .4rem 0; }
-a { color: #0b5563; }
+a { color: var(--accent-text); }
 button, textarea { font: inherit; }
-button { cursor: pointer; border-radius: 6px; border: 1px solid #0b5563; padding: .45rem .8rem; background: #0b5563; color: #fff; }
-button.secondary { background: #fff; color: #0b5563; }
+button { cursor: pointer; border-radius: 6px; border: 1px solid var(--accent-text); padding: .45rem .8rem; background: var(--accent); color: var(--on-accent); }
+button.secondary { background: #fff; color: var(--accent-text); }
 button:disabled { background: #e3e7eb; color: #4a5663; border-color: #8a97a5; cursor: not-allowed; }
 :focus-visible { outline: 3px solid #b34700; outline-offset: 2px; }
 ol { list-style: none; margin: 0; padding: .5rem .9rem; max-height: 22rem; overflow-y: auto; }
 li { margin: .35rem 0; display: flex; flex-direction: column; }
 .msg { white-space: pre-wrap; overflow-wrap: anywhere; padding: .4rem .65rem; border-radius: 8px; max-width: 90%; }
 li.me { align-items: flex-end; }
-li.me .msg { background: #0b5563; color: #fff; }
+li.me .msg { background: var(--accent); color: var(--on-accent); }
 li.them .msg { background: #eef1f4; color: #1d2733; }
+li.staff .msg { background: #fff; color: #1d2733; border: 2px solid var(--accent-text); }
+li.staff .label { font-size: .8rem; font-weight: 600; color: #1d2733; }
 .state { font-size: .8rem; color: #4a5663; }
 li.failed .state { color: #a4000f; }
 .who { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .typing { font-size: .9rem; color: #4a5663; padding: 0 .9rem; min-height: 1.3em; }
 .choices { display: flex; flex-wrap: wrap; gap: .4rem; padding: 0 .9rem .5rem; }
-.choices button { background: #fff; color: #0b5563; }
+.choices button { background: #fff; color: var(--accent-text); }
 form { display: flex; gap: .5rem; align-items: flex-end; padding: .5rem .9rem; border-top: 1px solid #d5dbe1; }
 form div { flex: 1; }
 label { display: block; font-size: .9rem; }
@@ -100,6 +105,17 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
 [hidden] { display: none !important; }
 @media (max-width: 32rem) { .box { max-width: none; border-radius: 0; border-left: 0; border-right: 0; } }
 `;
+
+  // WCAG 2.1 relative luminance and contrast ratio of "#rrggbb" colours.
+  const luminance = (hex) => {
+    const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const contrast = (a, b) => {
+    const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
 
   // el builds an element; children are nodes or strings (added as text, never as HTML).
   const el = (tag, attrs, ...children) => {
@@ -165,15 +181,34 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
       }
     }
 
+    // applyColor sets the practice's colour, with black or white text on it, whichever
+    // contrasts more (WCAG relative luminance).
+    applyColor(color) {
+      if (!/^#[0-9a-fA-F]{6}$/.test(color || '')) return;
+      const on = contrast(color, '#000000') >= contrast(color, '#ffffff') ? '#000000' : '#ffffff';
+      const text = contrast(color, '#ffffff') >= 4.5 ? color : '#1d2733';
+      this.box.style.setProperty('--accent', color);
+      this.box.style.setProperty('--on-accent', on);
+      this.box.style.setProperty('--accent-text', text);
+    }
+
     showIntro(cfg) {
       const texts = cfg.texts[lang] || cfg.texts.de;
       this.heading.textContent = T.title + ' – ' + cfg.practice;
-      const link = el('a', { href: new URL(texts.privacy_url, base).href, target: '_blank', rel: 'noopener' }, texts.privacy_link);
+      this.applyColor(cfg.color);
+      // The link only to a web page, never a script: the server checks it too.
+      let link = null;
+      if (texts.privacy_url) {
+        const u = new URL(texts.privacy_url, base);
+        if (u.protocol === 'https:' || u.protocol === 'http:') {
+          link = el('p', {}, el('a', { href: u.href, target: '_blank', rel: 'noopener', id: 'privacy' }, texts.privacy_link));
+        }
+      }
       this.startBtn = el('button', { type: 'button', id: 'consent' }, T.start);
       this.startBtn.addEventListener('click', () => this.consent());
       this.intro.replaceChildren(
         el('p', { id: 'notice' }, texts.notice),
-        el('p', {}, link),
+        ...(link ? [link] : []),
         el('p', { id: 'consent-text' }, texts.consent),
         this.startBtn,
         (this.alert = el('p', { class: 'alert', role: 'alert' })),
