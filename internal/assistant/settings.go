@@ -2,6 +2,7 @@ package assistant
 
 import (
 	"fmt"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type Settings struct {
 	EmergencyNote string `json:"emergency_note,omitempty"`
 	// Types are the request types the assistant takes; nil: all.
 	Types []request.Type `json:"types,omitempty"`
+	// Alerts are the team's e-mail addresses told of each urgent request (without any
+	// health data, only a link); sent through the practice's mail settings.
+	Alerts []string `json:"alerts,omitempty"`
 }
 
 // FAQTopics are the questions a practice answers, with their German names, in the order
@@ -45,6 +49,9 @@ var FAQTopics = []struct{ Key, Label string }{
 
 // maxText bounds each text in characters: the assistant reads it out.
 const maxText = 600
+
+// maxAlerts bounds the alert addresses.
+const maxAlerts = 10
 
 // Validate checks the settings and says which field is wrong.
 func (s *Settings) Validate() error {
@@ -66,6 +73,14 @@ func (s *Settings) Validate() error {
 		}
 		if strings.ContainsAny(v, "<>") {
 			return errs.Field(field, "Der Text darf keine spitzen Klammern enthalten.")
+		}
+	}
+	if len(s.Alerts) > maxAlerts {
+		return errs.Field("alerts", "Höchstens %d Adressen.", maxAlerts)
+	}
+	for _, a := range s.Alerts {
+		if addr, err := mail.ParseAddress(a); err != nil || addr.Name != "" || addr.Address != a {
+			return errs.Field("alerts", "%q ist keine E-Mail-Adresse.", a)
 		}
 	}
 	for _, t := range s.Types {

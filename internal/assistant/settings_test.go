@@ -73,6 +73,8 @@ func TestValidate(t *testing.T) {
 		{"markup", assistant.Settings{Closing: "<b>Tschüss</b>"}, "closing"},
 		{"unknown FAQ", assistant.Settings{FAQ: map[string]string{"weather": "sonnig"}}, "faq.weather"},
 		{"unknown type", assistant.Settings{Types: []request.Type{"pizza"}}, "types"},
+		{"bad alert address", assistant.Settings{Alerts: []string{"team@praxis.example", "kein Mail"}}, "alerts"},
+		{"named alert address", assistant.Settings{Alerts: []string{"Team <team@praxis.example>"}}, "alerts"},
 	} {
 		err := tc.s.Validate()
 		var e *errs.Error
@@ -80,7 +82,8 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: %v, want invalid %s", tc.name, err, tc.field)
 		}
 	}
-	ok := assistant.Settings{Hours: [7]string{time.Monday: "08:00-12:00, 15:00-18:00"}, Types: []request.Type{request.AppointmentBook}}
+	ok := assistant.Settings{Hours: [7]string{time.Monday: "08:00-12:00, 15:00-18:00"}, Types: []request.Type{request.AppointmentBook},
+		Alerts: []string{"team@praxis-schneider.example"}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid settings: %v", err)
 	}
