@@ -52,6 +52,7 @@ var notTenantScoped = map[string]string{
 	"ResetPassword":      "takes a secret reset token, which names its own user",
 	"PurgeDue":           "operator task across tenants: Purge's dry run",
 	"ActiveGrants":       "operator task: the support desk's list of open grants across tenants",
+	"EventBus":           "the bus of every tenant's events; watchers subscribe per tenant (TestEventBus)",
 	"OpenReports":        "operator task: the support desk's list of open reports across tenants, without their data",
 	"ReadReport":         "support reads a report by its id, which names its tenant; support role only, audited (TestSupportReports)",
 	"FindUserByUsername": "operator task: user names are global, typed before any tenant is known",
