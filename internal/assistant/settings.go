@@ -35,6 +35,9 @@ type Settings struct {
 	// Alerts are the team's e-mail addresses told of each urgent request (without any
 	// health data, only a link); sent through the practice's mail settings.
 	Alerts []string `json:"alerts,omitempty"`
+	// QualityReview is the practice's opt-in to share its conversations, anonymised, for
+	// improving the assistant (package review).
+	QualityReview bool `json:"quality_review,omitempty"`
 }
 
 // FAQTopics are the questions a practice answers, with their German names, in the order

@@ -84,6 +84,9 @@ func (s *Server) browserRoutes() []route {
 		{"GET /support", supportOnly, s.handleSupportHome},
 		{"POST /support/enter", supportOnly, s.handleSupportEnter},
 		{"GET /support/reports/{id}", supportOnly, s.handleSupportReport},
+		{"GET /support/review", supportOnly, s.handleReviewHome},
+		{"GET /support/review/{tenant}", supportOnly, s.handleReview},
+		{"GET /support/review/{tenant}/export.jsonl", supportOnly, s.handleReviewExport},
 	}
 }
 

@@ -91,7 +91,7 @@ func (s *Server) handleAssistantSave(w http.ResponseWriter, r *http.Request) err
 	}
 	get := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	set := assistant.Settings{Address: get("address"), Phone: get("phone"), Greeting: get("greeting"), Closing: get("closing"),
-		EmergencyNote: get("emergency_note"), FAQ: map[string]string{}}
+		EmergencyNote: get("emergency_note"), FAQ: map[string]string{}, QualityReview: r.PostFormValue("quality_review") == "on"}
 	for _, a := range strings.FieldsFunc(r.PostFormValue("alerts"), func(r rune) bool { return r == '\n' || r == ',' || r == ';' }) {
 		if a = strings.TrimSpace(a); a != "" {
 			set.Alerts = append(set.Alerts, a)
