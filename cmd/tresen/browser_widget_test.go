@@ -13,6 +13,7 @@ import (
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/inbox"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/widget"
@@ -46,6 +47,12 @@ func TestBrowserWidget(t *testing.T) {
 		return s
 	}
 	in := func(sel string) chromedp.JSPath { return chromedp.JSPath(widgetRoot + `.querySelector("` + sel + `")`) }
+	// fresh opens the site for a new conversation: the tab keeps its conversation
+	// across pages and reloads (sessionStorage) until it ends.
+	fresh := func() []chromedp.Action[chromedp.Void] {
+		return []chromedp.Action[chromedp.Void]{chromedp.Navigate(site), chromedp.Evaluate[chromedp.Void](`sessionStorage.clear(), undefined`),
+			chromedp.Navigate(site), chromedp.WaitVisible(in("#consent"))}
+	}
 	choice := func(label string) chromedp.JSPath {
 		return chromedp.JSPath(`[...` + widgetRoot + `.querySelectorAll("#choices button")].find(b => b.textContent === ` + jsString(label) + `)`)
 	}
@@ -79,7 +86,7 @@ func TestBrowserWidget(t *testing.T) {
 	}
 	consent := func(step string) {
 		t.Helper()
-		do(step, chromedp.Navigate(site), chromedp.WaitVisible(in("#consent")))
+		do(step, fresh()...)
 		notice := eval(step, widgetRoot+`.querySelector("#notice").textContent`)
 		if !strings.Contains(notice, "Hausarztpraxis Dr. Erika Schneider") {
 			t.Errorf("privacy notice: %q", notice)
@@ -140,7 +147,7 @@ func TestBrowserWidget(t *testing.T) {
 	shot(t, ctx, "summary")
 
 	// Keyboard only: Tab to the consent button, Enter; the focus moves to the input.
-	do("keyboard: open", chromedp.Navigate(site), chromedp.WaitVisible(in("#consent")))
+	do("keyboard: open", fresh()...)
 	before := conversations()
 	for i := 0; eval("keyboard: focus", `(`+widgetRoot+`.activeElement || {}).id || ""`) != "consent"; i++ {
 		if i == 10 {
@@ -209,13 +216,86 @@ func TestBrowserWidget(t *testing.T) {
 		t.Errorf("the transcript holds %q, want %q", stored, sent)
 	}
 
+	// The team replies from the inbox while the chat is open: the reply appears at once,
+	// marked as the team's, as text.
+	team := &inbox.Service{Store: m.DB, Now: m.DB.Now, Events: m.Events}
+	actx := audit.WithActor(context.Background(), audit.Actor{UserID: "test", Source: "test"})
+	items, _, err := team.List(actx, p.ID, inbox.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var item *inbox.Item
+	for i := range items {
+		if items[i].Conversation() == conv {
+			item = &items[i]
+		}
+	}
+	if item == nil {
+		t.Fatal("the chat's request is not in the inbox")
+	}
+	staffText := "Ihr Rezept liegt ab morgen 10 Uhr bereit. <i>Gute Besserung!</i>"
+	if _, err := team.Apply(actx, p.ID, item.RecordID, inbox.Change{Action: inbox.Reply, UserID: "team", Text: staffText}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](widgetRoot+`.querySelectorAll("li.staff").length === 1`)); err != nil {
+		shot(t, ctx, "staff")
+		t.Fatalf("the team's reply did not appear: %v", err)
+	}
+	if got := eval("staff", widgetRoot+`.querySelector("li.staff").textContent`); got != "Praxisteam:"+staffText {
+		t.Errorf("the team's reply is shown as %q", got)
+	}
+	if n := eval("staff: markup", `String(`+widgetRoot+`.querySelectorAll("#log i").length)`); n != "0" {
+		t.Errorf("HTML in the team's reply was rendered: %s <i> elements", n)
+	}
+	shot(t, ctx, "staff")
+
+	// A reload carries the conversation on: no consent again, the chat so far once, and
+	// she writes on.
+	chatLog := func(step string) []string {
+		t.Helper()
+		var out []string
+		js := `JSON.stringify([...` + widgetRoot + `.querySelectorAll("#log li")].map(li => li.className + ": " + li.querySelector(".msg").textContent))`
+		if err := json.Unmarshal([]byte(eval(step, js)), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before = len(chatLog("reload: before"))
+	convs := conversations()
+	do("reload", chromedp.Reload())
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](widgetRoot+`.querySelectorAll("#log li").length >= `+fmt.Sprint(before))); err != nil {
+		shot(t, ctx, "reload")
+		t.Fatalf("after the reload the chat shows no history: %v", err)
+	}
+	afterReload := chatLog("reload: history")
+	if len(afterReload) != before || afterReload[len(afterReload)-1] != "staff: "+staffText {
+		t.Errorf("after the reload the chat shows %q", afterReload)
+	}
+	if v := eval("reload: consent", `String(`+widgetRoot+`.querySelector("#consent").checkVisibility())`); v != "false" {
+		t.Error("after the reload the widget asks for consent again")
+	}
+	say("reload: write on", "Ich hole es ab.", 5)
+	shot(t, ctx, "reloaded")
+	final := chatLog("reload: after")
+	if len(final) != before+2 || strings.Join(final[:before], "|") != strings.Join(afterReload, "|") {
+		t.Errorf("after writing on the chat shows %q", final)
+	}
+	own := 0
+	for _, l := range final {
+		if strings.HasPrefix(l, "me: ") {
+			own++
+		}
+	}
+	if own != 4 || conversations() != convs {
+		t.Errorf("%d own messages shown (want 4), %d conversations stored (want %d)", own, conversations(), convs)
+	}
+
 	// The practice's colour: a light one gets black text, and the demo practice keeps the
 	// link to its placeholder privacy policy.
-	actx := audit.WithActor(context.Background(), audit.Actor{UserID: "test", Source: "test"})
 	if err := m.DB.SetSetting(actx, p.ID, store.SettingWidget, widget.Settings{Color: "#ffd700"}); err != nil {
 		t.Fatal(err)
 	}
-	do("colour", chromedp.Navigate(site), chromedp.WaitVisible(in("#consent")))
+	do("colour", fresh()...)
 	if got := eval("colour", `(() => { const s = getComputedStyle(`+widgetRoot+`.querySelector("h2")); return s.backgroundColor + " " + s.color; })()`); got != "rgb(255, 215, 0) rgb(0, 0, 0)" {
 		t.Errorf("heading in the practice's colour: %q", got)
 	}
@@ -225,7 +305,7 @@ func TestBrowserWidget(t *testing.T) {
 	shot(t, ctx, "colour")
 
 	// On a phone the widget takes the full width.
-	do("phone", chromedp.EmulateViewport(375, 740), chromedp.Navigate(site), chromedp.WaitVisible(in("#consent")))
+	do("phone", append([]chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(375, 740)}, fresh()...)...)
 	if w := eval("phone", `String(Math.round(`+widgetRoot+`.querySelector(".box").getBoundingClientRect().width))`); w != eval("phone", `String(document.querySelector("tresen-reception").getBoundingClientRect().width|0)`) {
 		t.Errorf("on a phone the widget is %s px wide, narrower than its place", w)
 	}

@@ -3,6 +3,9 @@ package widget
 import (
 	"encoding/json"
 	"net/http"
+	"time"
+
+	"github.com/tresen/tresen/internal/events"
 )
 
 // pollIn is a long-poll request: a message with the practice and, after consent, the
@@ -12,12 +15,20 @@ type pollIn struct {
 	Practice string `json:"practice"`
 }
 
+// pollWait is how long POST /widget/poll waits for a reply of the team: below the
+// server's write timeout and the idle timeouts of common proxies.
+const pollWait = 25 * time.Second
+
 // handlePoll is the fallback for networks without WebSockets: POST /widget/consent,
-// /widget/say and /widget/end with the message as JSON, answered with the messages the
-// socket would have sent, as {"messages":[…]}.
+// /widget/resume, /widget/say and /widget/end with the message as JSON, answered with the
+// messages the socket would have sent, as {"messages":[…]}, and the team's replies so far.
+// POST /widget/poll waits until the team replies (more replies than In.Staff) and returns
+// them, or returns none after pollWait.
 func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 	op := r.PathValue("op")
-	if op != "consent" && op != "say" && op != "end" {
+	switch op {
+	case "consent", "resume", "say", "end", "poll":
+	default:
 		http.NotFound(w, r)
 		return
 	}
@@ -40,7 +51,11 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	ctx := actor(r.Context(), r)
 	s := &session{practice: t, ip: clientIP(r)}
-	if op != "consent" {
+	if op == "poll" && !h.perIP.allow(s.ip) {
+		writeJSON(w, map[string]any{"messages": []Out{{Type: "error", Message: msgTooFast}}})
+		return
+	}
+	if op != "consent" && op != "resume" {
 		ended, err := h.rec.CheckResume(ctx, t.ID, in.Conversation, tokenHash(in.Token))
 		if err != nil {
 			writeJSON(w, map[string]any{"messages": h.fail(err, in.ID)})
@@ -48,6 +63,50 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		s.conversation, s.ended = in.Conversation, ended
 	}
-	in.Type = op
-	writeJSON(w, map[string]any{"messages": h.handle(ctx, s, in.In)})
+	var out []Out
+	switch op {
+	case "poll":
+		out = h.waitStaff(r, t.ID, s.conversation, in.Staff)
+	case "consent", "resume": // a new conversation has no replies; the history has them
+		in.Type = op
+		out = h.handle(ctx, s, in.In)
+	default:
+		in.Type = op
+		out = append(h.handle(ctx, s, in.In), h.staff(ctx, t.ID, s.conversation, nil)...)
+	}
+	if out == nil {
+		out = []Out{}
+	}
+	writeJSON(w, map[string]any{"messages": out})
+}
+
+// waitStaff returns the team's replies to a conversation as soon as there are more than
+// seen, waiting for them at most pollWait; none after that.
+func (h *Handler) waitStaff(r *http.Request, tenantID, conversation string, seen int) []Out {
+	ctx := actor(r.Context(), r)
+	var sub <-chan events.Event
+	if h.events != nil {
+		ch, unsub := h.events.Subscribe(tenantID)
+		defer unsub()
+		sub = ch
+	}
+	timeout := time.NewTimer(pollWait)
+	defer timeout.Stop()
+	for {
+		if out := h.staff(ctx, tenantID, conversation, nil); len(out) > seen {
+			return out
+		}
+		for waiting := true; waiting; {
+			select {
+			case <-timeout.C:
+				return nil
+			case <-ctx.Done():
+				return nil
+			case <-h.base.Done():
+				return nil
+			case e := <-sub:
+				waiting = e.Kind != events.Reply || e.ID != conversation
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"hash/fnv"
 	"unicode/utf8"
 
@@ -20,23 +21,38 @@ type In struct {
 	Text         string `json:"text,omitempty"`
 	Conversation string `json:"conversation,omitempty"`
 	Token        string `json:"token,omitempty"`
+	// Staff is how many of the team's replies the browser has (long-poll only): a poll
+	// returns as soon as there are more.
+	Staff int `json:"staff,omitempty"`
 }
 
 // Out is a message to the browser.
 type Out struct {
-	Type string `json:"type"` // started, resumed, ack, reply, summary, error
-	ID   string `json:"id,omitempty"`
+	// started, resumed, history, ack, reply, staff, summary, error
+	Type string `json:"type"`
+	// ack, reply, error: the browser's message id; staff: the reply's own id
+	ID string `json:"id,omitempty"`
 	// started and resumed
 	Conversation string `json:"conversation,omitempty"`
 	Token        string `json:"token,omitempty"`
-	// reply
-	Text    string   `json:"text,omitempty"`
+	// reply and staff
+	Text string `json:"text,omitempty"`
+	// reply, and history: the quick replies to the last question
 	Choices []string `json:"choices,omitempty"`
 	Done    bool     `json:"done,omitempty"`
 	// summary
 	Items []string `json:"items,omitempty"`
+	// history: the conversation so far, sent after resumed
+	History []Entry `json:"history,omitempty"`
 	// error
 	Message string `json:"message,omitempty"`
+}
+
+// Entry is one message of a conversation's history.
+type Entry struct {
+	Who  string `json:"who"` // patient, assistant or staff (the practice team)
+	Text string `json:"text"`
+	ID   string `json:"id,omitempty"` // staff: the id its staff message has
 }
 
 const (
@@ -54,6 +70,8 @@ type session struct {
 	ip           string
 	conversation string
 	ended        bool
+	// staff are the ids of the team's replies the browser was sent with the history.
+	staff map[string]bool
 }
 
 // handle answers one message of the browser. Everything the patient wrote is stored by
@@ -86,8 +104,18 @@ func (h *Handler) handle(ctx context.Context, s *session, in In) []Out {
 		if err != nil {
 			return h.fail(err, "")
 		}
+		history, err := h.history(ctx, s.practice.ID, in.Conversation)
+		if err != nil {
+			return h.fail(err, "")
+		}
 		s.conversation, s.ended = in.Conversation, ended
-		return []Out{{Type: "resumed", Conversation: in.Conversation, Done: ended}}
+		s.staff = map[string]bool{}
+		for _, e := range history.History {
+			if e.ID != "" {
+				s.staff[e.ID] = true
+			}
+		}
+		return []Out{{Type: "resumed", Conversation: in.Conversation, Done: ended}, history}
 	case "say":
 		if s.conversation == "" {
 			return []Out{{Type: "error", ID: in.ID, Message: msgNoConsent}}
@@ -144,6 +172,67 @@ func (h *Handler) end(ctx context.Context, s *session) []Out {
 		items = append(items, reqs[i].Summary())
 	}
 	return []Out{{Type: "summary", Items: items}}
+}
+
+// history is the conversation so far, the patient's and the assistant's turns and the
+// team's replies in the order they were written, for a browser that resumes it after a
+// reload (it shows them) or a lost connection (it knows them).
+func (h *Handler) history(ctx context.Context, tenantID, id string) (Out, error) {
+	c, err := h.rec.Conversation(ctx, tenantID, id)
+	if err != nil {
+		return Out{}, err
+	}
+	notes, err := h.rec.Replies(ctx, tenantID, id)
+	if err != nil {
+		return Out{}, err
+	}
+	out := Out{Type: "history", History: []Entry{}}
+	if !c.Ended {
+		out.Choices = c.Choices
+	}
+	for _, tu := range c.Turns {
+		for len(notes) > 0 && notes[0].At.Before(tu.At) {
+			out.History = append(out.History, Entry{Who: "staff", ID: staffID(notes[0]), Text: notes[0].Text})
+			notes = notes[1:]
+		}
+		out.History = append(out.History, Entry{Who: string(tu.Who), Text: tu.Text})
+	}
+	for _, n := range notes {
+		out.History = append(out.History, Entry{Who: "staff", ID: staffID(n), Text: n.Text})
+	}
+	return out, nil
+}
+
+// staff returns the team's replies to a conversation that the browser has not been sent
+// (sent, updated; nil: all), as staff messages.
+func (h *Handler) staff(ctx context.Context, tenantID, id string, sent map[string]bool) []Out {
+	notes, err := h.rec.Replies(ctx, tenantID, id)
+	if err != nil {
+		if !errs.Is(err, errs.NotFound) {
+			h.log.Error("widget: team replies", "err", err)
+		}
+		return nil
+	}
+	var out []Out
+	for _, n := range notes {
+		sid := staffID(n)
+		if sent != nil {
+			if sent[sid] {
+				continue
+			}
+			sent[sid] = true
+		}
+		out = append(out, Out{Type: "staff", ID: sid, Text: n.Text})
+	}
+	return out
+}
+
+// staffID names a team reply for the browser to recognise it when it comes again: the
+// time it was written and its text, which are stored with it and never change.
+func staffID(n request.Note) string {
+	f := fnv.New32a()
+	f.Write([]byte(n.Text))
+	return fmt.Sprintf("staff-%d-%08x", n.At.UnixNano(), f.Sum32())
 }
 
 // fail turns an error into the message the patient sees; only internal errors are

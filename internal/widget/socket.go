@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+
+	"github.com/tresen/tresen/internal/events"
 )
 
 // readLimit bounds one message of the browser: 2,000 characters, escaped, and the
@@ -72,6 +75,12 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 	go h.ping(conn, c)
 	ctx := actor(context.WithoutCancel(r.Context()), r)
 	s := &session{practice: t, ip: clientIP(r)}
+	var stopWatch func() // the watch of the team's replies, once the conversation is known
+	defer func() {
+		if stopWatch != nil {
+			stopWatch()
+		}
+	}()
 	for {
 		rctx, cancel := context.WithTimeout(conn, idle)
 		var in In
@@ -92,10 +101,53 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 			c.Close(websocket.StatusNormalClosure, "")
 			return
 		}
+		// The team's replies are watched from before the conversation is loaded, so that
+		// none written meanwhile is missed.
+		var sub <-chan events.Event
+		var unsub func()
+		if h.events != nil && (in.Type == "consent" || in.Type == "resume") {
+			sub, unsub = h.events.Subscribe(t.ID)
+		}
 		// A turn is taken to its end even when the browser goes meanwhile: it is stored,
 		// and the resent message gets the stored reply.
-		if !h.send(conn, c, h.handle(ctx, s, in)) {
+		watched := s.conversation
+		ok := h.send(conn, c, h.handle(ctx, s, in))
+		if sub != nil {
+			if !ok || s.conversation == "" || s.conversation == watched && stopWatch != nil {
+				unsub()
+			} else {
+				if stopWatch != nil {
+					stopWatch()
+				}
+				wctx, cancel := context.WithCancel(conn)
+				sent := maps.Clone(s.staff)
+				if sent == nil {
+					sent = map[string]bool{}
+				}
+				go h.watch(actor(wctx, r), c, sub, t.ID, s.conversation, sent)
+				stopWatch = func() { cancel(); unsub() }
+			}
+		}
+		if !ok {
 			return
+		}
+	}
+}
+
+// watch sends the team's replies to a conversation as they are written, each once on the
+// connection, until ctx ends.
+func (h *Handler) watch(ctx context.Context, c *websocket.Conn, sub <-chan events.Event, tenantID, conversation string, sent map[string]bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-sub:
+			if e.Kind != events.Reply || e.ID != conversation {
+				continue
+			}
+			if !h.send(ctx, c, h.staff(ctx, tenantID, conversation, sent)) {
+				return
+			}
 		}
 	}
 }

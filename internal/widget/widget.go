@@ -7,7 +7,10 @@
 // and the reply together with the turn itself (reception.Service.SayOnce, last 32 ids per
 // conversation), so a resent id gets its stored reply again and never a second turn, on
 // whichever node it lands. A conversation is carried on with a random resume token given
-// at consent, of which only the SHA-256 hash is stored with the conversation.
+// at consent, of which only the SHA-256 hash is stored with the conversation. Resuming
+// sends the conversation so far (history), which a reloaded page shows; the team's replies
+// from the inbox come as staff messages with ids of their own, over the socket as the
+// events bus announces them and with every long-poll answer. See docs/widget.md.
 package widget
 
 import (

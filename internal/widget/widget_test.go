@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/events"
+	"github.com/tresen/tresen/internal/inbox"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
@@ -31,6 +34,7 @@ const site = "https://www.praxis-schneider.example"
 type fixture struct {
 	db       *store.DB
 	practice tenant.Tenant
+	bus      *events.Memory
 	handler  *widget.Handler
 	srv      *httptest.Server
 }
@@ -44,13 +48,17 @@ func setup(t *testing.T, db *store.DB) *fixture {
 	if err := db.SetSetting(ctx, p.ID, store.SettingWidget, widget.Settings{AllowedOrigins: []string{site}}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := widget.New(db, assistant.Reception(db), widget.Options{})
+	bus := &events.Memory{}
+	rec := assistant.Reception(db)
+	rec.Events = bus
+	h, err := widget.New(db, rec, widget.Options{Events: bus})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{db: db, practice: p, handler: h, srv: srv}
+	t.Cleanup(func() { h.Close() }) // chats end before the store closes
+	return &fixture{db: db, practice: p, bus: bus, handler: h, srv: srv}
 }
 
 // dial opens the widget's socket as a browser on origin would.
@@ -182,6 +190,9 @@ func TestWidgetChat(t *testing.T) {
 		expect(t, c, "error")
 		send(t, c, widget.In{Type: "resume", Conversation: started.Conversation, Token: started.Token})
 		expect(t, c, "resumed")
+		if h := expect(t, c, "history"); len(h.History) != 3 || h.History[1].Text != "Ich brauche ein Folgerezept für Ramipril 5 mg" {
+			t.Errorf("history %+v", h.History)
+		}
 		send(t, c, widget.In{Type: "say", ID: "m1", Text: "Ich brauche ein Folgerezept für Ramipril 5 mg"})
 		expect(t, c, "ack")
 		if again := expect(t, c, "reply"); again.Text != first.Text {
@@ -373,6 +384,7 @@ func TestWidgetServerTimeouts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { h.Close() })
 		f.srv = httptest.NewUnstartedServer(h)
 		f.srv.Config.ReadTimeout, f.srv.Config.WriteTimeout = time.Second, time.Second
 		f.srv.Start()
@@ -506,6 +518,122 @@ func TestWidgetOwnOrigin(t *testing.T) {
 			if resp, _ := f.config(t, origin); resp.StatusCode != http.StatusForbidden {
 				t.Errorf("config from %s: %d", origin, resp.StatusCode)
 			}
+		}
+	})
+}
+
+// reply writes a reply of the team to the patient of a conversation, as the inbox does.
+func (f *fixture) reply(t *testing.T, conversation, text string) {
+	t.Helper()
+	svc := &inbox.Service{Store: f.db, Now: time.Now, Events: f.bus}
+	items, _, err := svc.List(ctx, f.practice.ID, inbox.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Conversation() == conversation {
+			if _, err := svc.Apply(ctx, f.practice.ID, it.RecordID, inbox.Change{Action: inbox.Reply, UserID: "team", Text: text}); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no request of conversation %s in the inbox", conversation)
+}
+
+// TestWidgetStaffReplies: a reply of the team reaches the open chat at once, each reply
+// once; a resumed chat gets the conversation so far with the replies in place, and then
+// only new ones; the long-poll fallback gets them too.
+func TestWidgetStaffReplies(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := setup(t, db)
+		c := mustDial(t, f)
+		started := consent(t, c)
+		send(t, c, widget.In{Type: "say", ID: "m1", Text: "Ich brauche ein Folgerezept für Ramipril 5 mg"})
+		expect(t, c, "ack")
+		expect(t, c, "reply")
+
+		f.reply(t, started.Conversation, "Ihr Rezept liegt ab morgen 10 Uhr bereit.")
+		first := expect(t, c, "staff")
+		if first.Text != "Ihr Rezept liegt ab morgen 10 Uhr bereit." || first.ID == "" {
+			t.Fatalf("staff message %+v", first)
+		}
+		f.reply(t, started.Conversation, "<b>Bitte</b> bringen Sie Ihre Karte mit.")
+		if second := expect(t, c, "staff"); second.Text != "<b>Bitte</b> bringen Sie Ihre Karte mit." || second.ID == first.ID {
+			t.Fatalf("second staff message %+v, first %+v", second, first)
+		}
+		send(t, c, widget.In{Type: "say", ID: "m2", Text: "Danke"})
+		expect(t, c, "ack")
+		expect(t, c, "reply") // and no staff message again
+
+		c.CloseNow()
+		c = mustDial(t, f)
+		send(t, c, widget.In{Type: "resume", Conversation: started.Conversation, Token: started.Token})
+		expect(t, c, "resumed")
+		h := expect(t, c, "history")
+		var got []string
+		for _, e := range h.History {
+			got = append(got, e.Who+": "+e.Text)
+		}
+		want := []string{"assistant", "patient: Ich brauche ein Folgerezept für Ramipril 5 mg", "assistant",
+			"staff: Ihr Rezept liegt ab morgen 10 Uhr bereit.", "staff: <b>Bitte</b> bringen Sie Ihre Karte mit.", "patient: Danke", "assistant"}
+		if len(got) != len(want) {
+			t.Fatalf("history %q, want %q", got, want)
+		}
+		for i := range want {
+			if !strings.HasPrefix(got[i], want[i]) {
+				t.Errorf("history[%d] = %q, want %q", i, got[i], want[i])
+			}
+		}
+		if h.History[3].ID != first.ID {
+			t.Errorf("the reply has id %q in the history, %q as a staff message", h.History[3].ID, first.ID)
+		}
+		f.reply(t, started.Conversation, "Gute Besserung!")
+		if third := expect(t, c, "staff"); third.Text != "Gute Besserung!" {
+			t.Fatalf("after resume: %+v, want only the new reply", third)
+		}
+		send(t, c, widget.In{Type: "say", ID: "m3", Text: "Tschüss"})
+		expect(t, c, "ack")
+		expect(t, c, "reply")
+
+		// The fallback: every answer carries the replies so far; a poll returns at once
+		// when there are more than the browser has, else when the team writes.
+		sess := map[string]any{"practice": f.practice.ID, "conversation": started.Conversation, "token": started.Token}
+		poll := func(op string, extra map[string]any) []widget.Out {
+			t.Helper()
+			body := maps.Clone(sess)
+			maps.Copy(body, extra)
+			status, out := f.post(t, site, op, body)
+			var m struct{ Messages []widget.Out }
+			if err := json.Unmarshal([]byte(out), &m); status != http.StatusOK || err != nil {
+				t.Fatalf("%s: %d %s", op, status, out)
+			}
+			return m.Messages
+		}
+		if got := poll("poll", map[string]any{"staff": 0}); len(got) != 3 || got[0].ID != first.ID {
+			t.Errorf("poll: %+v", got)
+		}
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			f.reply(t, started.Conversation, "Noch eine Frage?")
+		}()
+		start := time.Now()
+		got = nil
+		for _, o := range poll("poll", map[string]any{"staff": 3}) {
+			got = append(got, o.Text)
+		}
+		if len(got) != 4 || got[3] != "Noch eine Frage?" || time.Since(start) > 10*time.Second {
+			t.Errorf("waiting poll: %q after %v", got, time.Since(start))
+		}
+		msgs := poll("say", map[string]any{"id": "p1", "text": "Nein, danke"})
+		staff := 0
+		for _, m := range msgs {
+			if m.Type == "staff" {
+				staff++
+			}
+		}
+		if msgs[0].Type != "ack" || staff != 4 {
+			t.Errorf("say by poll: %+v", msgs)
 		}
 	})
 }

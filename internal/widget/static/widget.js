@@ -2,7 +2,8 @@
 //   <script src="https://HOST/widget.js" data-practice="TENANT-ID" defer></script>
 // and the script inserts <tresen-reception> after the tag. Everything lives in the
 // element's shadow root; messages are shown with textContent only, never as HTML.
-// Nothing is sent before the patient consents.
+// Nothing is sent before the patient consents. The conversation's id and resume token
+// are kept in sessionStorage (this tab only), so that a reload carries the chat on.
 (() => {
   'use strict';
   const script = document.currentScript;
@@ -19,6 +20,7 @@
       log: 'Gesprächsverlauf',
       you: 'Sie',
       practice: 'Praxis',
+      staff: 'Praxisteam',
       input: 'Ihre Nachricht',
       hint: 'Enter sendet, Umschalt+Enter macht eine neue Zeile.',
       send: 'Senden',
@@ -42,6 +44,7 @@
       log: 'Conversation',
       you: 'You',
       practice: 'Practice',
+      staff: 'Practice team',
       input: 'Your message',
       hint: 'Enter sends, Shift+Enter starts a new line.',
       send: 'Send',
@@ -151,6 +154,28 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
       this.everOpened = false;
       this.retry = 0;
       this.endWanted = false;
+      this.staffSeen = new Set(); // ids of the team's replies shown
+      this.resuming = false; // a resume was sent and not yet answered
+      this.restoring = false; // the chat was carried over a reload and shows no history yet
+    }
+
+    // The conversation of this practice in this tab, kept across reloads.
+    get storeKey() { return 'tresen-reception:' + this.practice; }
+
+    stored() {
+      try {
+        const s = JSON.parse(sessionStorage.getItem(this.storeKey) || 'null');
+        return s && typeof s.conv === 'string' && typeof s.token === 'string' ? s : null;
+      } catch (e) {
+        return null; // storage disabled: no resume after a reload
+      }
+    }
+
+    store(conv, token) {
+      try {
+        if (conv) sessionStorage.setItem(this.storeKey, JSON.stringify({ conv, token }));
+        else sessionStorage.removeItem(this.storeKey);
+      } catch (e) { /* storage disabled */ }
     }
 
     connectedCallback() {
@@ -214,10 +239,41 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
         (this.alert = el('p', { class: 'alert', role: 'alert' })),
       );
       this.startBtn.setAttribute('aria-describedby', 'notice consent-text');
+      const s = this.stored();
+      if (s) this.restore(s);
     }
 
     consent() {
       if (this.chat) return;
+      this.openChat();
+      this.input.focus();
+      this.connect();
+    }
+
+    // restore carries on the conversation of this tab after a reload: the patient
+    // consented already; the server sends what was written so far.
+    restore(s) {
+      this.conv = s.conv;
+      this.token = s.token;
+      this.restoring = true;
+      this.openChat();
+      this.connect();
+    }
+
+    // forget drops a conversation that cannot be carried on (ended, purged) and asks for
+    // consent again.
+    forget() {
+      this.store('');
+      this.conv = this.token = '';
+      this.restoring = this.ready = false;
+      if (this.ws) { const ws = this.ws; this.ws = null; ws.onclose = null; ws.close(); }
+      this.chat.remove();
+      this.chat = null;
+      this.pending = [];
+      this.intro.hidden = false;
+    }
+
+    openChat() {
       this.intro.hidden = true;
       this.log = el('ol', { role: 'log', 'aria-live': 'polite', 'aria-label': T.log, id: 'log', tabindex: '0' });
       this.typing = el('p', { class: 'typing', 'aria-live': 'polite', id: 'typing' });
@@ -240,8 +296,6 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
         }
       });
       this.endBtn.addEventListener('click', () => this.end());
-      this.input.focus();
-      this.connect();
     }
 
     // Connection: a WebSocket, resumed after every loss; the long-poll fallback when a
@@ -261,6 +315,7 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
         opened = this.everOpened = true;
         this.retry = 0;
         this.setStatus('');
+        this.resuming = !!this.conv;
         ws.send(JSON.stringify(this.conv ? { type: 'resume', conversation: this.conv, token: this.token } : { type: 'consent' }));
       };
       ws.onmessage = (e) => {
@@ -295,13 +350,37 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
         case 'started':
           this.conv = m.conversation;
           this.token = m.token;
+          this.store(this.conv, this.token);
           this.ready = true;
           this.flush();
+          if (this.mode === 'poll') this.pollStaff();
           break;
         case 'resumed':
           this.ready = true;
+          this.resuming = false;
           if (m.done && !this.pending.length) this.endWanted = true;
+          break;
+        case 'history':
+          // After a reload the chat shows the conversation so far; after a lost
+          // connection it shows it already and only learns the team's replies.
+          for (const h of m.history || []) {
+            if (h.who === 'staff') {
+              if (this.staffSeen.has(h.id)) continue;
+              this.staffSeen.add(h.id);
+              if (this.restoring) this.addStaff(h.text);
+            } else if (this.restoring) {
+              this.addMessage(h.who === 'patient' ? 'me' : 'them', h.text);
+            }
+          }
+          if (this.restoring && !this.pending.length) this.showChoices(m.choices || []);
+          this.restoring = false;
           this.flush();
+          if (this.mode === 'poll') this.pollStaff();
+          break;
+        case 'staff':
+          if (!m.id || this.staffSeen.has(m.id)) return; // shown already
+          this.staffSeen.add(m.id);
+          this.addStaff(m.text);
           break;
         case 'ack': {
           const p = this.pending.find((x) => x.id === m.id);
@@ -327,6 +406,10 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
           this.showSummary(m.items || []);
           break;
         case 'error':
+          if (this.resuming && !m.id) {
+            this.resuming = false;
+            if (this.restoring) { this.forget(); return; } // the reload carried nothing on
+          }
           if (m.id) {
             const i = this.pending.findIndex((x) => x.id === m.id);
             if (i >= 0) {
@@ -373,6 +456,14 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
       return li;
     }
 
+    // addStaff shows a reply of the practice team, labelled as such, as text.
+    addStaff(text) {
+      const li = el('li', { class: 'staff' }, el('span', { class: 'label' }, T.staff + ':'), el('span', { class: 'msg' }, text));
+      this.log.append(li);
+      this.log.scrollTop = this.log.scrollHeight;
+      return li;
+    }
+
     showChoices(list) {
       const hadFocus = this.choices.contains(this.root.activeElement);
       this.choices.replaceChildren(...list.map((c) => {
@@ -394,6 +485,7 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
 
     showSummary(items) {
       this.finished = true;
+      this.store('');
       this.endWanted = false;
       this.pending = [];
       this.updateTyping();
@@ -430,6 +522,11 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
       this.polling = true;
       try {
         if (!this.conv) await this.post('consent', {});
+        else if (!this.ready) {
+          this.resuming = true;
+          await this.post('resume', {});
+          if (!this.conv) return; // could not be carried on
+        }
         while (this.conv && this.pending.length) {
           const p = this.pending[0];
           await this.post('say', { id: p.id, text: p.text });
@@ -443,6 +540,23 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
       } finally {
         this.polling = false;
       }
+    }
+
+    // pollStaff waits for the team's replies, one request at a time, while the chat is open.
+    async pollStaff() {
+      if (this.staffPolling) return;
+      this.staffPolling = true;
+      const conv = this.conv;
+      while (!this.finished && this.conv === conv && this.mode === 'poll') {
+        const start = Date.now();
+        try {
+          await this.post('poll', { staff: this.staffSeen.size });
+        } catch (e) { /* offline: try again below */ }
+        // A poll ends after about 25 s, sooner with a reply; never more than one every 3 s.
+        const wait = 3000 - (Date.now() - start);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      this.staffPolling = false;
     }
   }
 
