@@ -5,6 +5,8 @@ export PATH := $(PATH):/usr/local/go/bin
 GO   ?= go
 DATA ?= ./data
 ADDR ?= 127.0.0.1:8080
+# The browser tests save their screenshots here (test artefacts).
+SHOTS ?= $(CURDIR)/artifacts/screenshots
 
 .PHONY: run test build vet fuzz bench clean
 
@@ -21,8 +23,9 @@ test:
 	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt needed:"; gofmt -l cmd internal; exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	@mkdir -p $(SHOTS)
 	@url=$$(./scripts/pg.sh start) || exit 1; \
-	TRESEN_TEST_POSTGRES="$$url" $(GO) test -count=1 -timeout 15m ./...; \
+	TRESEN_TEST_POSTGRES="$$url" TRESEN_SCREENSHOTS=$(SHOTS) $(GO) test -count=1 -timeout 15m ./...; \
 	status=$$?; ./scripts/pg.sh stop; exit $$status
 
 # fuzz runs each fuzz target for FUZZTIME (default 20s).
