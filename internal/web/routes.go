@@ -49,6 +49,8 @@ func (s *Server) browserRoutes() []route {
 		{"GET /admin/assistant", owner, s.handleAssistant},
 		{"POST /admin/assistant", owner, s.handleAssistantSave},
 		{"POST /admin/assistant/llm", owner, s.handleAssistantLLM},
+		{"POST /admin/assistant/widget", owner, s.handleWidgetSettings},
+		{"GET /admin/assistant/preview", owner, s.handleWidgetPreview},
 		{"GET /admin/support", owner, s.handleGrantList},
 		{"POST /admin/support", owner, s.handleGrantCreate},
 		{"POST /admin/support/{id}/revoke", owner, s.handleGrantRevoke},

@@ -11,6 +11,7 @@ import (
 	"github.com/tresen/tresen/internal/llm"
 	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/widget"
 )
 
 const assistantTitle = "Assistent"
@@ -25,15 +26,26 @@ type dayRow struct {
 // faqRow is an FAQ answer in the form.
 type faqRow struct{ Key, Label, Text string }
 
+// widgetForm is the widget's settings as the form holds them.
+type widgetForm struct {
+	Origins    string // one per line
+	PrivacyURL string
+	Notice     string
+	Color      string
+}
+
 type assistantData struct {
-	Days     []dayRow
-	Settings assistant.Settings
-	FAQ      []faqRow
-	Types    []choice
-	Spoken   string // the hours as the assistant says them
-	LLM      llm.Settings
-	HasKey   bool   // an API key is stored (it is never shown)
-	Field    string // the field at fault
+	Widget     widgetForm
+	PracticeID string
+	Origin     string // this server, for the embed tag
+	Days       []dayRow
+	Settings   assistant.Settings
+	FAQ        []faqRow
+	Types      []choice
+	Spoken     string // the hours as the assistant says them
+	LLM        llm.Settings
+	HasKey     bool   // an API key is stored (it is never shown)
+	Field      string // the field at fault
 }
 
 // handleAssistant shows what the practice tells its assistant.
@@ -50,11 +62,27 @@ func (s *Server) handleAssistant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) assistantPage(w http.ResponseWriter, r *http.Request, tenantID string, set assistant.Settings, status int, p page, field string) error {
+	return s.assistantPageWith(w, r, tenantID, set, nil, status, p, field)
+}
+
+// assistantPageWith renders the page with the widget form as typed (nil: as stored).
+func (s *Server) assistantPageWith(w http.ResponseWriter, r *http.Request, tenantID string, set assistant.Settings, typed *widgetForm, status int, p page, field string) error {
 	ls, err := s.db.LLMSettings(r.Context(), tenantID)
 	if err != nil {
 		return err
 	}
-	d := assistantData{Settings: set, Spoken: set.HoursText(), HasKey: ls.APIKey != "", Field: field}
+	wf := widgetForm{}
+	if typed != nil {
+		wf = *typed
+	} else {
+		var ws widget.Settings
+		if err := s.db.Setting(r.Context(), tenantID, store.SettingWidget, &ws); err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
+		wf = widgetForm{Origins: strings.Join(ws.AllowedOrigins, "\n"), PrivacyURL: ws.PrivacyURL, Notice: ws.Notice, Color: ws.Color}
+	}
+	d := assistantData{Settings: set, Spoken: set.HoursText(), HasKey: ls.APIKey != "", Field: field, PracticeID: tenantID, Widget: wf,
+		Origin: s.origin(r)}
 	ls.APIKey = ""
 	d.LLM = ls
 	for _, wd := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
@@ -162,4 +190,46 @@ func (s *Server) handleAssistantLLM(w http.ResponseWriter, r *http.Request) erro
 		notice = "Sprachmodell eingeschaltet. Fällt es aus, übernimmt der Assistent ohne Sprachmodell im selben Gespräch."
 	}
 	return s.assistantPage(w, r, t.ID, set, http.StatusOK, page{Notice: notice}, "")
+}
+
+// handleWidgetSettings stores the online reception's settings: which websites may embed
+// it, the practice's privacy policy and notice, its colour.
+func (s *Server) handleWidgetSettings(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.practice(r)
+	if err != nil {
+		return err
+	}
+	var set assistant.Settings
+	if err := s.db.Setting(r.Context(), t.ID, store.SettingAssistant, &set); err != nil && !errs.Is(err, errs.NotFound) {
+		return err
+	}
+	f := widgetForm{Origins: r.PostFormValue("allowed_origins"), PrivacyURL: r.PostFormValue("privacy_url"),
+		Notice: r.PostFormValue("notice"), Color: r.PostFormValue("color")}
+	ws := widget.Settings{AllowedOrigins: strings.FieldsFunc(f.Origins, func(r rune) bool { return r == '\n' || r == '\r' || r == ' ' || r == ',' }),
+		PrivacyURL: f.PrivacyURL, Notice: f.Notice, Color: f.Color}
+	if err := ws.Validate(); err != nil {
+		return s.assistantPageWith(w, r, t.ID, set, &f, http.StatusUnprocessableEntity, page{Error: fieldMessage(err)}, fieldOf(err))
+	}
+	if err := s.db.SetSetting(r.Context(), t.ID, store.SettingWidget, ws); err != nil {
+		return err
+	}
+	return s.assistantPage(w, r, t.ID, set, http.StatusOK, page{Notice: "Die Einstellungen der Online-Rezeption sind gespeichert."}, "")
+}
+
+// handleWidgetPreview shows the practice's widget as its website will show it.
+func (s *Server) handleWidgetPreview(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.practice(r)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "widget_preview", page{Title: "Vorschau der Online-Rezeption", Data: t.ID})
+	return nil
+}
+
+// origin is this server's origin as the browser reached it.
+func (s *Server) origin(r *http.Request) string {
+	if s.secure {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
