@@ -290,6 +290,14 @@ func TestBrowserWidget(t *testing.T) {
 		t.Errorf("%d own messages shown (want 4), %d conversations stored (want %d)", own, conversations(), convs)
 	}
 
+	// A conversation that cannot be carried on (here: a wrong token) is forgotten, and
+	// the widget asks for consent again.
+	eval("refused", `sessionStorage.setItem("tresen-reception:`+p.ID+`", JSON.stringify({conv: `+jsString(conv)+`, token: "wrong"})), ""`)
+	do("refused", chromedp.Reload(), chromedp.WaitVisible(in("#consent")))
+	if got := eval("refused", `sessionStorage.getItem("tresen-reception:`+p.ID+`") === null ? "" : "kept"`); got != "" {
+		t.Error("a refused conversation stays in the session storage")
+	}
+
 	// The practice's colour: a light one gets black text, and the demo practice keeps the
 	// link to its placeholder privacy policy.
 	if err := m.DB.SetSetting(actx, p.ID, store.SettingWidget, widget.Settings{Color: "#ffd700"}); err != nil {

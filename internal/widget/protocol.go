@@ -44,8 +44,10 @@ type Out struct {
 	Items []string `json:"items,omitempty"`
 	// history: the conversation so far, sent after resumed
 	History []Entry `json:"history,omitempty"`
-	// error
+	// error; Code "resume": the conversation cannot be carried on (unknown, purged or
+	// the wrong token), the browser starts anew
 	Message string `json:"message,omitempty"`
+	Code    string `json:"code,omitempty"`
 }
 
 // Entry is one message of a conversation's history.
@@ -101,6 +103,9 @@ func (h *Handler) handle(ctx context.Context, s *session, in In) []Out {
 			return []Out{{Type: "error", Message: msgTooFast}}
 		}
 		ended, err := h.rec.CheckResume(ctx, s.practice.ID, in.Conversation, tokenHash(in.Token))
+		if errs.Is(err, errs.Unauthorized) {
+			return []Out{{Type: "error", Code: "resume", Message: errs.Message(err)}}
+		}
 		if err != nil {
 			return h.fail(err, "")
 		}

@@ -187,7 +187,9 @@ func TestWidgetChat(t *testing.T) {
 		c.CloseNow()
 		c = mustDial(t, f)
 		send(t, c, widget.In{Type: "resume", Conversation: started.Conversation, Token: "wrong"})
-		expect(t, c, "error")
+		if e := expect(t, c, "error"); e.Code != "resume" {
+			t.Errorf("wrong token: %+v", e)
+		}
 		send(t, c, widget.In{Type: "resume", Conversation: started.Conversation, Token: started.Token})
 		expect(t, c, "resumed")
 		if h := expect(t, c, "history"); len(h.History) != 3 || h.History[1].Text != "Ich brauche ein Folgerezept für Ramipril 5 mg" {

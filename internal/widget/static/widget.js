@@ -408,7 +408,12 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
         case 'error':
           if (this.resuming && !m.id) {
             this.resuming = false;
-            if (this.restoring) { this.forget(); return; } // the reload carried nothing on
+            if (m.code === 'resume') {
+              this.store('');
+              if (this.restoring) { this.forget(); return; } // the reload carried nothing on
+            } else if (this.ws) {
+              this.ws.close(); // busy or failed: try again after a while
+            }
           }
           if (m.id) {
             const i = this.pending.findIndex((x) => x.id === m.id);
