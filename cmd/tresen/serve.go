@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tresen/tresen/internal/alert"
 	"github.com/tresen/tresen/internal/articles"
 	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/audit"
@@ -46,9 +48,14 @@ type Main struct {
 
 	DB  *store.DB
 	Web *web.Server
-	// Events is this node's event bus: new requests for open inboxes, the team's replies
-	// for open chats.
-	Events *events.Memory
+	// PublicURL is where the team opens Tresen, for the links in alert e-mails; empty:
+	// this server's address.
+	PublicURL string
+	// Events is the event bus: new requests for open inboxes (on every node), the team's
+	// replies for open chats, alerts of urgent requests.
+	Events events.Bus
+	alerts *alert.Bus
+	bus    *store.EventBus
 	widget *widget.Handler
 	http   *http.Server
 	ln     net.Listener
@@ -67,6 +74,7 @@ func (m *Main) ParseFlags(args []string) error {
 	m.Config.register(fs)
 	fs.StringVar(&m.Addr, "addr", m.Addr, "HTTP listen address")
 	fs.StringVar(&m.SIPAddr, "sip", "", "take SIP calls on UDP and TCP ADDR")
+	fs.StringVar(&m.PublicURL, "public-url", "", "where the team opens Tresen (https://…), for links in alert e-mails; default: this server's address")
 	fs.BoolVar(&m.Demo, "demo", false, "create the demo practice and pharmacy (idempotent)")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
@@ -117,9 +125,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		cat = articles.Sample()
 	}
 	tlsOn := m.TLSCert != ""
-	// One node's bus: the inbox of a team hears of requests its node took. Several nodes
-	// need a shared bus (PostgreSQL LISTEN/NOTIFY); their inboxes still show all on reload.
-	bus := &events.Memory{}
+	// On PostgreSQL every node's inboxes hear of every node's requests (LISTEN/NOTIFY);
+	// urgent ones are also mailed to the team's alert addresses.
+	m.bus = m.DB.EventBus(m.Logger)
+	m.alerts = assistant.Alerts(m.DB, m.bus, m.Logger)
+	m.alerts.BaseURL = strings.TrimSuffix(m.PublicURL, "/")
+	bus := m.alerts
 	m.Events = bus
 	rec := assistant.Reception(m.DB)
 	rec.Events = bus
@@ -141,6 +152,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	if m.ln, err = net.Listen("tcp", m.Addr); err != nil {
 		return err
+	}
+	if m.alerts.BaseURL == "" {
+		m.alerts.BaseURL = m.URL()
 	}
 	go func() {
 		var err error
@@ -213,6 +227,12 @@ func (m *Main) Close() error {
 	if m.stop != nil {
 		m.stop()
 		<-m.done
+	}
+	if m.alerts != nil {
+		m.alerts.Wait()
+	}
+	if m.bus != nil {
+		m.bus.Close()
 	}
 	if m.DB != nil {
 		errList = append(errList, m.DB.Close())

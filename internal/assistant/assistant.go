@@ -6,14 +6,18 @@ package assistant
 
 import (
 	"context"
+	"log/slog"
 
+	"github.com/tresen/tresen/internal/alert"
 	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/calendar"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/fhirclient"
 	"github.com/tresen/tresen/internal/holiday"
 	"github.com/tresen/tresen/internal/nlu"
+	"github.com/tresen/tresen/internal/notify"
 	"github.com/tresen/tresen/internal/openai"
 	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/store"
@@ -98,4 +102,31 @@ func PracticeSystem(ctx context.Context, db *store.DB, tenantID string) (*fhircl
 		return nil, err
 	}
 	return fhirclient.New(set), nil
+}
+
+// Alerts returns the bus that mails each urgent request's link to the practice's alert
+// addresses (Settings.Alerts) through its mail settings, on top of bus.
+func Alerts(db *store.DB, bus events.Bus, log *slog.Logger) *alert.Bus {
+	return &alert.Bus{Bus: bus, Log: log,
+		Recipients: func(ctx context.Context, tenantID string) (string, []string, error) {
+			t, err := db.FindTenantByID(ctx, tenantID)
+			if err != nil {
+				return "", nil, err
+			}
+			var set Settings
+			if err := db.Setting(ctx, tenantID, store.SettingAssistant, &set); err != nil && !errs.Is(err, errs.NotFound) {
+				return "", nil, err
+			}
+			return t.Name, set.Alerts, nil
+		},
+		Send: func(ctx context.Context, tenantID, to string, msg notify.Message) error {
+			var ns notify.Settings
+			if err := db.Setting(ctx, tenantID, store.SettingNotify, &ns); errs.Is(err, errs.NotFound) {
+				return errs.E(errs.Invalid, "Die Praxis hat keinen E-Mail-Versand eingerichtet.")
+			} else if err != nil {
+				return err
+			}
+			return notify.Sender{Settings: ns, Now: db.Now}.Send(ctx, "email", to, "", msg)
+		},
+	}
 }
