@@ -88,19 +88,6 @@ type inboxFilters struct {
 	Mine                          bool
 }
 
-func (f inboxFilters) query() string {
-	q := url.Values{}
-	for k, v := range map[string]string{"type": f.Type, "status": f.Status, "channel": f.Channel, "doctor": f.Doctor} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if f.Mine {
-		q.Set("mine", "1")
-	}
-	return q.Encode()
-}
-
 type inboxData struct {
 	Filters  inboxFilters
 	Items    []inboxItem
@@ -109,7 +96,6 @@ type inboxData struct {
 	Statuses []choice
 	Channels []choice
 	Doctors  []choice
-	Query    string
 }
 
 // handleInbox lists the practice's requests: urgent ones first, then the newest.
@@ -138,7 +124,7 @@ func (s *Server) handleInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := inboxData{Filters: f, Counts: counts, Query: f.query()}
+	d := inboxData{Filters: f, Counts: counts}
 	for _, it := range items {
 		d.Items = append(d.Items, s.inboxItem(it, names))
 	}
