@@ -222,3 +222,26 @@ func TestInboxLive(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxEscapes: what a patient writes is shown as text in the inbox, never as markup.
+func TestInboxEscapes(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		s, ts := newTestServer(t, db)
+		f := newFixture(t, db)
+		rec := newReception(s, db)
+		attack := `<script>alert("x")</script><img src=x onerror=alert(1)>`
+		conv := say(t, rec, f.a.ID, request.Chat, "Ich habe eine Nachricht für Dr. Weber: "+attack, "Lisa Musterfrau, geboren am 12.03.1984")
+		id := recordOf(t, s, f.a.ID, conv)
+		staff := newLoggedIn(t, ts.URL, "a.team")
+		for _, path := range []string{"/inbox", "/inbox/" + id, "/inbox/" + id + "/report"} {
+			resp, body := staff.get(path)
+			checkPage(t, path, resp, body, http.StatusOK)
+			if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+				t.Errorf("%s renders the patient's markup", path)
+			}
+		}
+		if _, body := staff.get("/inbox/" + id); !strings.Contains(body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
+			t.Error("the message is not shown as text")
+		}
+	})
+}
