@@ -262,7 +262,7 @@ func TestBrowserWidget(t *testing.T) {
 	}
 	before = len(chatLog("reload: before"))
 	convs := conversations()
-	do("reload", chromedp.Reload())
+	do("reload", chromedp.Reload(), chromedp.WaitReady(chromedp.CSS("tresen-reception")))
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](widgetRoot+`.querySelectorAll("#log li").length >= `+fmt.Sprint(before))); err != nil {
 		shot(t, ctx, "reload")
 		t.Fatalf("after the reload the chat shows no history: %v", err)
