@@ -106,3 +106,33 @@ func TestBrowserInbox(t *testing.T) {
 		t.Errorf("%s requests open after done, want the emergency only", n)
 	}
 }
+
+// TestBrowserWidgetPreview: the owner previews the practice's widget on Tresen's own page,
+// under its strict CSP, where the tag stands, and it works.
+func TestBrowserWidgetPreview(t *testing.T) {
+	m, logins := MustRunMain(t, store.SQLite)
+	ctx := newBrowser(t)
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			shot(t, ctx, step)
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	in := func(sel string) chromedp.JSPath { return chromedp.JSPath(widgetRoot + `.querySelector("` + sel + `")`) }
+	run("login", chromedp.Navigate(m.URL()+"/login"),
+		chromedp.SendKeys(chromedp.ID("username"), "praxis.inhaber"),
+		chromedp.SendKeys(chromedp.ID("password"), logins["praxis.inhaber"]),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS("header .tenant")))
+	run("settings", chromedp.Click(`//nav//a[.="Assistent"]`), chromedp.WaitVisible(chromedp.ID("embed-tag")))
+	run("preview", chromedp.Click(chromedp.ID("widget-preview")), chromedp.WaitVisible(in("#consent")), chromedp.Click(in("#consent")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](widgetRoot+`.querySelectorAll("li.them").length >= 1`)); err != nil {
+		shot(t, ctx, "preview")
+		t.Fatalf("the preview does not greet: %v", err)
+	}
+	shot(t, ctx, "preview")
+	if parent, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("tresen-reception").parentElement.tagName`)); err != nil || parent != "MAIN" {
+		t.Errorf("the widget sits in %q (%v), want where its tag is", parent, err)
+	}
+}

@@ -572,5 +572,11 @@ textarea { width: 100%; resize: vertical; min-height: 2.6rem; border: 1px solid 
     // For browser tests on the demo page only: cut the connection as a network would.
     widget.testDrop = () => { if (widget.ws) widget.ws.close(); };
   }
-  script.after(widget);
+  // The tag may stand in the head, where nothing is shown: the widget goes into the body.
+  const place = () => {
+    if (document.body && document.body.contains(script)) script.after(widget);
+    else document.body.appendChild(widget);
+  };
+  if (document.body) place();
+  else document.addEventListener('DOMContentLoaded', place, { once: true });
 })();
