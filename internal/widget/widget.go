@@ -247,11 +247,14 @@ func (h *Handler) handleScript(w http.ResponseWriter, r *http.Request) {
 // handleConfig returns the practice's name, texts and colour to an allowed origin.
 func (h *Handler) handleConfig(w http.ResponseWriter, r *http.Request) {
 	t, set, status, err := h.practice(r, r.URL.Query().Get("practice"))
+	// Also a refusal is readable to the embedding page: the widget shows it there, so
+	// that whoever put it on a website not allowed learns why it does not work. It tells
+	// nothing the script tag did not.
+	h.cors(w, r)
 	if err != nil {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	h.cors(w, r)
 	color := ""
 	if colorRE.MatchString(set.Color) {
 		color = set.Color
