@@ -62,8 +62,14 @@
   }
 
   var source = new EventSource(root.dataset.events);
-  source.addEventListener("open", function () { live.hidden = false; });
-  source.addEventListener("error", function () { live.hidden = true; });
+  var lost = false;
+  source.addEventListener("open", function () {
+    live.hidden = false;
+    // Back after a lost connection: what came meanwhile was not heard.
+    if (lost) reload(false);
+    lost = false;
+  });
+  source.addEventListener("error", function () { live.hidden = true; lost = true; });
   source.addEventListener("request", function (e) {
     var ev = {};
     try { ev = JSON.parse(e.data); } catch (err) { return; }
