@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/tresen/tresen/internal/events"
 )
 
 // pollIn is a long-poll request: a message with the practice and, after consent, the
@@ -84,11 +83,11 @@ func (h *Handler) handlePoll(w http.ResponseWriter, r *http.Request) {
 // seen, waiting for them at most pollWait; none after that.
 func (h *Handler) waitStaff(r *http.Request, tenantID, conversation string, seen int) []Out {
 	ctx := actor(r.Context(), r)
-	var sub <-chan events.Event
+	var sig <-chan struct{}
 	if h.events != nil {
-		ch, unsub := h.events.Subscribe(tenantID)
+		ch, unsub := h.replies.watch(tenantID, conversation)
 		defer unsub()
-		sub = ch
+		sig = ch
 	}
 	timeout := time.NewTimer(pollWait)
 	defer timeout.Stop()
@@ -96,17 +95,14 @@ func (h *Handler) waitStaff(r *http.Request, tenantID, conversation string, seen
 		if out := h.staff(ctx, tenantID, conversation, nil); len(out) > seen {
 			return out
 		}
-		for waiting := true; waiting; {
-			select {
-			case <-timeout.C:
-				return nil
-			case <-ctx.Done():
-				return nil
-			case <-h.base.Done():
-				return nil
-			case e := <-sub:
-				waiting = e.Kind != events.Reply || e.ID != conversation
-			}
+		select {
+		case <-timeout.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-h.base.Done():
+			return nil
+		case <-sig:
 		}
 	}
 }

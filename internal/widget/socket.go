@@ -12,7 +12,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/tresen/tresen/internal/events"
 )
 
 // readLimit bounds one message of the browser: 2,000 characters, escaped, and the
@@ -101,18 +100,21 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 			c.Close(websocket.StatusNormalClosure, "")
 			return
 		}
-		// The team's replies are watched from before the conversation is loaded, so that
-		// none written meanwhile is missed.
-		var sub <-chan events.Event
+		// A resumed conversation's replies are watched from before it is loaded, so that
+		// none written meanwhile is missed; a new one has none yet.
+		var sig <-chan struct{}
 		var unsub func()
-		if h.events != nil && (in.Type == "consent" || in.Type == "resume") {
-			sub, unsub = h.events.Subscribe(t.ID)
+		if h.events != nil && in.Type == "resume" && in.Conversation != "" {
+			sig, unsub = h.replies.watch(t.ID, in.Conversation)
 		}
 		// A turn is taken to its end even when the browser goes meanwhile: it is stored,
 		// and the resent message gets the stored reply.
 		watched := s.conversation
 		ok := h.send(conn, c, h.handle(ctx, s, in))
-		if sub != nil {
+		if sig == nil && h.events != nil && in.Type == "consent" && s.conversation != "" && s.conversation != watched {
+			sig, unsub = h.replies.watch(t.ID, s.conversation)
+		}
+		if sig != nil {
 			if !ok || s.conversation == "" || s.conversation == watched && stopWatch != nil {
 				unsub()
 			} else {
@@ -124,7 +126,7 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 				if sent == nil {
 					sent = map[string]bool{}
 				}
-				go h.watch(actor(wctx, r), c, sub, t.ID, s.conversation, sent)
+				go h.watch(actor(wctx, r), c, sig, t.ID, s.conversation, sent)
 				stopWatch = func() { cancel(); unsub() }
 			}
 		}
@@ -136,15 +138,12 @@ func (h *Handler) handleSocket(w http.ResponseWriter, r *http.Request) {
 
 // watch sends the team's replies to a conversation as they are written, each once on the
 // connection, until ctx ends.
-func (h *Handler) watch(ctx context.Context, c *websocket.Conn, sub <-chan events.Event, tenantID, conversation string, sent map[string]bool) {
+func (h *Handler) watch(ctx context.Context, c *websocket.Conn, sig <-chan struct{}, tenantID, conversation string, sent map[string]bool) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e := <-sub:
-			if e.Kind != events.Reply || e.ID != conversation {
-				continue
-			}
+		case <-sig:
 			if !h.send(ctx, c, h.staff(ctx, tenantID, conversation, sent)) {
 				return
 			}

@@ -86,6 +86,7 @@ type Handler struct {
 	perConv *limiter // messages per conversation
 	locks   [64]chanMutex
 	events  events.Bus
+	replies *replyHub // the team's replies to open chats, from events
 
 	// base is cancelled by Close: it ends open sockets and waiting polls.
 	base   context.Context
@@ -109,7 +110,7 @@ const (
 
 // New returns the widget handler.
 func New(db Store, rec *reception.Service, o Options) (*Handler, error) {
-	h := &Handler{db: db, rec: rec, log: o.Logger, demo: o.Demo, events: o.Events,
+	h := &Handler{db: db, rec: rec, log: o.Logger, demo: o.Demo, events: o.Events, replies: &replyHub{bus: o.Events},
 		perIP: newLimiter(ipBurst, ipEvery, o.Now), perConv: newLimiter(convBurst, convEvery, o.Now)}
 	h.base, h.cancel = context.WithCancel(context.Background())
 	if h.log == nil {
