@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
-
 )
 
 // pollIn is a long-poll request: a message with the practice and, after consent, the

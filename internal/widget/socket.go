@@ -11,7 +11,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
-
 )
 
 // readLimit bounds one message of the browser: 2,000 characters, escaped, and the
