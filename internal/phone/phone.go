@@ -19,9 +19,11 @@ type Call interface {
 	To() string
 	// Audio delivers the caller's audio, decoded to 8 kHz 16-bit PCM in frames of
 	// speech.FrameSize samples, in order, with gaps filled; closed when the call ends.
+	// The channel is buffered (about a second); frames the handler does not take in time
+	// are dropped, so that a handler busy speaking never stalls the carrier.
 	Audio() <-chan []int16
 	// DTMF delivers the keys the caller presses ('0'–'9', '*', '#'); closed when the call
-	// ends.
+	// ends. Buffered; keys are not dropped unless the buffer (32) is full.
 	DTMF() <-chan rune
 	// Play queues audio (8 kHz PCM) to the caller, paced in real time by the adapter; it
 	// returns once the audio is queued, not played.
