@@ -4,8 +4,8 @@
 # names what is missing and fails.
 set -euo pipefail
 
-run_pkgs=(ca-certificates)
-test_pkgs=(ca-certificates postgresql chromium)
+run_pkgs=(ca-certificates espeak-ng)
+test_pkgs=(ca-certificates postgresql chromium espeak-ng)
 
 case "${1:-}" in
 run) want=("${run_pkgs[@]}") ;;
