@@ -1,0 +1,464 @@
+// Package vosk implements speech.Recognizer for a self-hosted Vosk server
+// (alphacep/vosk-server, e.g. the alphacep/kaldi-de image) over its WebSocket protocol:
+// a config message, binary 16-bit PCM, partial and final results as JSON, and {"eof" : 1}
+// to finish.
+package vosk
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/speech"
+)
+
+// DefaultTimeout bounds connecting to the server and, after Close, the wait for the last
+// result when Settings leave Timeout at zero.
+const DefaultTimeout = 5 * time.Second
+
+// MaxTimeout is the longest timeout a practice may configure.
+const MaxTimeout = 60 * time.Second
+
+// chunkBytes is how much audio goes into one message: 100 ms. The server decodes and
+// answers every message; at the 20 ms of a telephone frame that would be 50 answers a
+// second per call, for partials that change no faster than words are spoken.
+const chunkBytes = speech.SampleRate / 10 * 2
+
+// maxMessage bounds one message from the server: a final result lists every word with its
+// times, and a long utterance stays well under this.
+const maxMessage = 1 << 20
+
+// Settings say where the practice's (or Tresen's) Vosk server listens. The language is the
+// model the server was started with (alphacep/kaldi-de for German); the protocol has no
+// field for it.
+type Settings struct {
+	URL     string        `json:"url"` // e.g. ws://localhost:2700
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// Validate reports whether s may be used.
+func (s Settings) Validate() error {
+	if err := validateURL(s.URL); err != nil {
+		return err
+	}
+	if s.Timeout < 0 || s.Timeout > MaxTimeout {
+		return errs.Field("timeout", "Die Zeitgrenze muss zwischen 0 (Standard: %d Sekunden) und %d Sekunden liegen.",
+			int(DefaultTimeout.Seconds()), int(MaxTimeout.Seconds()))
+	}
+	return nil
+}
+
+// validateURL allows wss:// (or https://) anywhere and plain ws:// (or http://) only to
+// this host: callers' speech never crosses a network unencrypted.
+func validateURL(raw string) error {
+	const field = "url"
+	if strings.TrimSpace(raw) == "" {
+		return errs.Field(field, "Bitte geben Sie die Adresse des Vosk-Servers an, z. B. ws://localhost:2700.")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return errs.Field(field, "Die Adresse des Vosk-Servers ist keine gültige URL, z. B. ws://localhost:2700.")
+	}
+	if u.User != nil {
+		return errs.Field(field, "Die Adresse des Vosk-Servers darf keine Zugangsdaten enthalten.")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return errs.Field(field, "Die Adresse des Vosk-Servers darf keine Parameter (?…) und keinen Anker (#…) enthalten.")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "wss", "https":
+	case "ws", "http":
+		if !isLoopback(u.Hostname()) {
+			return errs.Field(field, "Die Adresse des Vosk-Servers muss mit wss:// beginnen; ws:// ist nur für einen Server auf demselben Rechner (localhost) erlaubt.")
+		}
+	default:
+		return errs.Field(field, "Die Adresse des Vosk-Servers muss mit wss:// (oder ws:// auf demselben Rechner) beginnen.")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+}
+
+// Recognizer recognises speech on one Vosk server. It is safe for concurrent use; every
+// Stream is a connection of its own.
+type Recognizer struct {
+	url     string
+	timeout time.Duration
+	client  *http.Client
+}
+
+var _ speech.Recognizer = (*Recognizer)(nil)
+
+// New returns a Recognizer for s, or the first reason s is not valid.
+func New(s Settings) (*Recognizer, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	return &Recognizer{
+		url:     s.URL,
+		timeout: timeout,
+		client: &http.Client{
+			// A redirect would carry callers' speech to an address the practice never set.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}, nil
+}
+
+// Provider declares a Vosk server as local: Vosk has no hosted service, so the server is
+// the practice's or Tresen's own, and it keeps nothing it hears.
+func (r *Recognizer) Provider() speech.Provider {
+	return speech.Provider{Name: "vosk", Local: true, EUResidency: true, ZeroRetention: true}
+}
+
+// Stream connects to the server and sends the configuration: 8 kHz audio.
+func (r *Recognizer) Stream(ctx context.Context) (_ speech.Stream, err error) {
+	defer errs.Wrap(&err, "vosk.Stream")
+	dialCtx, cancelDial := context.WithTimeout(ctx, r.timeout)
+	defer cancelDial()
+	conn, resp, err := websocket.Dial(dialCtx, r.url, &websocket.DialOptions{HTTPClient: r.client})
+	if err != nil {
+		return nil, dialError(ctx, resp, err)
+	}
+	conn.SetReadLimit(maxMessage)
+	config := fmt.Sprintf(`{"config": {"sample_rate": %d}}`, speech.SampleRate)
+	if err := conn.Write(dialCtx, websocket.MessageText, []byte(config)); err != nil {
+		conn.CloseNow()
+		return nil, fault("Konfiguration konnte nicht gesendet werden", netCause(err))
+	}
+	sctx, cancel := context.WithCancelCause(ctx)
+	s := &stream{
+		conn:    conn,
+		ctx:     sctx,
+		cancel:  cancel,
+		timeout: r.timeout,
+		results: make(chan speech.Result, 16),
+		done:    make(chan struct{}),
+	}
+	go s.read()
+	return s, nil
+}
+
+// stream is one connection to the server. The server answers every message it gets, in
+// order — audio with a partial or final result, {"eof" : 1} with the last final result —
+// and the reader counts the answers to know when the last one has come.
+type stream struct {
+	conn    *websocket.Conn
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	timeout time.Duration
+	results chan speech.Result
+	done    chan struct{} // closed when the reader has ended and Results is closed
+
+	mu      sync.Mutex // orders the messages; guards buf, closing and timer
+	buf     []byte     // audio not yet sent
+	closing bool
+	timer   *time.Timer
+
+	sent    atomic.Int64 // messages the server will answer
+	eofSent atomic.Bool
+
+	errMu sync.Mutex
+	err   error
+}
+
+// Causes of the stream's context ending that are not the caller's.
+var (
+	errFinalTimeout = errors.New("no final result in time")
+	errEnded        = errors.New("stream ended")
+)
+
+// errClosed answers Write after Close.
+var errClosed = &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Vosk): die Aufnahme ist bereits beendet"}
+
+func (s *stream) Results() <-chan speech.Result { return s.results }
+
+func (s *stream) Err() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.err
+}
+
+// Write sends the audio in chunks of 100 ms.
+func (s *stream) Write(pcm []int16) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return errClosed
+	}
+	if err := s.ended(); err != nil {
+		return err
+	}
+	s.buf = slices.Grow(s.buf, 2*len(pcm))
+	for _, v := range pcm {
+		s.buf = binary.LittleEndian.AppendUint16(s.buf, uint16(v))
+	}
+	if len(s.buf) < chunkBytes {
+		return nil
+	}
+	return s.flush()
+}
+
+// Close sends the rest of the audio and {"eof" : 1}; the server answers with the last final
+// result. Results closes when it has come, or after the timeout with an error.
+func (s *stream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil
+	}
+	s.closing = true
+	if s.ended() != nil {
+		return nil // Err says why
+	}
+	if len(s.buf) > 0 {
+		if err := s.flush(); err != nil {
+			return err
+		}
+	}
+	// Both server implementations compare this text byte for byte.
+	s.sent.Add(1)
+	s.eofSent.Store(true)
+	if err := s.send(websocket.MessageText, []byte(`{"eof" : 1}`)); err != nil {
+		return err
+	}
+	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(errFinalTimeout) })
+	return nil
+}
+
+// ended returns the stream's error once the reader has ended.
+func (s *stream) ended() error {
+	select {
+	case <-s.done:
+		if err := s.Err(); err != nil {
+			return err
+		}
+		return errClosed
+	default:
+		return nil
+	}
+}
+
+// flush sends the buffered audio as one message. s.mu is held.
+func (s *stream) flush() error {
+	s.sent.Add(1)
+	err := s.send(websocket.MessageBinary, s.buf)
+	s.buf = s.buf[:0]
+	return err
+}
+
+// send writes one message. s.mu is held. A failed write has closed the connection, so the
+// reader ends too, with the better reason: a close frame it got, or the caller's context.
+func (s *stream) send(typ websocket.MessageType, msg []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
+	defer cancel()
+	if err := s.conn.Write(ctx, typ, msg); err != nil {
+		if s.ctx.Err() != nil {
+			return fault("abgebrochen", context.Cause(s.ctx))
+		}
+		return fault("Senden an den Server fehlgeschlagen", netCause(err))
+	}
+	return nil
+}
+
+// read receives the server's answers until the last one, and closes Results.
+func (s *stream) read() {
+	err := s.receive()
+	s.mu.Lock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.mu.Unlock()
+	s.errMu.Lock()
+	s.err = err
+	s.errMu.Unlock()
+	s.cancel(errEnded)
+	close(s.results)
+	close(s.done)
+	if err == nil {
+		s.conn.Close(websocket.StatusNormalClosure, "")
+	} else {
+		s.conn.CloseNow()
+	}
+}
+
+func (s *stream) receive() error {
+	var answers int64
+	last := ""       // the partial delivered last, repeated by the server with every chunk
+	partial := false // a partial was delivered since the last final
+	for {
+		typ, msg, err := s.conn.Read(s.ctx)
+		if err != nil {
+			return s.readError(err)
+		}
+		answers++
+		if typ != websocket.MessageText {
+			return fault("unerwartete Binärnachricht vom Server", nil)
+		}
+		res, err := parseMessage(msg)
+		if err != nil {
+			return err
+		}
+		// An empty or repeated partial says nothing new; an empty final matters only where
+		// it replaces a partial the listener already has.
+		var deliver bool
+		if res.Final {
+			deliver = res.Text != "" || partial
+			partial, last = false, ""
+		} else {
+			deliver = res.Text != "" && res.Text != last
+			partial, last = partial || deliver, res.Text
+		}
+		if deliver && !s.deliver(res) {
+			return s.readError(s.ctx.Err())
+		}
+		// The answer to {"eof" : 1} is the last message. The reference server closes the
+		// connection after it; the C++ server waits, so the count decides.
+		if res.Final && s.eofSent.Load() && answers >= s.sent.Load() {
+			return nil
+		}
+	}
+}
+
+func (s *stream) deliver(r speech.Result) bool {
+	select {
+	case s.results <- r:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// readError says why reading ended, without anything the server sent.
+func (s *stream) readError(err error) error {
+	if s.ctx.Err() != nil {
+		switch cause := context.Cause(s.ctx); {
+		case errors.Is(cause, errFinalTimeout):
+			return fault("kein Ergebnis in der Zeitgrenze nach dem Ende der Aufnahme", context.DeadlineExceeded)
+		default:
+			return fault("abgebrochen", cause)
+		}
+	}
+	switch code := websocket.CloseStatus(err); {
+	case code == websocket.StatusNormalClosure && s.eofSent.Load():
+		return nil
+	case code == websocket.StatusNormalClosure:
+		return fault("der Server hat die Verbindung vorzeitig beendet", nil)
+	case code != -1:
+		return fault("der Server hat die Verbindung mit einem Fehler beendet", &CloseError{Code: int(code)})
+	}
+	return fault("Verbindung zum Server unterbrochen", netCause(err))
+}
+
+// parseMessage decodes one answer of the server: {"partial": "..."} while it listens,
+// {"result": [words], "text": "..."} when an utterance ends, or, on a server started with
+// alternatives, {"alternatives": [{"text": "...", "confidence": ...}]}.
+func parseMessage(msg []byte) (speech.Result, error) {
+	var m struct {
+		Partial *string `json:"partial"`
+		Text    *string `json:"text"`
+		Result  []struct {
+			Conf float64 `json:"conf"`
+		} `json:"result"`
+		Alternatives []struct {
+			Text string `json:"text"`
+		} `json:"alternatives"`
+	}
+	if err := json.Unmarshal(msg, &m); err != nil {
+		// The decoder's message may quote what the server sent.
+		return speech.Result{}, fault("Antwort des Servers nicht lesbar", nil)
+	}
+	switch {
+	case len(m.Alternatives) > 0:
+		// The alternatives' confidence is a lattice score, not a probability.
+		return speech.Result{Text: strings.TrimSpace(m.Alternatives[0].Text), Final: true}, nil
+	case m.Text != nil:
+		res := speech.Result{Text: strings.TrimSpace(*m.Text), Final: true}
+		if len(m.Result) > 0 {
+			sum := 0.0
+			for _, w := range m.Result {
+				sum += clamp(w.Conf)
+			}
+			res.Confidence = clamp(sum / float64(len(m.Result)))
+		}
+		return res, nil
+	case m.Partial != nil:
+		return speech.Result{Text: strings.TrimSpace(*m.Partial)}, nil
+	}
+	return speech.Result{}, fault("Antwort des Servers ohne Ergebnis", nil)
+}
+
+func clamp(f float64) float64 {
+	if math.IsNaN(f) || f < 0 {
+		return 0
+	}
+	return min(f, 1)
+}
+
+// StatusError is the cause of a Stream error when the server refused the connection with
+// an HTTP status.
+type StatusError struct {
+	StatusCode int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// CloseError is the cause of a stream error when the server closed the connection with a
+// WebSocket status other than a normal closure. The reason text is not kept.
+type CloseError struct {
+	Code int
+}
+
+func (e *CloseError) Error() string { return fmt.Sprintf("WebSocket-Status %d", e.Code) }
+
+func dialError(ctx context.Context, resp *http.Response, err error) error {
+	if ctx.Err() != nil {
+		return fault("abgebrochen", ctx.Err())
+	}
+	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		return fault("der Server hat die Verbindung abgelehnt", &StatusError{StatusCode: resp.StatusCode})
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fault("Server nicht in der Zeitgrenze erreichbar", context.DeadlineExceeded)
+	}
+	return fault("Verbindung zum Server fehlgeschlagen", netCause(err))
+}
+
+// netCause keeps a network error, which names addresses but never data; other errors of
+// the WebSocket library are dropped, as they may quote what was received.
+func netCause(err error) error {
+	if opErr, ok := errors.AsType[*net.OpError](err); ok {
+		return opErr
+	}
+	return nil
+}
+
+func fault(msg string, cause error) error {
+	return &errs.Error{Kind: errs.Internal, Message: "Spracherkennung (Vosk): " + msg, Err: cause}
+}
