@@ -78,11 +78,18 @@ const maxHandled = 32
 // Start opens a conversation on a channel and returns its id (the id of its transcript
 // record) and the greeting.
 func (s *Service) Start(ctx context.Context, tenantID string, ch request.Channel) (string, dialogue.Reply, error) {
+	return s.StartKnown(ctx, tenantID, ch, request.Patient{})
+}
+
+// StartKnown is Start with what the channel knows of the patient before a word is said:
+// on the phone the caller's number, which every request of the call then carries (the
+// team can call back even when the caller hangs up at once).
+func (s *Service) StartKnown(ctx context.Context, tenantID string, ch request.Channel, known request.Patient) (string, dialogue.Reply, error) {
 	e, err := s.Engine(ctx, tenantID)
 	if err != nil {
 		return "", dialogue.Reply{}, err
 	}
-	sv := saved{Conversation: dialogue.Conversation{Channel: ch}}
+	sv := saved{Conversation: dialogue.Conversation{Channel: ch, Known: known}}
 	reply := e.Start(&sv.Conversation)
 	data, err := json.Marshal(sv)
 	if err != nil {
