@@ -1,0 +1,516 @@
+// Package sip is the phone assistant's SIP carrier: it takes calls from a SIP trunk or a
+// practice PBX over UDP and TCP, answers them with G.711 and hands each one to a
+// phone.Handler as a phone.Call. It is built on emiago/sipgo and emiago/diago.
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/phone"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Addr is the host:port to take SIP on, UDP and TCP both ("0.0.0.0:5060";
+	// "127.0.0.1:0" picks a free port, see Server.Addr).
+	Addr string
+	// ExternalHost is the address peers reach this server at, when that is not the
+	// address bound (NAT); it goes into Contact and SDP. Optional.
+	ExternalHost string
+	// Handler takes the calls when Route is nil (with --demo: every number reaches the
+	// demo practice).
+	Handler phone.Handler
+	// Route maps the called number (E.164 where it is one, see phone.Call.To) to the
+	// handler of the practice that owns it. An error of kind errs.NotFound rejects the
+	// call with 404; other errors with 503.
+	Route func(ctx context.Context, called string) (phone.Handler, error)
+	// Trunk, when set, registers the server at a SIP trunk (sipgate, Telekom, easybell)
+	// so that the trunk delivers the practice's calls here.
+	Trunk *TrunkSettings
+	// RingFor is how long a call rings (180 Ringing) before it is answered; 0 answers at
+	// once.
+	RingFor time.Duration
+	// MediaTimeout hangs up a call that has sent no RTP for this long while not on hold
+	// (the caller's side is gone without a BYE). 0 means 30 seconds; negative disables.
+	MediaTimeout time.Duration
+	// UserAgent names Tresen in SIP messages; "Tresen" when empty.
+	UserAgent string
+	// Logger logs calls without personal data (no numbers). slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// Server takes SIP calls.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	dg     *diago.Diago
+	udp    net.PacketConn
+	tcp    net.Listener
+	addr   string
+	trunk  *registration
+	cancel context.CancelFunc
+
+	pending sync.Map // Call-ID → admission, from the INVITE check to the dialog handler
+
+	mu      sync.Mutex
+	calls   map[string]*call // by Call-ID
+	closed  bool
+	running sync.WaitGroup
+}
+
+// admission is a new call that passed the checks: its handler and answer codecs.
+type admission struct {
+	handler phone.Handler
+	to      string
+	from    string
+	offer   offer
+}
+
+// New checks the options and prepares a server; Start listens.
+func New(o Options) (*Server, error) {
+	if o.Addr == "" {
+		return nil, errs.Field("Addr", "SIP-Adresse fehlt")
+	}
+	if o.Handler == nil && o.Route == nil {
+		return nil, errs.Field("Handler", "weder Handler noch Route gesetzt")
+	}
+	if o.Trunk != nil {
+		if err := o.Trunk.validate(); err != nil {
+			return nil, err
+		}
+	}
+	if o.MediaTimeout == 0 {
+		o.MediaTimeout = 30 * time.Second
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "Tresen"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{opts: o, log: log.With("component", "sip"), calls: map[string]*call{}}, nil
+}
+
+// Start listens on UDP and TCP at Addr (the same port for both) and, with a trunk,
+// registers. It returns once the server is listening; calls are taken until ctx ends or
+// Close.
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer errs.Wrap(&err, "sip: start %s", s.opts.Addr)
+	host, _, err := net.SplitHostPort(s.opts.Addr)
+	if err != nil {
+		return err
+	}
+	if err := s.listen(); err != nil {
+		return err
+	}
+	_, portStr, _ := net.SplitHostPort(s.udp.LocalAddr().String())
+	port, _ := strconv.Atoi(portStr)
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	s.addr = net.JoinHostPort(host, portStr)
+
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(s.opts.UserAgent))
+	if err != nil {
+		s.closeListeners()
+		return err
+	}
+	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(s.log))
+	if err != nil {
+		s.closeListeners()
+		return err
+	}
+	dgOpts := []diago.DiagoOption{
+		diago.WithServer(s.srv),
+		diago.WithLogger(s.log),
+		diago.WithServerRequestMiddleware(s.middleware),
+	}
+	for _, tr := range []string{"udp", "tcp"} {
+		dgOpts = append(dgOpts, diago.WithTransport(diago.Transport{
+			ID:           tr,
+			Transport:    tr,
+			BindHost:     host,
+			BindPort:     port,
+			ExternalHost: s.opts.ExternalHost,
+			ExternalPort: port,
+		}))
+	}
+	s.dg = diago.NewDiago(s.ua, dgOpts...)
+	s.dg.HandleFunc(s.serveDialog)
+
+	ctx, s.cancel = context.WithCancel(ctx)
+	udp, tcp := s.udp, s.tcp
+	go func() {
+		if err := s.srv.ServeUDP(udp); !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
+			s.log.Error("SIP over UDP stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := s.srv.ServeTCP(tcp); !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
+			s.log.Error("SIP over TCP stopped", "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		_ = s.Close()
+	}()
+	if s.opts.Trunk != nil {
+		s.trunk = newRegistration(s, *s.opts.Trunk)
+		s.running.Add(1)
+		go func() {
+			defer s.running.Done()
+			s.trunk.run(ctx)
+		}()
+	}
+	s.log.Info("taking SIP calls", "addr", s.addr)
+	return nil
+}
+
+// listen binds UDP and TCP on one port; with port 0 it looks for a port free for both.
+func (s *Server) listen() error {
+	host, port, _ := net.SplitHostPort(s.opts.Addr)
+	var lastErr error
+	for range 20 {
+		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+		if err != nil {
+			return err
+		}
+		_, p, _ := net.SplitHostPort(udp.LocalAddr().String())
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, p))
+		if err == nil {
+			s.udp, s.tcp = udp, tcp
+			return nil
+		}
+		udp.Close()
+		lastErr = err
+		if port != "0" {
+			break
+		}
+	}
+	return lastErr
+}
+
+func (s *Server) closeListeners() {
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+}
+
+// Addr is the host:port the server listens on (UDP and TCP), known after Start.
+func (s *Server) Addr() string { return s.addr }
+
+// Registered reports whether the trunk registration is current (false without a trunk).
+func (s *Server) Registered() bool { return s.trunk != nil && s.trunk.registered() }
+
+// Close hangs up all calls, unregisters from the trunk and stops listening.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	calls := make([]*call, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			if err := c.Hangup(ctx); err != nil {
+				s.log.Warn("hangup on close", "call", c.id, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	if s.cancel != nil {
+		s.cancel() // stops the registration loop, which unregisters
+	}
+	done := make(chan struct{})
+	go func() { s.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.log.Warn("calls still running after close")
+	}
+	s.closeListeners()
+	if s.ua != nil {
+		return s.ua.Close()
+	}
+	return nil
+}
+
+// middleware runs before diago's handlers: it turns away calls Tresen cannot take with a
+// clear status, answers SIP INFO DTMF itself, and keeps a panic in one request from
+// taking the server down.
+func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic handling SIP request", "method", req.Method.String(), "panic", fmt.Sprint(r))
+				if req.Method != sip.ACK {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil))
+				}
+			}
+		}()
+		switch req.Method {
+		case sip.INVITE:
+			if to := req.To(); to != nil && to.Params.Has("tag") {
+				if !s.checkReInvite(req, tx) {
+					return
+				}
+			} else if !s.admit(req, tx) {
+				return
+			}
+		case sip.INFO:
+			s.handleInfo(req, tx)
+			return
+		}
+		next(req, tx)
+	}
+}
+
+func respond(tx sip.ServerTransaction, req *sip.Request, status int, reason string) {
+	_ = tx.Respond(sip.NewResponseFromRequest(req, status, reason, nil))
+}
+
+// admit checks a new INVITE: the called number must belong to a practice, the request
+// must be complete and the offer usable.
+func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) bool {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+		return false
+	}
+	if req.Contact() == nil || req.CallID() == nil || req.From() == nil || req.To() == nil {
+		respond(tx, req, sip.StatusBadRequest, "Bad Request - missing Contact, Call-ID, From or To")
+		return false
+	}
+	if ct := req.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp") {
+		// Late offer (INVITE without SDP) is not supported: every carrier Tresen talks to
+		// sends its offer in the INVITE.
+		respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type - SDP offer expected")
+		return false
+	}
+	off, err := parseOffer(req.Body())
+	if err != nil {
+		var oe *offerError
+		if errors.As(err, &oe) {
+			s.log.Info("call refused", "status", oe.status, "reason", oe.reason)
+			respond(tx, req, oe.status, reasonPhrase(oe.status)+" - "+oe.reason)
+			return false
+		}
+		respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return false
+	}
+	to := calledNumber(req, s.accountUsers())
+	handler := s.opts.Handler
+	if s.opts.Route != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		handler, err = s.opts.Route(ctx, to)
+		cancel()
+		switch {
+		case errs.Is(err, errs.NotFound) || (err == nil && handler == nil):
+			s.log.Info("call refused: number not served")
+			respond(tx, req, sip.StatusNotFound, "Not Found")
+			return false
+		case err != nil:
+			s.log.Error("call refused: routing failed", "err", err)
+			respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+			return false
+		}
+	}
+	req.SetBody(off.body)
+	s.pending.Store(req.CallID().Value(), admission{handler: handler, to: to, from: callerNumber(req), offer: off})
+	return true
+}
+
+// checkReInvite checks an INVITE inside a call (hold, resume, codec change, session
+// refresh) before diago applies it.
+func (s *Server) checkReInvite(req *sip.Request, tx sip.ServerTransaction) bool {
+	if req.Contact() == nil || req.CallID() == nil {
+		respond(tx, req, sip.StatusBadRequest, "Bad Request - missing Contact or Call-ID")
+		return false
+	}
+	if len(req.Body()) == 0 {
+		return true // a session refresh; diago answers with the current SDP
+	}
+	off, err := parseOffer(req.Body())
+	if err != nil {
+		status := sip.StatusBadRequest
+		var oe *offerError
+		if errors.As(err, &oe) {
+			status = oe.status
+		}
+		respond(tx, req, status, reasonPhrase(status))
+		return false
+	}
+	req.SetBody(off.body)
+	if c := s.call(req.CallID().Value()); c != nil {
+		c.held.Store(off.held)
+	}
+	return true
+}
+
+func reasonPhrase(status int) string {
+	switch status {
+	case 400:
+		return "Bad Request"
+	case 488:
+		return "Not Acceptable Here"
+	}
+	return "Error"
+}
+
+// handleInfo takes DTMF sent as SIP INFO.
+func (s *Server) handleInfo(req *sip.Request, tx sip.ServerTransaction) {
+	if req.CallID() == nil {
+		respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	c := s.call(req.CallID().Value())
+	if c == nil {
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	if len(req.Body()) == 0 {
+		respond(tx, req, sip.StatusOK, "OK") // INFO as a keep-alive
+		return
+	}
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	r, err := infoDigit(ct, req.Body())
+	if err != nil {
+		if strings.HasPrefix(strings.ToLower(ct), "application/dtmf") {
+			respond(tx, req, sip.StatusBadRequest, "Bad Request - "+err.Error())
+		} else {
+			respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type")
+		}
+		return
+	}
+	respond(tx, req, sip.StatusOK, "OK")
+	c.pushDTMF(r)
+}
+
+func (s *Server) call(id string) *call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[id]
+}
+
+func (s *Server) accountUsers() []string {
+	if s.opts.Trunk == nil {
+		return nil
+	}
+	return []string{s.opts.Trunk.Username}
+}
+
+// serveDialog runs one admitted call, from ringing to the end of the handler. diago
+// hangs up after it returns if neither side has yet.
+func (s *Server) serveDialog(d *diago.DialogServerSession) {
+	id := d.InviteRequest.CallID().Value()
+	v, ok := s.pending.LoadAndDelete(id)
+	if !ok {
+		_ = d.Respond(sip.StatusInternalServerError, "Server Internal Error", nil)
+		return
+	}
+	adm := v.(admission)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
+		return
+	}
+	s.running.Add(1)
+	s.mu.Unlock()
+	defer s.running.Done()
+
+	if err := d.Trying(); err != nil {
+		return
+	}
+	if s.opts.RingFor > 0 {
+		if err := d.Ringing(); err != nil {
+			return
+		}
+		t := time.NewTimer(s.opts.RingFor)
+		select {
+		case <-t.C:
+		case <-d.Context().Done(): // CANCEL
+			t.Stop()
+			s.log.Info("call cancelled while ringing", "call", id)
+			return
+		}
+	}
+
+	c := newCall(s, d, adm)
+	if err := d.AnswerOptions(diago.AnswerOptions{
+		Codecs:        adm.offer.codecs,
+		OnMediaUpdate: c.mediaUpdated,
+	}); err != nil {
+		s.log.Warn("answer failed", "call", id, "err", err)
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = d.Hangup(context.Background())
+		return
+	}
+	s.calls[id] = c
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.calls, id)
+		s.mu.Unlock()
+	}()
+
+	s.log.Info("call answered", "call", id, "codec", c.codecName())
+	c.start()
+	ctx, cancel := context.WithCancel(d.Context())
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	adm.handler.HandleCall(ctx, c)
+	cancel()
+	if !c.ended() {
+		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := c.Hangup(hctx); err != nil {
+			s.log.Warn("hangup after handler", "call", id, "err", err)
+		}
+		hcancel()
+	}
+	c.wait()
+	s.log.Info("call ended", "call", id)
+}
