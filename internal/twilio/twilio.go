@@ -1,0 +1,192 @@
+// Package twilio is the second phone carrier: Twilio calls the practice's number, asks
+// Tresen's TwiML webhook what to do, and is told to connect the call to a Media Streams
+// WebSocket, over which µ-law audio, keys and marks flow both ways. Each stream becomes a
+// phone.Call for the call flow.
+package twilio
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/xml"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Options configure the handler. One Twilio account serves the operator's numbers.
+type Options struct {
+	AccountSID string
+	AuthToken  string // signs Twilio's requests and the stream tokens
+	// PublicURL is where Twilio reaches Tresen ("https://tresen.example.de"): the
+	// webhook's signature covers it, and the stream URL is derived from it (wss://).
+	PublicURL string
+	// API is Twilio's REST API for transfers and hang-ups; empty: https://api.twilio.com.
+	API     string
+	Handler phoneHandler
+	Logger  *slog.Logger
+	HTTP    *http.Client
+}
+
+// Handler serves POST /twilio/voice (TwiML) and GET /twilio/stream (Media Streams).
+type Handler struct {
+	o    Options
+	mux  *http.ServeMux
+	wg   sync.WaitGroup
+	base context.Context
+	stop context.CancelFunc
+}
+
+// New returns the handler.
+func New(o Options) (*Handler, error) {
+	if o.AccountSID == "" || o.AuthToken == "" || o.PublicURL == "" {
+		return nil, fmt.Errorf("twilio: account SID, auth token and public URL are needed")
+	}
+	u, err := url.Parse(o.PublicURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("twilio: public URL %q is no http(s) URL", o.PublicURL)
+	}
+	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
+	if o.API == "" {
+		o.API = "https://api.twilio.com"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	h := &Handler{o: o, mux: http.NewServeMux()}
+	h.base, h.stop = context.WithCancel(context.Background())
+	h.mux.HandleFunc("POST /twilio/voice", h.handleVoice)
+	h.mux.HandleFunc("GET /twilio/stream", h.handleStream)
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Close ends every call in progress and waits for their flows.
+func (h *Handler) Close() error {
+	h.stop()
+	h.wg.Wait()
+	return nil
+}
+
+// Signature is Twilio's X-Twilio-Signature of a request to url with form params:
+// base64(HMAC-SHA1(token, url + each key and value, keys sorted)).
+func Signature(token, url string, params url.Values) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(url)
+	for _, k := range keys {
+		for _, v := range params[k] {
+			b.WriteString(k)
+			b.WriteString(v)
+		}
+	}
+	m := hmac.New(sha1.New, []byte(token))
+	m.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// streamToken binds a stream to the call the webhook answered.
+func (h *Handler) streamToken(callSID string) string {
+	m := hmac.New(sha256.New, []byte(h.o.AuthToken))
+	m.Write([]byte("twilio-stream|" + callSID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// twiML is the answer to the voice webhook.
+type twiML struct {
+	XMLName xml.Name `xml:"Response"`
+	Connect struct {
+		Stream struct {
+			URL    string      `xml:"url,attr"`
+			Params []parameter `xml:"Parameter"`
+		} `xml:"Stream"`
+	} `xml:"Connect"`
+}
+
+type parameter struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+// handleVoice answers Twilio's webhook for an incoming call: connect it to the stream.
+func (h *Handler) handleVoice(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	want := Signature(h.o.AuthToken, h.o.PublicURL+r.URL.RequestURI(), r.PostForm)
+	if subtle.ConstantTimeCompare([]byte(want), []byte(r.Header.Get("X-Twilio-Signature"))) != 1 {
+		http.Error(w, "invalid signature", http.StatusForbidden)
+		return
+	}
+	call := r.PostForm.Get("CallSid")
+	if call == "" || r.PostForm.Get("AccountSid") != h.o.AccountSID {
+		http.Error(w, "unknown call or account", http.StatusBadRequest)
+		return
+	}
+	var t twiML
+	// https://host → wss://host (http only for tests and local set-ups).
+	t.Connect.Stream.URL = "ws" + strings.TrimPrefix(h.o.PublicURL, "http") + "/twilio/stream"
+	t.Connect.Stream.Params = []parameter{
+		{"token", h.streamToken(call)},
+		{"from", r.PostForm.Get("From")},
+		{"to", r.PostForm.Get("To")},
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Write([]byte(xml.Header))
+	xml.NewEncoder(w).Encode(t)
+}
+
+// handleStream takes a Media Streams WebSocket and holds the call flow on it.
+func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
+	// Twilio is no browser: the stream token in its start message is the check.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(64 << 10)
+	ctx, cancel := context.WithCancel(h.base)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.Context().Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	call, err := h.open(ctx, c)
+	if err != nil {
+		h.o.Logger.Warn("twilio: stream refused", "err", err)
+		c.Close(websocket.StatusPolicyViolation, "refused")
+		return
+	}
+	h.wg.Add(1)
+	defer h.wg.Done()
+	go call.read(ctx)
+	h.o.Handler.HandleCall(ctx, call)
+	call.end()
+	c.Close(websocket.StatusNormalClosure, "")
+}
