@@ -171,6 +171,14 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		<-ctx.Done()
 		_ = s.Close()
 	}()
+	// Requests we send (REGISTER, BYE) must leave from the listening socket, so wait
+	// until sipgo has it in its connection pool.
+	for i := 0; ; i++ {
+		if _, err := s.ua.TransportLayer().GetConnection("udp", udp.LocalAddr().String()); err == nil || i == 100 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if s.opts.Trunk != nil {
 		s.trunk = newRegistration(s, *s.opts.Trunk)
 		s.running.Add(1)
