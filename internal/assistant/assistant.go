@@ -7,6 +7,7 @@ package assistant
 import (
 	"context"
 	"log/slog"
+	"slices"
 
 	"github.com/tresen/tresen/internal/alert"
 	"github.com/tresen/tresen/internal/appointment"
@@ -128,5 +129,37 @@ func Alerts(db *store.DB, bus events.Bus, log *slog.Logger) *alert.Bus {
 			}
 			return notify.Sender{Settings: ns, Now: db.Now}.Send(ctx, "email", to, "", msg)
 		},
+	}
+}
+
+// PracticeByNumber returns the practice whose settings list the called number; with a
+// demo practice (demo non-empty), every other number reaches it.
+func PracticeByNumber(db *store.DB, demoCode string) func(ctx context.Context, called string) (string, error) {
+	return func(ctx context.Context, called string) (string, error) {
+		want, _ := phoneNumber(called)
+		tenants, err := db.ListTenants(ctx)
+		if err != nil {
+			return "", err
+		}
+		demoID := ""
+		for _, t := range tenants {
+			if t.Kind != tenant.Practice {
+				continue
+			}
+			if demoCode != "" && t.Code == demoCode {
+				demoID = t.ID
+			}
+			var set Settings
+			if err := db.Setting(ctx, t.ID, store.SettingAssistant, &set); err != nil && !errs.Is(err, errs.NotFound) {
+				return "", err
+			}
+			if want != "" && slices.Contains(set.Numbers, want) {
+				return t.ID, nil
+			}
+		}
+		if demoID != "" {
+			return demoID, nil
+		}
+		return "", errs.E(errs.NotFound, "keine Praxis unter dieser Nummer")
 	}
 }

@@ -63,3 +63,34 @@ func TestEngineFromSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestPracticeByNumber: a call reaches the practice whose settings list the number, in
+// whatever form it is dialled; other numbers reach the demo practice when there is one.
+func TestPracticeByNumber(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		deich, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234599", Name: "Hausarztpraxis am Deich"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		demoP, err := db.CreateTenant(ctx, demo.PracticeTenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := assistant.Settings{Numbers: []string{"04931 123456"}}
+		if err := set.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSetting(ctx, deich.ID, store.SettingAssistant, set); err != nil {
+			t.Fatal(err)
+		}
+		route := assistant.PracticeByNumber(db, demo.PracticeTenant.Code)
+		for called, want := range map[string]string{"+494931123456": deich.ID, "004931123456": deich.ID, "+4930999999": demoP.ID, "": demoP.ID} {
+			if got, err := route(ctx, called); err != nil || got != want {
+				t.Errorf("%q: %q, %v; want %q", called, got, err, want)
+			}
+		}
+		if _, err := assistant.PracticeByNumber(db, "")(ctx, "+4930999999"); err == nil {
+			t.Error("an unknown number without a demo practice reached a practice")
+		}
+	})
+}

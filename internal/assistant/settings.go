@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
@@ -35,6 +37,12 @@ type Settings struct {
 	// Alerts are the team's e-mail addresses told of each urgent request (without any
 	// health data, only a link); sent through the practice's mail settings.
 	Alerts []string `json:"alerts,omitempty"`
+	// Numbers are the practice's phone numbers (E.164) the assistant answers: a call to
+	// one of them is the practice's.
+	Numbers []string `json:"numbers,omitempty"`
+	// TransferTo is where the assistant hands a call to the team: a number (E.164) or a
+	// SIP URI of the practice's phone system; empty: the caller gets a callback.
+	TransferTo string `json:"transfer_to,omitempty"`
 	// QualityReview is the practice's opt-in to share its conversations, anonymised, for
 	// improving the assistant (package review).
 	QualityReview bool `json:"quality_review,omitempty"`
@@ -85,6 +93,25 @@ func (s *Settings) Validate() error {
 		if addr, err := mail.ParseAddress(a); err != nil || addr.Name != "" || addr.Address != a {
 			return errs.Field("alerts", "%q ist keine E-Mail-Adresse.", a)
 		}
+	}
+	for i, n := range s.Numbers {
+		e164, err := phoneNumber(n)
+		if err != nil {
+			return errs.Field("numbers", "%q ist keine Telefonnummer.", n)
+		}
+		s.Numbers[i] = e164
+	}
+	if t := strings.TrimSpace(s.TransferTo); t != "" {
+		if strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:") {
+			if strings.ContainsAny(t, " <>\"\r\n") || !strings.Contains(t, "@") {
+				return errs.Field("transfer_to", "%q ist keine SIP-Adresse wie sip:anmeldung@praxis.example.", t)
+			}
+		} else if e164, err := phoneNumber(t); err != nil {
+			return errs.Field("transfer_to", "%q ist keine Telefonnummer und keine SIP-Adresse.", t)
+		} else {
+			t = e164
+		}
+		s.TransferTo = t
 	}
 	for _, t := range s.Types {
 		if !t.Valid() {
@@ -210,4 +237,13 @@ func (s *Settings) Practice(name string, doctors []string, holidays holiday.Cale
 	return dialogue.Practice{Name: name, OpeningHours: s.HoursText(), Address: s.Address, Phone: s.Phone, FAQ: s.FAQ,
 		Doctors: doctors, Open: open, StaffReachable: open, Greeting: s.Greeting, Closing: s.Closing,
 		EmergencyNote: s.EmergencyNote, Types: s.Types}
+}
+
+// phoneNumber reads a German or international phone number as E.164.
+func phoneNumber(s string) (string, error) {
+	n, err := phonenumbers.Parse(s, "DE")
+	if err != nil || !phonenumbers.IsPossibleNumber(n) {
+		return "", errs.E(errs.Invalid, "keine Telefonnummer")
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
 }

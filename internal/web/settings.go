@@ -120,6 +120,12 @@ func (s *Server) handleAssistantSave(w http.ResponseWriter, r *http.Request) err
 	get := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	set := assistant.Settings{Address: get("address"), Phone: get("phone"), Greeting: get("greeting"), Closing: get("closing"),
 		EmergencyNote: get("emergency_note"), FAQ: map[string]string{}, QualityReview: r.PostFormValue("quality_review") == "on"}
+	for _, n := range strings.FieldsFunc(r.PostFormValue("numbers"), func(r rune) bool { return r == '\n' || r == ',' || r == ';' }) {
+		if n = strings.TrimSpace(n); n != "" {
+			set.Numbers = append(set.Numbers, n)
+		}
+	}
+	set.TransferTo = get("transfer_to")
 	for _, a := range strings.FieldsFunc(r.PostFormValue("alerts"), func(r rune) bool { return r == '\n' || r == ',' || r == ';' }) {
 		if a = strings.TrimSpace(a); a != "" {
 			set.Alerts = append(set.Alerts, a)
