@@ -281,7 +281,7 @@ type stream struct {
 	cancel  context.CancelCauseFunc
 	timeout time.Duration
 	results chan speech.Result
-	done    chan struct{} // closed when the reader has ended and Results is closed
+	done    chan struct{} // closed when the reader has ended, just before Results
 
 	mu      sync.Mutex // orders the messages; guards closing and timer
 	closing bool
@@ -341,8 +341,8 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.closing = true
-	if s.ended() != nil {
-		return nil // Err says why
+	if s.ended() != nil || s.ctx.Err() != nil {
+		return nil // the stream failed or was cancelled; Err says why
 	}
 	s.closeSent.Store(true)
 	if err := s.send(websocket.MessageText, []byte(`{"type":"CloseStream"}`)); err != nil {
@@ -418,8 +418,8 @@ func (s *stream) read() {
 	s.err = err
 	s.errMu.Unlock()
 	s.cancel(errEnded)
+	close(s.done) // first, so that Write fails once Results is seen closed
 	close(s.results)
-	close(s.done)
 	if err == nil {
 		s.conn.Close(websocket.StatusNormalClosure, "")
 	} else {

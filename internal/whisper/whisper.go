@@ -229,7 +229,7 @@ type stream struct {
 	ctx     context.Context
 	results chan speech.Result
 	closeCh chan struct{} // closed by Close
-	done    chan struct{} // closed when Results is
+	done    chan struct{} // closed just before Results
 
 	mu      sync.Mutex
 	pcm     []byte
@@ -288,8 +288,8 @@ func (s *stream) run() {
 	s.errMu.Lock()
 	s.err = err
 	s.errMu.Unlock()
+	close(s.done) // first, so that Write fails once Results is seen closed
 	close(s.results)
-	close(s.done)
 }
 
 func (s *stream) transcribe() error {
