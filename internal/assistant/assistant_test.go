@@ -84,7 +84,7 @@ func TestPracticeByNumber(t *testing.T) {
 			t.Fatal(err)
 		}
 		route := assistant.PracticeByNumber(db, demo.PracticeTenant.Code)
-		for called, want := range map[string]string{"+494931123456": deich.ID, "004931123456": deich.ID, "+4930999999": demoP.ID, "": demoP.ID} {
+		for called, want := range map[string]string{"+494931123456": deich.ID, "00494931123456": deich.ID, "+4930999999": demoP.ID, "": demoP.ID} {
 			if got, err := route(ctx, called); err != nil || got != want {
 				t.Errorf("%q: %q, %v; want %q", called, got, err, want)
 			}
