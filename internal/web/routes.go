@@ -94,9 +94,9 @@ func (s *Server) browserRoutes() []route {
 
 // routes builds the handler. Browser routes sit behind cross-origin protection
 // (Sec-Fetch-Site/Origin), security headers and, where a session is needed, the auth
-// wrapper with its CSRF token check; operations endpoints, the FHIR API and the widget
-// bring their own protection.
-func (s *Server) routes(reg *prometheus.Registry, fhir, widget http.Handler) http.Handler {
+// wrapper with its CSRF token check; operations endpoints, the FHIR API, the widget and
+// the phone carrier bring their own protection.
+func (s *Server) routes(reg *prometheus.Registry, fhir, widget, twilio http.Handler) http.Handler {
 	b := http.NewServeMux()
 	b.HandleFunc("GET /static/{hash}/{name}", s.handleStatic)
 	for _, rt := range s.browserRoutes() {
@@ -121,6 +121,11 @@ func (s *Server) routes(reg *prometheus.Registry, fhir, widget http.Handler) htt
 		root.Handle("/widget.js", widget)
 		root.Handle("/widget/", widget)
 		root.Handle("/demo/", widget)
+	}
+	if twilio != nil {
+		// Twilio's webhook is signed with the account's token, its streams carry a token
+		// bound to the call.
+		root.Handle("/twilio/", twilio)
 	}
 	root.Handle("/", browser)
 	return s.observe(root)

@@ -64,6 +64,8 @@ type Options struct {
 	// Widget serves the online reception widget (/widget.js, /widget/…) and the demo
 	// practice website (/demo/…); nil: none.
 	Widget http.Handler
+	// Twilio serves the phone carrier's webhook and media streams (/twilio/…); nil: none.
+	Twilio http.Handler
 	// Events carries new and changed requests to the practice team's open inbox; nil: the
 	// inbox shows what is there when it is loaded.
 	Events events.Bus
@@ -88,7 +90,7 @@ func New(db *store.DB, o Options) (*Server, error) {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(reg)
-	s.handler = s.routes(reg, o.FHIR, o.Widget)
+	s.handler = s.routes(reg, o.FHIR, o.Widget, o.Twilio)
 	return s, nil
 }
 
