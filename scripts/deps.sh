@@ -5,7 +5,7 @@
 set -euo pipefail
 
 run_pkgs=(ca-certificates espeak-ng)
-test_pkgs=(ca-certificates postgresql chromium espeak-ng)
+test_pkgs=(ca-certificates postgresql chromium espeak-ng sip-tester baresip-core)
 
 case "${1:-}" in
 run) want=("${run_pkgs[@]}") ;;

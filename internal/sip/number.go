@@ -40,7 +40,7 @@ func callerNumber(req *sip.Request) string {
 			user = from.Address.User
 		}
 	}
-	if n := normalizeNumber(user); n != "" && n[0] == '+' {
+	if n := normalizeNumber(user); n != "" && n[0] == '+' && isDialString(n) {
 		return n
 	}
 	return ""

@@ -150,11 +150,19 @@ func parseOffer(body []byte) (offer, error) {
 	}
 	var alaw, ulaw bool
 	var events []uint8
+	var formats []string // canonical ("08" is 8), without repeats
+	seen := map[uint64]bool{}
 	for _, f := range fields[3:] {
 		pt, err := strconv.ParseUint(f, 10, 8)
 		if err != nil || pt > 127 {
 			return offer{}, badSDP("payload type %q", truncate(f))
 		}
+		if seen[pt] {
+			continue
+		}
+		seen[pt] = true
+		f = strconv.FormatUint(pt, 10)
+		formats = append(formats, f)
 		name, rate, ok, err := rtpmap(attrs, f)
 		if err != nil {
 			return offer{}, err
@@ -206,6 +214,7 @@ func parseOffer(body []byte) (offer, error) {
 	if !strings.Contains(b.String(), "\r\nc=") {
 		b.WriteString("c=" + conn + "\r\n")
 	}
+	audio[0] = "m=audio " + strconv.Itoa(port) + " RTP/AVP " + strings.Join(formats, " ")
 	for _, l := range audio {
 		b.WriteString(l)
 		b.WriteString("\r\n")
