@@ -13,12 +13,16 @@ import (
 )
 
 // MustRunMain starts the real service with the demo on a free port, on engine e, and
-// returns it with the demo logins it printed (user name → password).
-func MustRunMain(tb testing.TB, e store.Engine) (*Main, map[string]string) {
+// returns it with the demo logins it printed (user name → password); opts adjust Main
+// before it runs.
+func MustRunMain(tb testing.TB, e store.Engine, opts ...func(*Main)) (*Main, map[string]string) {
 	tb.Helper()
 	m := NewMain()
 	var out bytes.Buffer
 	m.Addr, m.Demo, m.Out = "127.0.0.1:0", true, &out
+	for _, o := range opts {
+		o(m)
+	}
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	m.Config.DataDir = tb.TempDir()
 	if e == store.Postgres {

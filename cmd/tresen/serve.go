@@ -19,13 +19,16 @@ import (
 	"github.com/tresen/tresen/internal/articles"
 	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/callflow"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/fhirapi"
 	"github.com/tresen/tresen/internal/reminder"
 	"github.com/tresen/tresen/internal/retax"
+	"github.com/tresen/tresen/internal/sip"
 	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/twilio"
 	"github.com/tresen/tresen/internal/web"
 	"github.com/tresen/tresen/internal/widget"
 )
@@ -55,6 +58,8 @@ type Main struct {
 	// replies for open chats, alerts of urgent requests.
 	Events events.Bus
 	alerts *alert.Bus
+	sip    *sip.Server
+	twilio *twilio.Handler
 	bus    *store.EventBus
 	widget *widget.Handler
 	http   *http.Server
@@ -88,9 +93,6 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if (m.TLSCert == "") != (m.TLSKey == "") {
 		return usagef("serve: --tls-cert und --tls-key nur zusammen")
-	}
-	if m.SIPAddr != "" {
-		return usagef("serve: --sip folgt mit dem Telefonassistenten (noch nicht verfügbar)")
 	}
 	return nil
 }
@@ -137,9 +139,27 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.widget, err = widget.New(m.DB, rec, widget.Options{Logger: m.Logger, Demo: m.Demo, Events: bus}); err != nil {
 		return err
 	}
-	if m.Web, err = web.New(m.DB, web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry(), Articles: cat,
-		FHIR: fhirapi.New(m.DB, m.DB.Now), Events: bus, Widget: m.widget}); err != nil {
+	var flow *callflow.Flow
+	if m.SIPAddr != "" || os.Getenv("TRESEN_TWILIO_ACCOUNT_SID") != "" {
+		if flow, err = m.phoneFlow(ctx, rec); err != nil {
+			return err
+		}
+		if m.twilio, err = m.twilioHandler(flow); err != nil {
+			return err
+		}
+	}
+	opts := web.Options{Logger: m.Logger, TLS: tlsOn, Registry: prometheus.NewRegistry(), Articles: cat,
+		FHIR: fhirapi.New(m.DB, m.DB.Now), Events: bus, Widget: m.widget}
+	if m.twilio != nil {
+		opts.Twilio = m.twilio
+	}
+	if m.Web, err = web.New(m.DB, opts); err != nil {
 		return err
+	}
+	if flow != nil {
+		if err := m.startPhone(ctx, flow); err != nil {
+			return err
+		}
 	}
 	m.http = m.Web.HTTPServer(m.Addr)
 	if tlsOn {
@@ -218,6 +238,13 @@ func (m *Main) Close() error {
 		// Open chats are hijacked connections that Shutdown does not wait for: end them
 		// and let their turns be stored while the store is open.
 		errList = append(errList, m.widget.Close())
+	}
+	if m.sip != nil {
+		// Calls in progress end; their conversations are closed while the store is open.
+		errList = append(errList, m.sip.Close())
+	}
+	if m.twilio != nil {
+		errList = append(errList, m.twilio.Close())
 	}
 	if m.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

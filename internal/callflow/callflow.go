@@ -87,6 +87,8 @@ const (
 	sayBirth    = "Bitte geben Sie Ihr Geburtsdatum mit acht Ziffern ein, zum Beispiel 1 2 0 3 1 9 8 4, und drücken Sie dann die Raute-Taste."
 	sayKeypadOK = "Vielen Dank. Das Praxisteam meldet sich bei Ihnen unter der Nummer, von der Sie anrufen. Auf Wiederhören."
 	sayNoNumber = "Vielen Dank. Ihre Nummer ist leider unterdrückt; bitte rufen Sie uns während der Sprechzeiten noch einmal an. Auf Wiederhören."
+	// sayNoTransfer: nobody to hand over to; the request says the caller wants a person.
+	sayNoTransfer = "Ich kann Sie gerade leider nicht verbinden. Das Praxisteam ruft Sie zurück. Auf Wiederhören."
 )
 
 // keypadWishes are what a key in the menu asks for, in the words the engine knows.
@@ -268,8 +270,7 @@ func (s *session) act(ctx context.Context, r dialogue.Reply, spoken <-chan struc
 			}
 			s.f.Log.Error("call: transfer failed", "call", s.c.ID())
 		}
-		// Nobody to hand over to: the request says the caller wants a person.
-		s.waitPlayed(ctx, s.speak(ctx, "Ich kann Sie gerade leider nicht verbinden. Das Praxisteam ruft Sie zurück. Auf Wiederhören."))
+		s.waitPlayed(ctx, s.speak(ctx, sayNoTransfer))
 		s.c.Hangup(ctx)
 		return false
 	}
