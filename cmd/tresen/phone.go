@@ -12,7 +12,6 @@ import (
 	"github.com/tresen/tresen/internal/espeak"
 	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/sip"
-	"github.com/tresen/tresen/internal/speech"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/twilio"
 )
@@ -36,10 +35,10 @@ func (m *Main) phoneFlow(ctx context.Context, rec *reception.Service) (*callflow
 	return &callflow.Flow{
 		Reception: rec,
 		Practice:  assistant.PracticeByNumber(m.DB, demoCode),
-		Voice:     func(context.Context, string) (speech.Voice, error) { return voice, nil },
-		// Speech recognisers are chosen per practice with the voice settings; until a
-		// practice has one, its line is served by keypad.
-		Recognizer: func(context.Context, string) (speech.Recognizer, error) { return nil, nil },
+		// Each practice's choice (assistant.VoiceSettings); without one, espeak-ng and the
+		// keypad line.
+		Voice:      assistant.PhoneVoice(m.DB, voice),
+		Recognizer: assistant.PhoneRecognizer(m.DB),
 		Detector:   callflow.VAD(audio.VADConfig{}),
 		TransferTo: func(ctx context.Context, tenantID string) (string, error) {
 			var set assistant.Settings

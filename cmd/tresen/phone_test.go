@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
 	"net"
+	"os/exec"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +18,15 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/tresen/tresen/internal/assistant"
+	taudio "github.com/tresen/tresen/internal/audio"
+	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/vosk"
+	"github.com/tresen/tresen/internal/vosk/vosktest"
 )
 
 // TestPhoneKeypad is a call to the demo practice over SIP without speech recognition: the
@@ -123,6 +131,169 @@ func TestPhoneKeypad(t *testing.T) {
 		select {
 		case <-ctx.Done():
 			t.Fatalf("no prescription request with the birth date: %d requests", len(recs))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// TestPhoneSpoken is a spoken call: the caller's German speech (espeak-ng) goes over RTP,
+// the server finds her turn by voice activity, a speech recogniser (a local server that
+// speaks Vosk's protocol) hears her wish, and the assistant answers aloud; when she hangs
+// up, the inbox has her request with what she said and her number.
+func TestPhoneSpoken(t *testing.T) {
+	fake := vosktest.NewServer(t, vosktest.Script{Final: `{"text" : "ich brauche ein folgerezept für ramipril fünf milligramm"}`})
+	m, _ := MustRunMain(t, store.SQLite, func(m *Main) { m.SIPAddr = "127.0.0.1:0" })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pr, err := m.DB.FindTenantByCode(ctx, demo.PracticeTenant.Kind, demo.PracticeTenant.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx := audit.WithActor(ctx, audit.Actor{UserID: "test", Source: "test"})
+	if err := m.DB.SetSetting(actx, pr.ID, store.SettingVoice, assistant.VoiceSettings{Recognizer: "vosk", Vosk: &vosk.Settings{URL: fake.WSURL()}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Her words, as espeak-ng says them, at 8 kHz.
+	wav, err := exec.CommandContext(ctx, "espeak-ng", "-v", "de", "--stdout", "Ich brauche ein Folgerezept für Ramipril fünf Milligramm.").Output()
+	if err != nil {
+		t.Fatalf("espeak-ng (Debian package espeak-ng): %v", err)
+	}
+	words, rate, err := taudio.ReadWAV(bytes.NewReader(wav))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if words, err = taudio.Resample(words, rate, 8000); err != nil {
+		t.Fatal(err)
+	}
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Erika Mustermann's phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	dg := diago.NewDiago(ua,
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{media.CodecAudioAlaw, media.CodecTelephoneEvent8000}}),
+		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: 0}))
+	if err := dg.ServeBackground(ctx, func(*diago.DialogServerSession) {}); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(m.sip.Addr())
+	p, _ := strconv.Atoi(port)
+	d, err := dg.Invite(ctx, sip.Uri{Scheme: "sip", User: "04211234567", Host: host, Port: p},
+		diago.InviteOptions{Headers: []sip.Header{sip.NewHeader("P-Asserted-Identity", "<sip:+491701234567@127.0.0.1>")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Hangup(context.Background())
+
+	// What she hears: the time of each loud frame.
+	var props diago.MediaProps
+	r, err := d.AudioReader(diago.WithAudioReaderMediaProps(&props))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := audio.PCMDecoderReader{}
+	if err := dec.Init(props.Codec, r); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var loudAt []time.Time
+	go func() {
+		buf := make([]byte, media.RTPBufSize)
+		for {
+			n, err := dec.Read(buf)
+			if err != nil {
+				return
+			}
+			var sum float64
+			for i := 0; i+1 < n; i += 2 {
+				v := float64(int16(uint16(buf[i]) | uint16(buf[i+1])<<8))
+				sum += v * v
+			}
+			if n > 0 && math.Sqrt(sum/float64(n/2)) > 300 {
+				mu.Lock()
+				loudAt = append(loudAt, time.Now())
+				mu.Unlock()
+			}
+		}
+	}()
+
+	// She speaks, in real time: a moment of line noise, her words, then silence.
+	var wprops diago.MediaProps
+	w, err := d.AudioWriter(diago.WithAudioWriterMediaProps(&wprops))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := audio.PCMEncoderWriter{}
+	if err := enc.Init(wprops.Codec, w); err != nil {
+		t.Fatal(err)
+	}
+	send := func(pcm []int16) {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; i+160 <= len(pcm); i += 160 {
+			b := make([]byte, 320)
+			for j, v := range pcm[i : i+160] {
+				b[2*j], b[2*j+1] = byte(v), byte(uint16(v)>>8)
+			}
+			if _, err := enc.Write(b); err != nil {
+				t.Error(err)
+				return
+			}
+			<-tick.C
+		}
+	}
+	noise := func(d time.Duration) []int16 {
+		out := make([]int16, int(d/time.Millisecond)*8)
+		for i := range out {
+			out[i] = int16((i*7919)%61 - 30) // a quiet line
+		}
+		return out
+	}
+	send(noise(2 * time.Second))
+	send(words)
+	spokeUntil := time.Now()
+	send(noise(3 * time.Second))
+
+	// The assistant answered aloud after she finished.
+	mu.Lock()
+	var answer time.Time
+	for _, at := range loudAt {
+		if at.After(spokeUntil) {
+			answer = at
+			break
+		}
+	}
+	mu.Unlock()
+	if answer.IsZero() {
+		t.Fatal("no answer after the caller's turn")
+	}
+	t.Logf("first answer audio %s after the end of her speech (turn end detection 700 ms included)", answer.Sub(spokeUntil).Round(time.Millisecond))
+	if conns := fake.Conns(); len(conns) == 0 || len(conns[0].Audio) == 0 || !conns[0].EOF {
+		t.Fatalf("the recogniser got no turn: %+v", conns)
+	}
+	d.Hangup(ctx)
+
+	kind := retention.Request
+	for {
+		recs, err := m.DB.ListRecords(ctx, pr.ID, store.RecordFilter{Kind: &kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 {
+			var rq request.Request
+			if err := json.Unmarshal(recs[0].Data, &rq); err != nil {
+				t.Fatal(err)
+			}
+			if rq.Type != request.PrescriptionRefill || rq.Details.Medication != "Ramipril 5 mg" || rq.Patient.Phone != "+491701234567" {
+				t.Fatalf("request %+v", rq)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d requests after the call", len(recs))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

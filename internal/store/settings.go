@@ -90,9 +90,11 @@ const (
 	SettingWidget = "widget" // the online reception widget: the origins allowed to embed it
 	// SettingAssistant is what the practice tells its assistant to say (hours, FAQ, texts).
 	SettingAssistant = "assistant"
+	// SettingVoice chooses the phone line's speech recogniser and voice, with their keys.
+	SettingVoice = "voice"
 )
 
-var genericSettings = map[string]bool{SettingNotify: true, SettingFeeds: true, SettingPVS: true, SettingWidget: true, SettingAssistant: true}
+var genericSettings = map[string]bool{SettingNotify: true, SettingFeeds: true, SettingPVS: true, SettingWidget: true, SettingAssistant: true, SettingVoice: true}
 
 // Setting decodes a tenant's setting into v; errs.NotFound before it was set.
 func (db *DB) Setting(ctx context.Context, tenantID, name string, v any) (err error) {
