@@ -81,6 +81,7 @@ func TestRouteIsolation(t *testing.T) {
 			"POST /admin/assistant/llm":       {form: url.Values{"enabled": {"on"}}, status: http.StatusUnprocessableEntity},
 			"POST /admin/assistant/widget":    {form: url.Values{"allowed_origins": {"https://www.praxis-sonnenhof.example"}}, status: http.StatusOK},
 			"GET /admin/assistant/preview":    {path: "/admin/assistant/preview?tenant=" + f.b.ID, status: http.StatusOK},
+			"POST /admin/assistant/voice":     {form: url.Values{"recognizer": {"vosk"}, "stt_url": {"ws://localhost:2700"}}, status: http.StatusOK},
 			"GET /admin/support":              {path: "/admin/support?tenant=" + f.b.ID, status: http.StatusOK},
 			"POST /admin/support":             {form: url.Values{"hours": {"1"}, "confirm": {"yes"}}, status: http.StatusOK},
 			"POST /admin/support/{id}/revoke": {id: f.bGrant.ID, status: http.StatusNotFound},

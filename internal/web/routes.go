@@ -50,6 +50,7 @@ func (s *Server) browserRoutes() []route {
 		{"POST /admin/assistant", owner, s.handleAssistantSave},
 		{"POST /admin/assistant/llm", owner, s.handleAssistantLLM},
 		{"POST /admin/assistant/widget", owner, s.handleWidgetSettings},
+		{"POST /admin/assistant/voice", owner, s.handleVoiceSettings},
 		{"GET /admin/assistant/preview", owner, s.handleWidgetPreview},
 		{"GET /admin/support", owner, s.handleGrantList},
 		{"POST /admin/support", owner, s.handleGrantCreate},

@@ -35,6 +35,7 @@ type widgetForm struct {
 }
 
 type assistantData struct {
+	Voice      voiceForm
 	Widget     widgetForm
 	PracticeID string
 	Origin     string // this server, for the embed tag
@@ -62,11 +63,16 @@ func (s *Server) handleAssistant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) assistantPage(w http.ResponseWriter, r *http.Request, tenantID string, set assistant.Settings, status int, p page, field string) error {
-	return s.assistantPageWith(w, r, tenantID, set, nil, status, p, field)
+	return s.assistantPageWith(w, r, tenantID, set, nil, nil, status, p, field)
+}
+
+// assistantPageVoice renders the page with the voice form as typed.
+func (s *Server) assistantPageVoice(w http.ResponseWriter, r *http.Request, tenantID string, set assistant.Settings, typed *voiceForm, status int, p page, field string) error {
+	return s.assistantPageWith(w, r, tenantID, set, nil, typed, status, p, field)
 }
 
 // assistantPageWith renders the page with the widget form as typed (nil: as stored).
-func (s *Server) assistantPageWith(w http.ResponseWriter, r *http.Request, tenantID string, set assistant.Settings, typed *widgetForm, status int, p page, field string) error {
+func (s *Server) assistantPageWith(w http.ResponseWriter, r *http.Request, tenantID string, set assistant.Settings, typed *widgetForm, typedVoice *voiceForm, status int, p page, field string) error {
 	ls, err := s.db.LLMSettings(r.Context(), tenantID)
 	if err != nil {
 		return err
@@ -81,7 +87,18 @@ func (s *Server) assistantPageWith(w http.ResponseWriter, r *http.Request, tenan
 		}
 		wf = widgetForm{Origins: strings.Join(ws.AllowedOrigins, "\n"), PrivacyURL: ws.PrivacyURL, Notice: ws.Notice, Color: ws.Color}
 	}
-	d := assistantData{Settings: set, Spoken: set.HoursText(), HasKey: ls.APIKey != "", Field: field, PracticeID: tenantID, Widget: wf,
+	vf := voiceForm{}
+	if typedVoice != nil {
+		vf = *typedVoice
+	} else {
+		var vs assistant.VoiceSettings
+		if err := s.db.Setting(r.Context(), tenantID, store.SettingVoice, &vs); err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
+		vf = voiceFormOf(vs)
+	}
+	vf.fillChoices()
+	d := assistantData{Voice: vf, Settings: set, Spoken: set.HoursText(), HasKey: ls.APIKey != "", Field: field, PracticeID: tenantID, Widget: wf,
 		Origin: s.origin(r)}
 	ls.APIKey = ""
 	d.LLM = ls
@@ -214,7 +231,7 @@ func (s *Server) handleWidgetSettings(w http.ResponseWriter, r *http.Request) er
 	ws := widget.Settings{AllowedOrigins: strings.FieldsFunc(f.Origins, func(r rune) bool { return r == '\n' || r == '\r' || r == ' ' || r == ',' }),
 		PrivacyURL: f.PrivacyURL, Notice: f.Notice, Color: f.Color}
 	if err := ws.Validate(); err != nil {
-		return s.assistantPageWith(w, r, t.ID, set, &f, http.StatusUnprocessableEntity, page{Error: fieldMessage(err)}, fieldOf(err))
+		return s.assistantPageWith(w, r, t.ID, set, &f, nil, http.StatusUnprocessableEntity, page{Error: fieldMessage(err)}, fieldOf(err))
 	}
 	if err := s.db.SetSetting(r.Context(), t.ID, store.SettingWidget, ws); err != nil {
 		return err
