@@ -39,6 +39,7 @@ func (m *Main) phoneFlow(ctx context.Context, rec *reception.Service) (*callflow
 		// keypad line.
 		Voice:      assistant.PhoneVoice(m.DB, voice),
 		Recognizer: assistant.PhoneRecognizer(m.DB),
+		Recording:  assistant.Records(m.DB),
 		Detector:   callflow.VAD(audio.VADConfig{}),
 		TransferTo: func(ctx context.Context, tenantID string) (string, error) {
 			var set assistant.Settings

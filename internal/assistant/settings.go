@@ -43,6 +43,9 @@ type Settings struct {
 	// TransferTo is where the assistant hands a call to the team: a number (E.164) or a
 	// SIP URI of the practice's phone system; empty: the caller gets a callback.
 	TransferTo string `json:"transfer_to,omitempty"`
+	// RecordCalls: calls are recorded (the caller hears so first), when the practice also
+	// keeps call audio (its retention period for it is above 0 days).
+	RecordCalls bool `json:"record_calls,omitempty"`
 	// QualityReview is the practice's opt-in to share its conversations, anonymised, for
 	// improving the assistant (package review).
 	QualityReview bool `json:"quality_review,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"github.com/tresen/tresen/internal/deepgram"
 	"github.com/tresen/tresen/internal/elevenlabs"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/speech"
 	"github.com/tresen/tresen/internal/speechapi"
 	"github.com/tresen/tresen/internal/store"
@@ -172,5 +173,24 @@ func PhoneRecognizer(db *store.DB) func(ctx context.Context, tenantID string) (s
 			return nil, err
 		}
 		return set.NewRecognizer()
+	}
+}
+
+// Records reports for each practice whether its calls are recorded: it chose to record
+// them and keeps call audio (a retention period above 0 days).
+func Records(db *store.DB) func(ctx context.Context, tenantID string) (bool, error) {
+	return func(ctx context.Context, tenantID string) (bool, error) {
+		var set Settings
+		if err := db.Setting(ctx, tenantID, store.SettingAssistant, &set); err != nil && !errs.Is(err, errs.NotFound) {
+			return false, err
+		}
+		if !set.RecordCalls {
+			return false, nil
+		}
+		p, err := db.RetentionPolicy(ctx, tenantID)
+		if err != nil {
+			return false, err
+		}
+		return p.Days(retention.CallAudio) > 0, nil
 	}
 }

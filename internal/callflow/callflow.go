@@ -6,6 +6,7 @@
 package callflow
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/phone"
 	"github.com/tresen/tresen/internal/reception"
@@ -50,7 +52,10 @@ type Flow struct {
 	// TransferTo returns where to hand a call to the team; "": nowhere (the request
 	// says the caller wants a person).
 	TransferTo func(ctx context.Context, tenantID string) (string, error)
-	Log        *slog.Logger
+	// Recording reports whether the practice records its calls (and keeps call audio);
+	// nil: never.
+	Recording func(ctx context.Context, tenantID string) (bool, error)
+	Log       *slog.Logger
 
 	// MaxCall ends a call after this long (default 15 minutes).
 	MaxCall time.Duration
@@ -89,7 +94,14 @@ const (
 	sayNoNumber = "Vielen Dank. Ihre Nummer ist leider unterdrückt; bitte rufen Sie uns während der Sprechzeiten noch einmal an. Auf Wiederhören."
 	// sayNoTransfer: nobody to hand over to; the request says the caller wants a person.
 	sayNoTransfer = "Ich kann Sie gerade leider nicht verbinden. Das Praxisteam ruft Sie zurück. Auf Wiederhören."
+	// sayRecorded is said first when the practice records its calls.
+	sayRecorded = "Dieses Gespräch wird aufgezeichnet, damit das Praxisteam Ihr Anliegen bearbeiten kann."
+	// sayVoicemail invites a message on the keypad line of a practice that keeps audio.
+	sayVoicemail = "Wenn Sie möchten, sprechen Sie jetzt Ihre Nachricht für das Praxisteam. Drücken Sie die Raute-Taste, wenn Sie fertig sind."
 )
+
+// maxVoicemail bounds a message on the keypad line.
+const maxVoicemail = 2 * time.Minute
 
 // keypadWishes are what a key in the menu asks for, in the words the engine knows.
 var keypadWishes = map[rune]string{
@@ -127,6 +139,17 @@ type session struct {
 	// reply is queued: the reply is heard to its end when Played reaches their sum.
 	playBase time.Duration
 	queued   time.Duration
+	// record keeps the caller's audio when the practice records calls.
+	record   bool
+	recorded []int16
+}
+
+// hear takes a frame of the caller's audio: kept when the call is recorded, up to the
+// longest call.
+func (s *session) hear(frame []int16) {
+	if s.record && time.Duration(len(s.recorded))*time.Second/speech.SampleRate < s.f.MaxCall {
+		s.recorded = append(s.recorded, frame...)
+	}
 }
 
 func (s *session) run(ctx context.Context) error {
@@ -141,6 +164,11 @@ func (s *session) run(ctx context.Context) error {
 	var rec speech.Recognizer
 	if f.Recognizer != nil {
 		if rec, err = f.Recognizer(ctx, s.tenantID); err != nil {
+			return err
+		}
+	}
+	if f.Recording != nil {
+		if s.record, err = f.Recording(ctx, s.tenantID); err != nil {
 			return err
 		}
 	}
@@ -159,7 +187,20 @@ func (s *session) run(ctx context.Context) error {
 		if _, err := f.Reception.End(endCtx, s.tenantID, s.conv); err != nil {
 			f.Log.Error("call: closing the conversation", "call", c.ID(), "err", err)
 		}
+		if len(s.recorded) > 0 {
+			var wav bytes.Buffer
+			err := audio.WriteWAV(&wav, s.recorded, speech.SampleRate)
+			if err == nil {
+				err = f.Reception.SaveAudio(endCtx, s.tenantID, s.conv, wav.Bytes())
+			}
+			if err != nil {
+				f.Log.Error("call: keeping the recording", "call", c.ID(), "err", err)
+			}
+		}
 	}()
+	if s.record {
+		greeting.Text = sayRecorded + " " + greeting.Text
+	}
 	if rec == nil {
 		return s.keypad(ctx, greeting)
 	}

@@ -204,6 +204,22 @@ type harness struct {
 
 func newHarness(t *testing.T, db *store.DB, from string, texts []string, paced bool) *harness {
 	t.Helper()
+	return newHarnessWith(t, db, from, texts, paced, nil)
+}
+
+// conversation returns the id of the call's conversation.
+func (h *harness) conversation() string {
+	h.t.Helper()
+	kind := retention.Transcript
+	recs, err := h.db.ListRecords(ctx, h.p.ID, store.RecordFilter{Kind: &kind})
+	if err != nil || len(recs) != 1 {
+		h.t.Fatalf("conversations: %d, %v", len(recs), err)
+	}
+	return recs[0].ID
+}
+
+func newHarnessWith(t *testing.T, db *store.DB, from string, texts []string, paced bool, adjust func(*callflow.Flow)) *harness {
+	t.Helper()
 	p, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +242,9 @@ func newHarness(t *testing.T, db *store.DB, from string, texts []string, paced b
 	if texts != nil {
 		h.rec = &recognizer{texts: texts}
 		h.flow.Recognizer = func(context.Context, string) (speech.Recognizer, error) { return h.rec, nil }
+	}
+	if adjust != nil {
+		adjust(h.flow)
 	}
 	go func() {
 		defer close(h.ended)
@@ -432,5 +451,33 @@ func TestKeypadWithheldNumber(t *testing.T) {
 		h.call.dtmf <- '#'
 		h.hears("Ihre Nummer ist leider unterdrückt")
 		h.wait()
+	})
+}
+
+// TestKeypadVoicemail: a practice that records calls announces it, takes a spoken message
+// after the birth date on the keypad line, and keeps the recording with the call.
+func TestKeypadVoicemail(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		h := newHarnessWith(t, db, "+491701234567", nil, false, func(f *callflow.Flow) {
+			f.Recording = func(context.Context, string) (bool, error) { return true, nil }
+		})
+		h.hears("wird aufgezeichnet")
+		h.call.dtmf <- '4'
+		h.hears("Geburtsdatum")
+		for _, k := range "12031984#" {
+			h.call.dtmf <- k
+		}
+		h.hears("Ihre Nachricht")
+		h.says()
+		h.call.frames(false, 110) // the pause that ends the message
+		h.hears("meldet sich bei Ihnen")
+		h.wait()
+		audio, err := h.flow.Reception.Audio(ctx, h.p.ID, h.conversation())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(audio) < 44+2*160*8 || string(audio[:4]) != "RIFF" {
+			t.Errorf("recording of %d bytes", len(audio))
+		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/speech"
 )
 
 var errRecognitionTimeout = errors.New("the recogniser gave no result in time")
@@ -72,7 +73,70 @@ func (s *session) keypad(ctx context.Context, greeting dialogue.Reply) error {
 			return err
 		}
 	}
+	if s.record {
+		if err := s.voicemail(ctx); err != nil {
+			return err
+		}
+	}
 	return s.goodbye(ctx)
+}
+
+// voicemail records the caller's message until '#', the end of their turn, or the
+// longest message; the recording is kept with the call.
+func (s *session) voicemail(ctx context.Context) error {
+	// Keys pressed before the invitation (the '#' after the birth date) do not end it.
+	for drained := false; !drained; {
+		select {
+		case _, ok := <-s.c.DTMF():
+			if !ok {
+				return errCallEnded
+			}
+		default:
+			drained = true
+		}
+	}
+	s.waitPlayed(ctx, s.speak(ctx, sayVoicemail))
+	det := s.f.Detector()
+	limit := time.NewTimer(maxVoicemail)
+	defer limit.Stop()
+	// A message has pauses longer than a turn's: it ends after two more seconds of
+	// silence after the end of speech.
+	const pause = 2 * time.Second / speech.FrameLength
+	spoke, quiet := false, -1
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.c.Done():
+			return errCallEnded
+		case <-limit.C:
+			return nil
+		case k, ok := <-s.c.DTMF():
+			if !ok {
+				return errCallEnded
+			}
+			if k == '#' {
+				return nil
+			}
+		case frame, ok := <-s.c.Audio():
+			if !ok {
+				return errCallEnded
+			}
+			s.hear(frame)
+			switch det.Feed(frame) {
+			case SpeechStart:
+				spoke, quiet = true, -1
+			case TurnEnd:
+				quiet = 0
+			default:
+				if spoke && quiet >= 0 {
+					if quiet++; quiet >= int(pause) {
+						return nil
+					}
+				}
+			}
+		}
+	}
 }
 
 // goodbye tells the caller how it goes on and hangs up.
@@ -116,11 +180,12 @@ func (s *session) readKey(ctx context.Context, prompt <-chan struct{}, wait time
 				s.stopSpeaking()
 			}
 			return k, nil
-		case _, ok := <-s.c.Audio():
+		case frame, ok := <-s.c.Audio():
 			if !ok {
 				return 0, errCallEnded
 			}
-			// Audio is not listened to without a recogniser; the channel is drained.
+			// Without a recogniser audio is only kept, when the call is recorded.
+			s.hear(frame)
 		}
 	}
 }

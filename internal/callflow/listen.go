@@ -55,6 +55,7 @@ func (s *session) listen(ctx context.Context, rec speech.Recognizer, greeting di
 			if !ok {
 				return errCallEnded
 			}
+			s.hear(frame)
 			ev := det.Feed(frame)
 			switch {
 			case turn == nil && ev == SpeechStart:

@@ -22,5 +22,5 @@ func (v vad) Feed(frame []int16) Event {
 // Prompts are the texts the flow itself says, which never change: a voice caches them at
 // start.
 func Prompts() []string {
-	return []string{sayTrouble, sayMaxCall, sayMenu, sayBirth, sayKeypadOK, sayNoNumber, sayNoTransfer}
+	return []string{sayTrouble, sayMaxCall, sayMenu, sayBirth, sayKeypadOK, sayNoNumber, sayNoTransfer, sayRecorded, sayVoicemail}
 }

@@ -31,6 +31,7 @@ type Store interface {
 	SetRecordPerson(ctx context.Context, tenantID, id, personID string) error
 	Handling(ctx context.Context, tenantID, recordID string) (request.Handling, error)
 	ListRecords(ctx context.Context, tenantID string, f store.RecordFilter) ([]store.Record, error)
+	RecordFile(ctx context.Context, tenantID, id string) ([]byte, error)
 }
 
 // Service holds the conversations of all practices.
@@ -213,6 +214,30 @@ func (s *Service) Conversation(ctx context.Context, tenantID, id string) (dialog
 		return dialogue.Conversation{}, err
 	}
 	return sv.Conversation, nil
+}
+
+// SaveAudio keeps a call's recording (a WAV file) with its conversation: sealed like every
+// file, and deleted with the practice's retention period for call audio.
+func (s *Service) SaveAudio(ctx context.Context, tenantID, id string, wav []byte) error {
+	data, err := json.Marshal(map[string]string{"conversation": id})
+	if err != nil {
+		return err
+	}
+	_, err = s.Store.AddRecord(ctx, tenantID, store.Record{Kind: retention.CallAudio, Lookup: id, Data: data}, wav)
+	return err
+}
+
+// Audio returns the recording of a conversation; errs.NotFound when there is none.
+func (s *Service) Audio(ctx context.Context, tenantID, id string) ([]byte, error) {
+	kind := retention.CallAudio
+	recs, err := s.Store.ListRecords(ctx, tenantID, store.RecordFilter{Kind: &kind, Lookup: &id, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, errs.E(errs.NotFound, "Keine Aufnahme zu diesem Gespräch")
+	}
+	return s.Store.RecordFile(ctx, tenantID, recs[0].ID)
 }
 
 // Conversations returns the conversations that began since a time, newest first.

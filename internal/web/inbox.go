@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/inbox"
 	"github.com/tresen/tresen/internal/request"
+	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
 )
@@ -206,6 +208,8 @@ type inboxDetail struct {
 	Back     string
 	Reports  []store.Report // problem reports on the request, without their data
 	Now      time.Time
+	// Audio: the call was recorded; the page plays it from /inbox/{id}/audio.
+	Audio bool
 }
 
 // handleInboxDetail shows one request with its data, transcript and the team's notes.
@@ -271,6 +275,11 @@ func (s *Server) inboxDetailPage(w http.ResponseWriter, r *http.Request, t tenan
 		default:
 			d.Turns = transcript(c, it.Handling.Notes, names)
 			d.ChatOpen = c.Channel == request.Chat && !c.Ended
+			if c.Channel == request.Phone {
+				if d.Audio, err = s.hasAudio(ctx, t.ID, conv); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if rq.Type == request.AppointmentBook || rq.Type == request.AppointmentReschedule {
@@ -438,4 +447,31 @@ func (s *Server) handleInboxEvents(w http.ResponseWriter, r *http.Request) error
 			return nil
 		}
 	}
+}
+
+// hasAudio reports whether a conversation was recorded, without reading the recording.
+func (s *Server) hasAudio(ctx context.Context, tenantID, conversation string) (bool, error) {
+	kind := retention.CallAudio
+	recs, err := s.db.ListRecords(ctx, tenantID, store.RecordFilter{Kind: &kind, Lookup: &conversation, Limit: 1})
+	return len(recs) > 0, err
+}
+
+// handleInboxAudio plays a call's recording; the store audits the reading.
+func (s *Server) handleInboxAudio(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.practice(r)
+	if err != nil {
+		return err
+	}
+	it, err := s.inbox.Get(r.Context(), t.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	wav, err := s.conversations.Audio(r.Context(), t.ID, it.Conversation())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, "anruf.wav", time.Time{}, bytes.NewReader(wav))
+	return nil
 }

@@ -245,3 +245,35 @@ func TestInboxEscapes(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxAudio: a recorded call can be heard from its request; other requests have no
+// player.
+func TestInboxAudio(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		s, ts := newTestServer(t, db)
+		f := newFixture(t, db)
+		rec := newReception(s, db)
+		call := say(t, rec, f.a.ID, request.Phone, "Bitte rufen Sie mich zurück, hier ist Lisa Musterfrau, 0170 1234567")
+		wav := append([]byte("RIFF\x24\x00\x00\x00WAVEfmt "), make([]byte, 400)...)
+		if err := rec.SaveAudio(testCtx, f.a.ID, call, wav); err != nil {
+			t.Fatal(err)
+		}
+		chat := say(t, rec, f.a.ID, request.Chat, "Bitte rufen Sie mich zurück, hier ist Bodo Beispiel, 0170 7654321")
+		staff := newLoggedIn(t, ts.URL, "a.lesen")
+		id := recordOf(t, s, f.a.ID, call)
+		if _, body := staff.get("/inbox/" + id); !strings.Contains(body, `<audio controls preload="none" src="/inbox/`+id+`/audio"`) {
+			t.Error("no player for the recorded call")
+		}
+		resp, body := staff.get("/inbox/" + id + "/audio")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "audio/wav" || body != string(wav) {
+			t.Errorf("audio: %d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+		}
+		other := recordOf(t, s, f.a.ID, chat)
+		if _, body := staff.get("/inbox/" + other); strings.Contains(body, "<audio") {
+			t.Error("a chat shows a player")
+		}
+		if resp, _ := staff.get("/inbox/" + other + "/audio"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("audio of a chat: %d", resp.StatusCode)
+		}
+	})
+}

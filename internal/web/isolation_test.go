@@ -107,6 +107,7 @@ func TestRouteIsolation(t *testing.T) {
 			"GET /inbox":                                {path: "/inbox?status=all&tenant=" + f.b.ID, status: http.StatusOK},
 			"GET /inbox/events":                         {path: "/inbox/events?tenant=" + f.b.ID, status: http.StatusOK},
 			"GET /inbox/{id}":                           {id: bRequest.ID, status: http.StatusNotFound},
+			"GET /inbox/{id}/audio":                     {id: bRequest.ID, status: http.StatusNotFound},
 			"POST /inbox/{id}/{action}":                 {path: "/inbox/" + bRequest.ID + "/done", status: http.StatusNotFound},
 			"GET /stats":                                {path: "/stats?tenant=" + f.b.ID, status: http.StatusOK},
 			"GET /stats/export.csv":                     {path: "/stats/export.csv?tenant=" + f.b.ID, status: http.StatusOK},

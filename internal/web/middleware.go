@@ -17,10 +17,11 @@ import (
 // maxFormBody bounds request bodies of the staff pages.
 const maxFormBody = 1 << 20
 
-// contentSecurityPolicy allows only the service's own scripts, styles and images (plus data:
-// images for the TOTP QR code), no framing and no form posts elsewhere.
+// contentSecurityPolicy allows only the service's own scripts, styles, images (plus data:
+// images for the TOTP QR code) and call recordings, no framing and no form posts
+// elsewhere.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	"media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // secureHeaders sets the security headers of every browser response and limits the body.
 func (s *Server) secureHeaders(next http.Handler) http.Handler {

@@ -76,6 +76,7 @@ func (s *Server) browserRoutes() []route {
 		{"GET /inbox", anyUser, s.handleInbox},
 		{"GET /inbox/events", anyUser, s.handleInboxEvents},
 		{"GET /inbox/{id}", anyUser, s.handleInboxDetail},
+		{"GET /inbox/{id}/audio", anyUser, s.handleInboxAudio},
 		{"POST /inbox/{id}/{action}", writer, s.handleInboxAction},
 		{"GET /inbox/{id}/report", writer, s.handleReportForm},
 		{"POST /inbox/{id}/report", writer, s.handleReportCreate},

@@ -136,7 +136,8 @@ func (s *Server) handleAssistantSave(w http.ResponseWriter, r *http.Request) err
 	}
 	get := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	set := assistant.Settings{Address: get("address"), Phone: get("phone"), Greeting: get("greeting"), Closing: get("closing"),
-		EmergencyNote: get("emergency_note"), FAQ: map[string]string{}, QualityReview: r.PostFormValue("quality_review") == "on"}
+		EmergencyNote: get("emergency_note"), FAQ: map[string]string{}, QualityReview: r.PostFormValue("quality_review") == "on",
+		RecordCalls: r.PostFormValue("record_calls") == "on"}
 	for _, n := range strings.FieldsFunc(r.PostFormValue("numbers"), func(r rune) bool { return r == '\n' || r == ',' || r == ';' }) {
 		if n = strings.TrimSpace(n); n != "" {
 			set.Numbers = append(set.Numbers, n)
