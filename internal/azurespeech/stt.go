@@ -3,7 +3,6 @@ package azurespeech
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"math"
@@ -11,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -119,7 +119,15 @@ func (s *stream) recognize(pcm []int16) (_ speech.Result, ok bool, err error) {
 	}
 	ctx, cancel := context.WithTimeoutCause(s.ctx, s.r.timeout, errTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.r.url, bytes.NewReader(wav(upsample(pcm))))
+	wire, err := audio.Resample(pcm, speech.SampleRate, wireRate)
+	if err != nil {
+		return speech.Result{}, false, fault(what+": Audio nicht umsetzbar", nil)
+	}
+	var wav bytes.Buffer
+	if err := audio.WriteWAV(&wav, wire, wireRate); err != nil {
+		return speech.Result{}, false, fault(what+": Audio nicht umsetzbar", nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.r.url, &wav)
 	if err != nil {
 		return speech.Result{}, false, fault(what+": Anfrage nicht darstellbar", nil)
 	}
@@ -185,67 +193,4 @@ func parseRecognition(body []byte) (_ speech.Result, ok bool, err error) {
 		return speech.Result{}, false, nil
 	}
 	return res, true, nil
-}
-
-// wav is pcm at wireRate with its header.
-func wav(pcm []int16) []byte {
-	var b bytes.Buffer
-	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
-	size := uint32(2 * len(pcm))
-	b.WriteString("RIFF")
-	w(36 + size)
-	b.WriteString("WAVEfmt ")
-	w(uint32(16))
-	w(uint16(1)) // PCM
-	w(uint16(1)) // mono
-	w(uint32(wireRate))
-	w(uint32(2 * wireRate))
-	w(uint16(2))
-	w(uint16(16))
-	b.WriteString("data")
-	w(size)
-	w(pcm)
-	return b.Bytes()
-}
-
-// upsampleTaps is the length of the interpolation filter: it passes the telephone band
-// and removes the image above 4 kHz that doubling the rate creates.
-const upsampleTaps = 64
-
-var upsampleFilter = func() [upsampleTaps]float64 {
-	var h [upsampleTaps]float64
-	const cutoff = 3700.0 / wireRate
-	var sum float64
-	for j := range h {
-		d := float64(j) - (upsampleTaps-1)/2.0
-		x := 2 * cutoff * d
-		w := 0.5 - 0.5*math.Cos(2*math.Pi*(float64(j)+0.5)/upsampleTaps)
-		h[j] = 2 * cutoff * math.Sin(math.Pi*x) / (math.Pi * x) * w
-		sum += h[j]
-	}
-	for j := range h {
-		h[j] *= 2 / sum // gain 2: every other input to the filter is a zero
-	}
-	return h
-}()
-
-// upsample doubles the rate of telephone audio: zeros between the samples, then the
-// low-pass. Turns are short, so it works on the whole turn at once.
-func upsample(pcm []int16) []int16 {
-	n := 2 * len(pcm)
-	out := make([]int16, n)
-	const delay = upsampleTaps / 2
-	for i := range out {
-		var acc float64
-		// Only the taps that meet a real sample (even index of the stuffed signal) count.
-		for j := range upsampleTaps {
-			k := i + delay - j
-			if k < 0 || k >= n || k%2 != 0 {
-				continue
-			}
-			acc += upsampleFilter[j] * float64(pcm[k/2])
-		}
-		out[i] = int16(max(math.MinInt16, min(math.MaxInt16, math.Round(acc))))
-	}
-	return out
 }

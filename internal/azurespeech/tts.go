@@ -11,7 +11,6 @@ package azurespeech
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -122,27 +122,13 @@ func (v *Voice) Speak(ctx context.Context, text string, out func(pcm []int16) er
 	}
 	stall.Reset(v.timeout)
 
-	var (
-		buf    = make([]byte, chunkBytes)
-		odd    byte
-		hasOdd bool
-	)
+	buf := make([]byte, chunkBytes)
+	var dec audio.PCM16Decoder
 	for {
 		n, rerr := res.Body.Read(buf)
 		if n > 0 {
 			stall.Stop() // out may pace the audio in real time; that is not Azure stalling
-			b := buf[:n]
-			pcm := make([]int16, 0, (n+1)/2)
-			if hasOdd {
-				pcm = append(pcm, int16(uint16(odd)|uint16(b[0])<<8))
-				b, hasOdd = b[1:], false
-			}
-			for ; len(b) >= 2; b = b[2:] {
-				pcm = append(pcm, int16(binary.LittleEndian.Uint16(b)))
-			}
-			if len(b) == 1 {
-				odd, hasOdd = b[0], true
-			}
+			pcm := dec.Decode(make([]int16, 0, (n+1)/2), buf[:n])
 			if ctx.Err() != nil {
 				return transportError(ctx, what, ctx.Err())
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -198,6 +199,40 @@ func (v *Voice) Speak(ctx context.Context, text string, out func(pcm []int16) er
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	return nil
+}
+
+// converter turns the bytes of one output format, split anywhere, into 8 kHz samples.
+type converter struct {
+	ulaw bool
+	dec  audio.PCM16Decoder
+	rs   *audio.Resampler // for 16 kHz PCM
+}
+
+func newConverter(format string) *converter {
+	c := &converter{ulaw: format == ULaw8000}
+	if format == PCM16000 {
+		c.rs, _ = audio.NewResampler(16000, speech.SampleRate) // fails for invalid rates only
+	}
+	return c
+}
+
+func (c *converter) convert(b []byte) []int16 {
+	if c.ulaw {
+		return audio.DecodeULaw(make([]int16, 0, len(b)), b)
+	}
+	pcm := c.dec.Decode(make([]int16, 0, (len(b)+1)/2), b)
+	if c.rs != nil {
+		return c.rs.Process(nil, pcm)
+	}
+	return pcm
+}
+
+// flush returns what the resampler still holds once the audio ended.
+func (c *converter) flush() []int16 {
+	if c.rs == nil {
+		return nil
+	}
+	return c.rs.Flush(nil)
 }
 
 // emit hands pcm to out unless it is empty or ctx ended (barge-in).

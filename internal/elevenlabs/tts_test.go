@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/elevenlabs"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
@@ -146,6 +148,10 @@ func TestSpeakPCM16000(t *testing.T) {
 	}
 	if r := rms(got); math.Abs(r-10000/math.Sqrt2) > 300 {
 		t.Errorf("RMS of the 1 kHz tone = %.0f, want about %.0f", r, 10000/math.Sqrt2)
+	}
+	// Converted message by message, the audio is the same as converted at once.
+	if whole, _ := audio.Resample(tone, 16000, 8000); !slices.Equal(got, whole) {
+		t.Errorf("audio converted in pieces differs from the audio converted at once")
 	}
 	if q := srv.only(t).URL.Query().Get("output_format"); q != "pcm_16000" {
 		t.Errorf("output_format = %q", q)

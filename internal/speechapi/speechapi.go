@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -132,7 +133,7 @@ func (v *Voice) Speak(ctx context.Context, text string, out func(pcm []int16) er
 	br := bufio.NewReaderSize(res.Body, chunkBytes)
 	rate := v.rate
 	if v.format == FormatWAV {
-		if rate, err = readWAVHeader(br); err != nil {
+		if rate, err = readWAVRate(br); err != nil {
 			if ctx.Err() != nil {
 				return transportError(ctx, ctx.Err())
 			}
@@ -142,8 +143,11 @@ func (v *Voice) Speak(ctx context.Context, text string, out func(pcm []int16) er
 	if rate < speech.SampleRate {
 		return fault("Sprachausgabe: Abtastrate unter 8 kHz", nil)
 	}
-	rs := newResampler(rate)
-	var dec decoder
+	rs, err := audio.NewResampler(rate, speech.SampleRate)
+	if err != nil {
+		return fault("Sprachausgabe: Abtastrate nicht umsetzbar", nil)
+	}
+	var dec audio.PCM16Decoder
 	buf := make([]byte, chunkBytes)
 	var samples, pcm []int16
 	for {
@@ -151,13 +155,8 @@ func (v *Voice) Speak(ctx context.Context, text string, out func(pcm []int16) er
 		if n > 0 {
 			// out may pace the audio in real time; that is not the server stalling.
 			stall.Stop()
-			samples = dec.decode(buf[:n], samples[:0])
-			pcm = pcm[:0]
-			if rs == nil {
-				pcm = append(pcm, samples...)
-			} else {
-				pcm = rs.process(samples, pcm)
-			}
+			samples = dec.Decode(samples[:0], buf[:n])
+			pcm = rs.Process(pcm[:0], samples)
 			if err := emit(ctx, out, pcm); err != nil {
 				return err
 			}
@@ -170,12 +169,30 @@ func (v *Voice) Speak(ctx context.Context, text string, out func(pcm []int16) er
 			return transportError(ctx, rerr)
 		}
 	}
-	if rs != nil {
-		if err := emit(ctx, out, rs.flush(pcm[:0])); err != nil {
-			return err
-		}
+	if rate == speech.SampleRate {
+		return nil // audio at telephone rate passes through: nothing is held back
 	}
-	return nil
+	return emit(ctx, out, rs.Flush(pcm[:0]))
+}
+
+// maxWAVHeader bounds what a WAV answer may hold before its samples (fmt, and LIST, fact
+// or other chunks that are skipped).
+const maxWAVHeader = 64 << 10
+
+// maxWAVRate is the highest sample rate taken from a WAV answer.
+const maxWAVRate = 48000
+
+var errWAV = errors.New("not a 16-bit mono PCM WAV stream")
+
+// readWAVRate reads a WAV answer's header up to its samples and returns their rate.
+// Streaming servers write an unknown length (0 or 0xFFFFFFFF) into the RIFF and data
+// sizes, so both are ignored: the audio runs to the end of the body.
+func readWAVRate(r io.Reader) (int, error) {
+	f, err := audio.ReadWAVHeader(io.LimitReader(r, maxWAVHeader))
+	if err != nil || f.Channels != 1 || f.SampleRate < speech.SampleRate || f.SampleRate > maxWAVRate {
+		return 0, errWAV
+	}
+	return f.SampleRate, nil
 }
 
 // emit hands pcm to out unless it is empty or ctx ended (barge-in). out gets its own copy:

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 	"github.com/tresen/tresen/internal/speechapi"
@@ -208,7 +210,8 @@ func TestSpeakStreamsWAV(t *testing.T) {
 }
 
 func TestSpeakPCMSplitMidSample(t *testing.T) {
-	tone := le(sine(24000, 1000, 300*time.Millisecond, 10000))
+	samples := sine(24000, 1000, 300*time.Millisecond, 10000)
+	tone := le(samples)
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		// Pieces of odd length, so samples straddle them.
 		for i := 0; i < len(tone); i += 1001 {
@@ -229,6 +232,10 @@ func TestSpeakPCMSplitMidSample(t *testing.T) {
 	}
 	if r := rms(got); math.Abs(r-10000/math.Sqrt2) > 400 {
 		t.Errorf("RMS of the 1 kHz tone = %.0f, want about %.0f: samples split across reads were misread", r, 10000/math.Sqrt2)
+	}
+	// Converted piece by piece as it arrived, the audio is the same as converted at once.
+	if whole, _ := audio.Resample(samples, 24000, 8000); !slices.Equal(got, whole) {
+		t.Errorf("audio converted in pieces differs from the audio converted at once")
 	}
 	req := srv.only(t)
 	if req.Path != "/v1/audio/speech" || req.Body["response_format"] != "pcm" {
