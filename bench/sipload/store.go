@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/demo"
+	"github.com/tresen/tresen/internal/request"
+	"github.com/tresen/tresen/internal/retention"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/vault"
+)
+
+// storeVerdict matches the prescription requests stored during the run to the calls.
+type storeVerdict struct {
+	err         error
+	total, ours int // prescription requests by phone since the start; of this run's numbers
+	one         int // completed calls with exactly one request
+	missing     int // completed calls without one
+	dups        int // completed calls with more than one
+	wrongBirth  int // requests of completed calls without the birth date keyed in
+	failedWith  int // failed calls (after pressing 2) that left a request
+	problems    []string
+}
+
+// verifyStore reads the request records created since start straight from the store
+// (SQLite under dataDir) of the demo practice, as bench/widgetload does: the secrets are
+// found as `tresen serve` finds them (the environment first, then the flag, then
+// DATA/secrets), opening the store migrates it if needed, and the reads are audited
+// (actor "cli").
+func (r *run) verifyStore(dataDir, keys, masterFile, pepperFile string, start time.Time) (*storeVerdict, error) {
+	ctx := audit.WithActor(context.Background(), audit.Actor{UserID: "cli", Source: "cli"})
+	var master *vault.MasterKeys
+	var err error
+	if text := os.Getenv("TRESEN_MASTER_KEY"); text != "" {
+		master, err = vault.ParseMasterKeys(text)
+	} else {
+		if masterFile == "" {
+			masterFile = filepath.Join(dataDir, "secrets", "master.key")
+		}
+		master, err = vault.LoadMasterKeyFile(masterFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	pep := os.Getenv("TRESEN_PEPPER")
+	if pep == "" {
+		if pepperFile == "" {
+			pepperFile = filepath.Join(dataDir, "secrets", "pepper")
+		}
+		b, err := os.ReadFile(pepperFile)
+		if err != nil {
+			return nil, fmt.Errorf("pepper: %w", err)
+		}
+		pep = string(b)
+	}
+	pepper, err := base64.StdEncoding.DecodeString(strings.TrimSpace(pep))
+	if err != nil {
+		return nil, fmt.Errorf("pepper: %w", err)
+	}
+	db, err := store.Open(ctx, store.Config{DataDir: dataDir, KeyringPath: keys, Master: master, Pepper: pepper})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	pr, err := db.FindTenantByCode(ctx, demo.PracticeTenant.Kind, demo.PracticeTenant.Code)
+	if err != nil {
+		return nil, fmt.Errorf("the demo practice: %w (was the server run with --demo?)", err)
+	}
+	kind := retention.Request
+	since := start.Add(-time.Second)
+	recs, err := db.ListRecords(ctx, pr.ID, store.RecordFilter{Kind: &kind, Since: &since, Limit: store.MaxRecordList})
+	if err != nil {
+		return nil, err
+	}
+	v := &storeVerdict{}
+	byNumber := map[string][]request.Request{}
+	for _, rec := range recs {
+		var rq request.Request
+		if err := json.Unmarshal(rec.Data, &rq); err != nil {
+			return nil, fmt.Errorf("record %s: %w", rec.ID, err)
+		}
+		if rq.Type != request.PrescriptionRefill || rq.Channel != request.Phone {
+			continue
+		}
+		v.total++
+		byNumber[rq.Patient.Phone] = append(byNumber[rq.Patient.Phone], rq)
+	}
+	want := birthISO(r.c.birth)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, res := range r.results {
+		rqs := byNumber[res.number]
+		v.ours += len(rqs)
+		if !res.complete {
+			if len(rqs) > 0 {
+				v.failedWith++
+			}
+			continue
+		}
+		switch len(rqs) {
+		case 0:
+			v.missing++
+			v.problem("%s (call %d/%d): no prescription request", res.number, res.caller, res.k)
+		case 1:
+			v.one++
+		default:
+			v.dups++
+			v.problem("%s (call %d/%d): %d prescription requests", res.number, res.caller, res.k, len(rqs))
+		}
+		for _, rq := range rqs {
+			if rq.Patient.BirthDate != want {
+				v.wrongBirth++
+				v.problem("%s: request %s has birth date %q, want %q", res.number, rq.ID, rq.Patient.BirthDate, want)
+			}
+		}
+	}
+	fmt.Printf("store: %d request records of the demo practice since the start, %d of them prescription requests by phone\n", len(recs), v.total)
+	return v, nil
+}
+
+func (v *storeVerdict) problem(format string, a ...any) {
+	if len(v.problems) < 5 {
+		v.problems = append(v.problems, fmt.Sprintf(format, a...))
+	}
+}
+
+// birthISO turns DDMMYYYY into YYYY-MM-DD.
+func birthISO(d string) string {
+	return d[4:] + "-" + d[2:4] + "-" + d[:2]
+}
