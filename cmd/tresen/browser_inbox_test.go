@@ -126,6 +126,7 @@ func TestBrowserWidgetPreview(t *testing.T) {
 		chromedp.Submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS("header .tenant")))
 	run("settings", chromedp.Click(`//nav//a[.="Assistent"]`), chromedp.WaitVisible(chromedp.ID("embed-tag")))
+	shot(t, ctx, "settings")
 	run("preview", chromedp.Click(chromedp.ID("widget-preview")), chromedp.WaitVisible(in("#consent")), chromedp.Click(in("#consent")))
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](widgetRoot+`.querySelectorAll("li.them").length >= 1`)); err != nil {
 		shot(t, ctx, "preview")
