@@ -49,12 +49,10 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/emiago/diago"
@@ -62,6 +60,9 @@ import (
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/tresen/tresen/bench/internal/loadstat"
+	"github.com/tresen/tresen/bench/internal/loadstore"
 )
 
 type config struct {
@@ -87,7 +88,8 @@ type config struct {
 
 func main() {
 	var c config
-	var sipAddr, dataDir, keys, masterFile, pepperFile string
+	var sipAddr string
+	var st loadstore.Flags
 	var pid int
 	flag.StringVar(&sipAddr, "sip", "127.0.0.1:5080", "the server's SIP address (UDP)")
 	flag.StringVar(&c.to, "to", "04211234567", "the number called (with --demo every number reaches the demo practice)")
@@ -107,10 +109,7 @@ func main() {
 	flag.DurationVar(&c.replyP95, "reply-p95", 250*time.Millisecond, "fail when the p95 of a reply latency exceeds this")
 	flag.Int64Var(&c.numberBase, "number-base", 0, "callers' numbers are +49170 followed by seven digits from this (default: from the clock, so that runs do not share numbers)")
 	flag.BoolVar(&c.verbose, "v", false, "print every call's course and every error")
-	flag.StringVar(&dataDir, "data", "", "the server's --data directory (SQLite): match the stored prescription requests to the calls")
-	flag.StringVar(&keys, "keys", "", "with -data: the keyring (as tresen serve --keys)")
-	flag.StringVar(&masterFile, "master-key-file", "", "with -data: master key file (default DATA/secrets/master.key; TRESEN_MASTER_KEY wins)")
-	flag.StringVar(&pepperFile, "pepper-file", "", "with -data: pepper file (default DATA/secrets/pepper; TRESEN_PEPPER wins)")
+	st.Register(flag.CommandLine, "the server's --data directory (SQLite): match the stored prescription requests to the calls")
 	flag.IntVar(&pid, "pid", 0, "the server's process id: report its CPU time")
 	flag.Parse()
 
@@ -130,48 +129,36 @@ func main() {
 	}
 	fmt.Printf("sipload: %d concurrent calls to sip:%s@%s, ramp %v, duration %v; GOMAXPROCS %d, %d CPUs\n",
 		c.n, c.to, sipAddr, c.ramp, c.duration, runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Printf("load average at the start: %s\n", loadavg())
+	fmt.Printf("load average at the start: %s\n", loadstat.Loadavg())
 
 	r, err := newRun(c)
 	if err != nil {
 		fatalf("%v", err)
 	}
-	var serverCPU0 time.Duration
-	var children0 time.Duration
-	if pid > 0 {
-		if serverCPU0, children0 = procCPUChildren(pid); serverCPU0 == 0 {
-			fmt.Fprintf(os.Stderr, "warning: no CPU time for process %d\n", pid)
-		}
+	psi0 := loadstat.CPUPressure()
+	before := loadstat.Take(pid)
+	if pid > 0 && before.Server == 0 {
+		fmt.Fprintf(os.Stderr, "warning: no CPU time for process %d\n", pid)
 	}
-	self0, machine0, psi0 := selfCPU(), machineCPU(), cpuPressure()
-	start := time.Now()
+	start := before.At
 	r.run(pid)
-	wall := time.Since(start)
-	selfUsed := selfCPU() - self0
-	machine := machineCPU()
-	machine.busy -= machine0.busy
-	machine.steal -= machine0.steal
-	var serverUsed, childrenUsed time.Duration
-	if pid > 0 {
-		own, ch := procCPUChildren(pid)
-		serverUsed, childrenUsed = own-serverCPU0, ch-children0
-	}
-	load := loadavg()
-	psi := cpuPressure() - psi0
+	cpu := loadstat.Take(pid).Since(before)
+	load := loadstat.Loadavg()
+	psi := loadstat.CPUPressure() - psi0
 
 	var sv *storeVerdict
-	if dataDir != "" {
+	if st.Data != "" {
 		// The request is closed when the call ends (callflow's End after the hang-up);
 		// give the last calls a moment.
 		time.Sleep(2 * time.Second)
-		fmt.Printf("\nreading the prescription requests in the store at %s\n", dataDir)
-		sv, err = r.verifyStore(dataDir, keys, masterFile, pepperFile, start)
+		fmt.Printf("\nreading the prescription requests in the store at %s\n", st.Data)
+		sv, err = r.verifyStore(st, start)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "store: %v\n", err)
 			sv = &storeVerdict{err: err}
 		}
 	}
-	if !r.report(wall, selfUsed, serverUsed, childrenUsed, machine, load, psi, sv) {
+	if !r.report(cpu, load, psi, sv) {
 		os.Exit(1)
 	}
 }
@@ -277,7 +264,7 @@ type run struct {
 	answer     []time.Duration // INVITE sent → call answered (200 OK, ACK sent)
 	greeting   []time.Duration // answered → first audible packet of the greeting (synthesised by espeak-ng per call)
 	winReply   []time.Duration
-	errors     map[string]int
+	errors     loadstat.Errors
 	shown      bool
 
 	active, started, completed, failed atomic.Int64
@@ -304,78 +291,48 @@ func newRun(c config) (*run, error) {
 	}); err != nil {
 		return nil, err
 	}
-	r := &run{c: c, ua: ua, dg: dg, ctx: ctx, errors: map[string]int{}}
+	r := &run{c: c, ua: ua, dg: dg, ctx: ctx}
+	r.errors.Verbose = c.verbose
 	r.spacingWin.Store(new(hist))
 	return r, nil
-}
-
-func (r *run) fail(what string) {
-	r.mu.Lock()
-	r.errors[what]++
-	r.mu.Unlock()
-	if r.c.verbose {
-		fmt.Fprintln(os.Stderr, "error:", what)
-	}
 }
 
 // run starts the callers over the ramp and waits for all to finish.
 func (r *run) run(pid int) {
 	start := time.Now()
 	r.stopAt = start.Add(max(r.c.duration, r.c.ramp))
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	go r.monitor(start, pid, done)
-	for i := range r.c.n {
-		at := start.Add(time.Duration(int64(r.c.ramp) * int64(i) / int64(r.c.n)))
-		time.Sleep(time.Until(at))
-		wg.Go(func() { r.caller(i) })
-	}
-	wg.Wait()
-	close(done)
+	r.samples = loadstat.Ramp{Start: start, N: r.c.n, Over: r.c.ramp, Stop: r.stopAt,
+		Worker: r.caller, Active: r.active.Load, Progress: r.progress(start, pid)}.Run()
 }
 
-// monitor prints progress every ten seconds and samples the calls up.
-func (r *run) monitor(start time.Time, pid int, done chan struct{}) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	lastCPU, lastSrv, lastPSI := machineCPU(), procCPU(pid), cpuPressure()
-	lastProcs := procTimes()
-	for n := 1; ; n++ {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		if now.Sub(start) >= r.c.ramp && now.Before(r.stopAt) {
-			r.mu.Lock()
-			r.samples = append(r.samples, r.active.Load())
-			r.mu.Unlock()
-		}
-		if n%10 != 0 {
-			continue
-		}
+// progress prints the progress of the run (every ten seconds).
+func (r *run) progress(start time.Time, pid int) func(now time.Time) {
+	lastCPU, lastPSI := loadstat.MachineCPU(), loadstat.CPUPressure()
+	lastSrv, _ := loadstat.ProcCPU(pid)
+	lastProcs := loadstat.Procs()
+	return func(now time.Time) {
 		win := r.spacingWin.Swap(new(hist))
 		r.mu.Lock()
 		rep := r.winReply
 		r.winReply = nil
 		r.mu.Unlock()
 		slices.Sort(rep)
-		cpu := machineCPU()
+		cpu := loadstat.MachineCPU()
+		used := cpu.Sub(lastCPU)
 		srv := ""
 		if pid > 0 {
-			s := procCPU(pid)
+			s, _ := loadstat.ProcCPU(pid)
 			srv = fmt.Sprintf("  server %.2f cores", (s-lastSrv).Seconds()/10)
 			lastSrv = s
 		}
-		psi := cpuPressure()
-		procs := procTimes()
+		psi := loadstat.CPUPressure()
+		procs := loadstat.Procs()
 		fmt.Printf("%4.0fs  calls up %4d  started %5d  completed %5d  failed %3d  last 10 s: spacing p50 %s p99 %s max %s; reply p50 %s p95 %s (n=%d)  machine busy %.2f cores, steal %.2f%s  CPU pressure %.0f %%  load %s  others: %s\n",
 			now.Sub(start).Seconds(), r.active.Load(), r.started.Load(), r.completed.Load(), r.failed.Load(),
-			ms(win.pct(50)), ms(win.pct(99)), ms(time.Duration(win.maxNS.Load())),
-			ms(pctD(rep, 50)), ms(pctD(rep, 95)), len(rep),
-			(cpu.busy-lastCPU.busy).Seconds()/10, (cpu.steal-lastCPU.steal).Seconds()/10, srv,
-			100*(psi-lastPSI).Seconds()/10, loadavg(), topOthers(lastProcs, procs, pid, 10*time.Second))
+			loadstat.Ms(win.pct(50)), loadstat.Ms(win.pct(99)), loadstat.Ms(time.Duration(win.maxNS.Load())),
+			loadstat.Ms(loadstat.Pct(rep, 50)), loadstat.Ms(loadstat.Pct(rep, 95)), len(rep),
+			used.Busy.Seconds()/10, used.Steal.Seconds()/10, srv,
+			100*(psi-lastPSI).Seconds()/10, loadstat.Loadavg(), loadstat.TopOthers(lastProcs, procs, pid, 10*time.Second))
 		lastCPU, lastPSI, lastProcs = cpu, psi, procs
 	}
 }
@@ -406,8 +363,6 @@ type line struct {
 	packets     int
 	lost        int
 	allSpeech   int
-	menuFirst   time.Time
-	menuLast    time.Time
 	ended       error
 }
 
@@ -654,7 +609,7 @@ func (r *run) call(i, k int) bool {
 			r.completed.Add(1)
 		} else {
 			r.failed.Add(1)
-			r.fail(why)
+			r.errors.Add(why)
 		}
 		r.mu.Lock()
 		r.results = append(r.results, res)
@@ -737,7 +692,7 @@ func (r *run) call(i, k int) bool {
 	r.replyKeyS = append(r.replyKeyS, speech.Sub(first))
 	r.winReply = append(r.winReply, audible.Sub(first))
 	r.mu.Unlock()
-	logf("key 2 → first audio %s, first speech %s", ms(audible.Sub(first)), ms(speech.Sub(first)))
+	logf("key 2 → first audio %s, first speech %s", loadstat.Ms(audible.Sub(first)), loadstat.Ms(speech.Sub(first)))
 	if err := r.waitPrompt(d, l, "birth date prompt"); err != nil {
 		hangup()
 		return finish(err.Error())
@@ -768,7 +723,7 @@ func (r *run) call(i, k int) bool {
 	r.replyHash = append(r.replyHash, audible.Sub(first))
 	r.replyHashS = append(r.replyHashS, speech.Sub(first))
 	r.mu.Unlock()
-	logf("key # → first audio %s, first speech %s", ms(audible.Sub(first)), ms(speech.Sub(first)))
+	logf("key # → first audio %s, first speech %s", loadstat.Ms(audible.Sub(first)), loadstat.Ms(speech.Sub(first)))
 
 	// 4. The server says goodbye and hangs up.
 	select {
@@ -795,7 +750,7 @@ func shortErr(err error) string {
 	return detailRE.ReplaceAllString(err.Error(), "…")
 }
 
-func (r *run) report(wall, selfCPU, serverCPU, childrenCPU time.Duration, machine cpuTimes, load string, psi time.Duration, sv *storeVerdict) bool {
+func (r *run) report(cpu loadstat.Usage, load string, psi time.Duration, sv *storeVerdict) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var complete, failed, keyed, serverHung int
@@ -818,32 +773,20 @@ func (r *run) report(wall, selfCPU, serverCPU, childrenCPU time.Duration, machin
 	}
 	slices.Sort(menus)
 	slices.Sort(durations)
-	var minC, maxC, sumC int64
-	minC = -1
-	for _, s := range r.samples {
-		if minC < 0 || s < minC {
-			minC = s
-		}
-		maxC = max(maxC, s)
-		sumC += s
-	}
-	fmt.Printf("\n== sipload result ==\n")
-	fmt.Printf("wall time                 %.1f s\n", wall.Seconds())
+	wall := cpu.Wall
+	loadstat.PrintTitle("sipload", reportWidth, wall)
 	fmt.Printf("callers                   %d (concurrent calls wanted)\n", r.c.n)
-	if len(r.samples) > 0 {
-		fmt.Printf("calls up                  min %d, mean %.0f, max %d (sampled each second after the ramp, %d samples)\n",
-			minC, float64(sumC)/float64(len(r.samples)), maxC, len(r.samples))
-	}
+	loadstat.PrintSamples("calls up", reportWidth, r.samples)
 	fmt.Printf("calls                     %d started, %d completed, %d failed (%d pressed 2)\n", len(r.results), complete, failed, keyed)
 	fmt.Printf("call length (completed)   p50 %.1f s, max %.1f s; greeting + menu speech p50 %.1f s\n",
-		pctD(durations, 50).Seconds(), pctD(durations, 100).Seconds(), pctD(menus, 50).Seconds())
+		loadstat.Pct(durations, 50).Seconds(), loadstat.Pct(durations, 100).Seconds(), loadstat.Pct(menus, 50).Seconds())
 	h := &r.spacing
 	sg := &r.sendGap
 	fmt.Printf("own RTP send spacing      p50 %s  p99 %s  p99.9 %s  max %s  (this tool's silence packets, n=%d: how late the load generator itself ran)\n",
-		ms(sg.pct(50)), ms(sg.pct(99)), ms(sg.pct(99.9)), ms(time.Duration(sg.maxNS.Load())), sg.n.Load())
+		loadstat.Ms(sg.pct(50)), loadstat.Ms(sg.pct(99)), loadstat.Ms(sg.pct(99.9)), loadstat.Ms(time.Duration(sg.maxNS.Load())), sg.n.Load())
 	fmt.Printf("RTP packets received      %d (lost by sequence number %d)\n", r.packets.Load(), r.lost.Load())
 	fmt.Printf("RTP spacing               p50 %s  p99 %s  p99.9 %s  max %s  (n=%d; %.2f %% within 15–25 ms, %.3f %% over 40 ms)\n",
-		ms(h.pct(50)), ms(h.pct(99)), ms(h.pct(99.9)), ms(time.Duration(h.maxNS.Load())), h.n.Load(),
+		loadstat.Ms(h.pct(50)), loadstat.Ms(h.pct(99)), loadstat.Ms(h.pct(99.9)), loadstat.Ms(time.Duration(h.maxNS.Load())), h.n.Load(),
 		100*h.share(15*time.Millisecond, 25*time.Millisecond), 100*(1-h.share(0, 40*time.Millisecond)))
 	for _, x := range []struct {
 		name string
@@ -859,20 +802,10 @@ func (r *run) report(wall, selfCPU, serverCPU, childrenCPU time.Duration, machin
 	} {
 		s := slices.Clone(x.v)
 		slices.Sort(s)
-		fmt.Printf("%-68s p50 %s  p95 %s  max %s  (n=%d)\n", x.name, ms(pctD(s, 50)), ms(pctD(s, 95)), ms(pctD(s, 100)), len(s))
+		fmt.Printf("%-68s %s  (n=%d)\n", x.name, loadstat.Quantiles(s, 50, 95, 100), len(s))
 	}
-	if serverCPU > 0 {
-		fmt.Printf("server CPU                %.1f s = %.2f cores over the run; its child processes (espeak-ng) %.1f s = %.2f cores\n",
-			serverCPU.Seconds(), serverCPU.Seconds()/wall.Seconds(), childrenCPU.Seconds(), childrenCPU.Seconds()/wall.Seconds())
-	}
-	fmt.Printf("load generator CPU        %.1f s = %.2f cores over the run (it shares the machine with the server)\n",
-		selfCPU.Seconds(), selfCPU.Seconds()/wall.Seconds())
-	fmt.Printf("machine CPU               %.2f cores busy over the run (%d CPUs), steal %.2f",
-		machine.busy.Seconds()/wall.Seconds(), runtime.NumCPU(), machine.steal.Seconds()/wall.Seconds())
-	if serverCPU > 0 {
-		fmt.Printf("; other than server, its children and load generator %.2f cores", max(0, (machine.busy-serverCPU-childrenCPU-selfCPU).Seconds()/wall.Seconds()))
-	}
-	fmt.Printf("\nCPU pressure              some task waited for a CPU %.0f %% of the run (/proc/pressure/cpu)\n", 100*psi.Seconds()/wall.Seconds())
+	cpu.PrintCPU(reportWidth, "espeak-ng")
+	fmt.Printf("CPU pressure              some task waited for a CPU %.0f %% of the run (/proc/pressure/cpu)\n", 100*psi.Seconds()/wall.Seconds())
 	fmt.Printf("load average at the end   %s\n", load)
 
 	ok := true
@@ -893,23 +826,13 @@ func (r *run) report(wall, selfCPU, serverCPU, childrenCPU time.Duration, machin
 	} else {
 		fmt.Println("persisted: NOT CHECKED (give -data)")
 	}
-	if len(r.errors) > 0 {
-		fmt.Println("failures:")
-		keys := make([]string, 0, len(r.errors))
-		for k := range r.errors {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return r.errors[keys[i]] > r.errors[keys[j]] })
-		for _, k := range keys {
-			fmt.Printf("  %6d  %s\n", r.errors[k], k)
-		}
-	}
+	r.errors.Print("failures:")
 	if failed > 0 || len(r.results) == 0 {
 		fmt.Printf("FAIL: %d calls failed\n", failed)
 		ok = false
 	}
 	if p := h.pct(99); p < r.c.spacingLo || p > r.c.spacingHi {
-		fmt.Printf("FAIL: RTP spacing p99 %s outside %s–%s\n", ms(p), ms(r.c.spacingLo), ms(r.c.spacingHi))
+		fmt.Printf("FAIL: RTP spacing p99 %s outside %s–%s\n", loadstat.Ms(p), loadstat.Ms(r.c.spacingLo), loadstat.Ms(r.c.spacingHi))
 		ok = false
 	}
 	for _, x := range []struct {
@@ -918,179 +841,13 @@ func (r *run) report(wall, selfCPU, serverCPU, childrenCPU time.Duration, machin
 	}{{"key 2 → prompt", r.replyKey}, {"key # → goodbye", r.replyHash}} {
 		s := slices.Clone(x.v)
 		slices.Sort(s)
-		if p := pctD(s, 95); p > r.c.replyP95 {
-			fmt.Printf("FAIL: %s p95 %s > %s\n", x.name, ms(p), ms(r.c.replyP95))
+		if p := loadstat.Pct(s, 95); p > r.c.replyP95 {
+			fmt.Printf("FAIL: %s p95 %s > %s\n", x.name, loadstat.Ms(p), loadstat.Ms(r.c.replyP95))
 			ok = false
 		}
 	}
-	if ok {
-		fmt.Println("PASS")
-	} else {
-		fmt.Println("FAIL")
-	}
-	return ok
+	return loadstat.Verdict(ok)
 }
 
-func pctD(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p/100+0.999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}
-
-func ms(d time.Duration) string {
-	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
-}
-
-// cpuPressure is the time some task waited for a CPU (/proc/pressure/cpu, "some").
-func cpuPressure() time.Duration {
-	b, err := os.ReadFile("/proc/pressure/cpu")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	_, total, ok := strings.Cut(line, "total=")
-	if !ok {
-		return 0
-	}
-	us, _ := strconv.ParseInt(strings.TrimSpace(total), 10, 64)
-	return time.Duration(us) * time.Microsecond
-}
-
-type procStat struct {
-	comm string
-	cpu  time.Duration
-}
-
-// procTimes is every process's name and CPU time (/proc/PID/stat).
-func procTimes() map[int]procStat {
-	out := map[int]procStat{}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return out
-	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if i < 0 || j < i {
-			continue
-		}
-		f := strings.Fields(s[j+2:])
-		if len(f) < 13 {
-			continue
-		}
-		var ut, st int64
-		fmt.Sscan(f[11], &ut)
-		fmt.Sscan(f[12], &st)
-		out[pid] = procStat{comm: s[i+1 : j], cpu: time.Duration(ut+st) * 10 * time.Millisecond}
-	}
-	return out
-}
-
-// topOthers names the processes other than the server and this tool that used the most
-// CPU between two snapshots, summed by name, in cores. Processes that started and ended
-// between the snapshots (short compiler runs) are not seen.
-func topOthers(before, after map[int]procStat, server int, over time.Duration) string {
-	self := os.Getpid()
-	by := map[string]time.Duration{}
-	for pid, p := range after {
-		if pid == self || pid == server {
-			continue
-		}
-		d := p.cpu - before[pid].cpu // a new process: all of its time
-		if b, ok := before[pid]; ok && b.comm != p.comm {
-			d = p.cpu
-		}
-		if d > 0 {
-			by[p.comm] += d
-		}
-	}
-	names := make([]string, 0, len(by))
-	for n := range by {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool { return by[names[i]] > by[names[j]] })
-	var parts []string
-	for _, n := range names[:min(3, len(names))] {
-		if c := by[n].Seconds() / over.Seconds(); c >= 0.05 {
-			parts = append(parts, fmt.Sprintf("%s %.2f", n, c))
-		}
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// cpuTimes are the whole machine's busy and stolen CPU time (/proc/stat, Linux).
-type cpuTimes struct{ busy, steal time.Duration }
-
-func machineCPU() cpuTimes {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return cpuTimes{}
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
-	var v [8]int64
-	for i := range v {
-		if i+1 < len(f) {
-			fmt.Sscan(f[i+1], &v[i])
-		}
-	}
-	tick := 10 * time.Millisecond
-	return cpuTimes{busy: time.Duration(v[0]+v[1]+v[2]+v[5]+v[6]) * tick, steal: time.Duration(v[7]) * tick}
-}
-
-// procCPU reads a process's user and system time from /proc (Linux, 100 ticks a second).
-func procCPU(pid int) time.Duration {
-	own, _ := procCPUChildren(pid)
-	return own
-}
-
-// procCPUChildren reads a process's own CPU time and that of its children it has waited
-// for (the server's espeak-ng processes).
-func procCPUChildren(pid int) (own, children time.Duration) {
-	if pid <= 0 {
-		return 0, 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	var ut, st, cut, cst int64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
-	fmt.Sscan(f[13], &cut)
-	fmt.Sscan(f[14], &cst)
-	return time.Duration(ut+st) * 10 * time.Millisecond, time.Duration(cut+cst) * 10 * time.Millisecond
-}
+// reportWidth is the width of the labels in the result.
+const reportWidth = 26

@@ -44,15 +44,16 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+
+	"github.com/tresen/tresen/bench/internal/loadstat"
+	"github.com/tresen/tresen/bench/internal/loadstore"
 )
 
 // In and Out mirror the widget's protocol (internal/widget/protocol.go); they are
@@ -137,7 +138,8 @@ type config struct {
 
 func main() {
 	var c config
-	var baseURL, dataDir, keys, masterFile, pepperFile string
+	var baseURL string
+	var st loadstore.Flags
 	var pid int
 	flag.StringVar(&baseURL, "url", "http://localhost:8080", "the server")
 	flag.StringVar(&c.practice, "practice", "", "practice id (default: read from /demo/practice-website)")
@@ -150,10 +152,7 @@ func main() {
 	flag.BoolVar(&c.spread, "spread", true, "on loopback: one client address in 127.0.0.0/8 per patient")
 	flag.DurationVar(&c.p99, "p99", 150*time.Millisecond, "fail when the p99 reply latency exceeds this")
 	flag.BoolVar(&c.verbose, "v", false, "print the first conversation and every error")
-	flag.StringVar(&dataDir, "data", "", "the server's --data directory (SQLite): also count the stored turns in the store")
-	flag.StringVar(&keys, "keys", "", "with -data: the keyring (as tresen serve --keys)")
-	flag.StringVar(&masterFile, "master-key-file", "", "with -data: master key file (default DATA/secrets/master.key; TRESEN_MASTER_KEY wins)")
-	flag.StringVar(&pepperFile, "pepper-file", "", "with -data: pepper file (default DATA/secrets/pepper; TRESEN_PEPPER wins)")
+	st.Register(flag.CommandLine, "the server's --data directory (SQLite): also count the stored turns in the store")
 	flag.IntVar(&pid, "pid", 0, "the server's process id: report its CPU time")
 	flag.Parse()
 
@@ -181,35 +180,23 @@ func main() {
 	fmt.Printf("pace: think %v ±50 %%, typing %.0f chars/s ±50 %% (quick replies clicked), ramp %v, duration %v; GOMAXPROCS %d, %d CPUs\n",
 		c.think, c.cps, c.ramp, c.duration, runtime.GOMAXPROCS(0), runtime.NumCPU())
 
-	var serverCPU0 time.Duration
-	if pid > 0 {
-		serverCPU0 = procCPU(pid)
-	}
-	self0, machine0 := selfCPU(), machineCPU()
 	r := newRun(c)
-	start := time.Now()
+	before := loadstat.Take(pid)
+	start := before.At
 	r.run()
-	wall := time.Since(start)
-	selfCPUUsed := selfCPU() - self0
-	machine := machineCPU()
-	machine.busy -= machine0.busy
-	machine.steal -= machine0.steal
-	var serverCPUUsed time.Duration
-	if pid > 0 {
-		serverCPUUsed = procCPU(pid) - serverCPU0
-	}
+	cpu := loadstat.Take(pid).Since(before)
 
 	fmt.Printf("\nverifying %d conversations by resuming them (the history the server reads from its store)\n", len(r.convs))
 	v := r.verifyResume()
 	var sv *verdict
-	if dataDir != "" {
-		fmt.Printf("reading the transcripts in the store at %s\n", dataDir)
-		sv, err = r.verifyStore(dataDir, keys, masterFile, pepperFile, start)
+	if st.Data != "" {
+		fmt.Printf("reading the transcripts in the store at %s\n", st.Data)
+		sv, err = r.verifyStore(st, start)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "store: %v\n", err)
 		}
 	}
-	ok := r.report(wall, selfCPUUsed, serverCPUUsed, machine, v, sv)
+	ok := r.report(cpu, v, sv)
 	if !ok {
 		os.Exit(1)
 	}
@@ -288,7 +275,7 @@ type run struct {
 	convs      []*conv
 	latencies  []time.Duration // say → reply
 	consentLat []time.Duration // consent → greeting
-	errors     map[string]int  // error messages and failures, by text
+	errors     loadstat.Errors // error messages and failures, by text
 	shown      bool
 
 	open, active                              atomic.Int64 // open sockets, conversations between consent and summary
@@ -313,16 +300,9 @@ func newRun(c config) *run {
 		},
 		MaxIdleConnsPerHost: 64,
 	}
-	return &run{c: c, client: &http.Client{Transport: tr}, errors: map[string]int{}, slow: map[int]int{}}
-}
-
-func (r *run) fail(what string) {
-	r.mu.Lock()
-	r.errors[what]++
-	r.mu.Unlock()
-	if r.c.verbose {
-		fmt.Fprintln(os.Stderr, "error:", what)
-	}
+	r := &run{c: c, client: &http.Client{Transport: tr}, slow: map[int]int{}}
+	r.errors.Verbose = c.verbose
+	return r
 }
 
 // run starts the patients over the ramp and waits for all to finish.
@@ -330,51 +310,28 @@ func (r *run) run() {
 	start := time.Now()
 	r.start = start
 	r.stopAt = start.Add(max(r.c.duration, r.c.ramp))
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	go r.monitor(start, done)
-	for i := range r.c.n {
-		at := start.Add(time.Duration(int64(r.c.ramp) * int64(i) / int64(r.c.n)))
-		time.Sleep(time.Until(at))
-		wg.Go(func() { r.patient(i) })
-	}
-	wg.Wait()
-	close(done)
+	r.samples = loadstat.Ramp{Start: start, N: r.c.n, Over: r.c.ramp, Stop: r.stopAt,
+		Worker: r.patient, Active: r.active.Load, Progress: r.progress(start)}.Run()
 }
 
-// monitor prints progress every ten seconds and samples the open conversations.
-func (r *run) monitor(start time.Time, done chan struct{}) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
+// progress prints the progress of the run (every ten seconds).
+func (r *run) progress(start time.Time) func(now time.Time) {
 	var lastSent int64
 	var lastN int
-	lastCPU := machineCPU()
-	for n := 1; ; n++ {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		if now.Sub(start) >= r.c.ramp && now.Before(r.stopAt) {
-			r.mu.Lock()
-			r.samples = append(r.samples, r.active.Load())
-			r.mu.Unlock()
-		}
-		if n%10 != 0 {
-			continue
-		}
+	lastCPU := loadstat.MachineCPU()
+	return func(now time.Time) {
 		r.mu.Lock()
 		recent := slices.Clone(r.latencies[lastN:])
 		lastN = len(r.latencies)
 		r.mu.Unlock()
 		slices.Sort(recent)
 		s := r.sent.Load()
-		cpu := machineCPU()
+		cpu := loadstat.MachineCPU()
+		used := cpu.Sub(lastCPU)
 		fmt.Printf("%4.0fs  sockets %5d  conversations %5d  sent %7d (%5.1f/s)  last 10 s: p50 %6s p99 %6s max %6s  machine busy %.2f cores, steal %.2f\n",
 			now.Sub(start).Seconds(), r.open.Load(), r.active.Load(), s, float64(s-lastSent)/10,
-			ms(pct(recent, 50)), ms(pct(recent, 99)), ms(pct(recent, 100)),
-			(cpu.busy-lastCPU.busy).Seconds()/10, (cpu.steal-lastCPU.steal).Seconds()/10)
+			loadstat.Ms(loadstat.Pct(recent, 50)), loadstat.Ms(loadstat.Pct(recent, 99)), loadstat.Ms(loadstat.Pct(recent, 100)),
+			used.Busy.Seconds()/10, used.Steal.Seconds()/10)
 		lastSent, lastCPU = s, cpu
 	}
 }
@@ -449,7 +406,7 @@ func (r *run) conversation(patient, k int, s script, rng *rand.Rand) bool {
 	defer cancel()
 	c, err := r.dial(ctx, patient)
 	if err != nil {
-		r.fail(err.Error())
+		r.errors.Add(err.Error())
 		return false
 	}
 	r.open.Add(1)
@@ -516,7 +473,7 @@ func (r *run) conversation(patient, k int, s script, rng *rand.Rand) bool {
 					return Out{}, fmt.Errorf("connection closed: %v", shortErr(<-readErr))
 				}
 				if o.Type == "error" {
-					r.fail("error from server: " + o.Message)
+					r.errors.Add("error from server: " + o.Message)
 					if o.ID == "" {
 						// refused without a message id: the consent or the connection
 						return Out{}, errors.New("refused")
@@ -541,7 +498,7 @@ func (r *run) conversation(patient, k int, s script, rng *rand.Rand) bool {
 	}
 	finish := func(why string) {
 		cv.failed = why
-		r.fail(why)
+		r.errors.Add(why)
 		r.mu.Lock()
 		r.convs = append(r.convs, cv)
 		r.mu.Unlock()
@@ -550,17 +507,17 @@ func (r *run) conversation(patient, k int, s script, rng *rand.Rand) bool {
 	// consent
 	t0 := time.Now()
 	if err := send(In{Type: "consent"}); err != nil {
-		r.fail("consent: " + shortErr(err))
+		r.errors.Add("consent: " + shortErr(err))
 		return false
 	}
 	started, err := wait(func(o Out) bool { return o.Type == "started" })
 	if err != nil {
-		r.fail("consent: " + err.Error())
+		r.errors.Add("consent: " + err.Error())
 		return false
 	}
 	greeting, err := wait(func(o Out) bool { return o.Type == "reply" && o.ID == "" })
 	if err != nil {
-		r.fail("greeting: " + err.Error())
+		r.errors.Add("greeting: " + err.Error())
 		return false
 	}
 	r.mu.Lock()
@@ -652,10 +609,10 @@ func (r *run) conversation(patient, k int, s script, rng *rand.Rand) bool {
 		}
 	}
 	if !cv.complete {
-		r.fail(fmt.Sprintf("script %s: summary without %q: %q", s.name, s.want, sum.Items))
+		r.errors.Add(fmt.Sprintf("script %s: summary without %q: %q", s.name, s.want, sum.Items))
 	}
 	if !done {
-		r.fail(fmt.Sprintf("script %s: the assistant did not end the conversation", s.name))
+		r.errors.Add(fmt.Sprintf("script %s: the assistant did not end the conversation", s.name))
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	r.mu.Lock()
@@ -803,7 +760,7 @@ func (r *run) history(cv *conv) ([]string, error) {
 	}
 }
 
-func (r *run) report(wall, selfCPU, serverCPU time.Duration, machine cpuTimes, v, sv *verdict) bool {
+func (r *run) report(cpu loadstat.Usage, v, sv *verdict) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	lat := slices.Clone(r.latencies)
@@ -821,41 +778,17 @@ func (r *run) report(wall, selfCPU, serverCPU time.Duration, machine cpuTimes, v
 			failed++
 		}
 	}
-	var minC, maxC, sumC int64
-	minC = -1
-	for _, s := range r.samples {
-		if minC < 0 || s < minC {
-			minC = s
-		}
-		maxC = max(maxC, s)
-		sumC += s
-	}
-	fmt.Printf("\n== widgetload result ==\n")
-	fmt.Printf("wall time                %.1f s\n", wall.Seconds())
+	wall := cpu.Wall
+	loadstat.PrintTitle("widgetload", reportWidth, wall)
 	fmt.Printf("patients                 %d (concurrent conversations wanted)\n", r.c.n)
-	if len(r.samples) > 0 {
-		fmt.Printf("open conversations       min %d, mean %.0f, max %d (sampled each second after the ramp, %d samples)\n",
-			minC, float64(sumC)/float64(len(r.samples)), maxC, len(r.samples))
-	}
+	loadstat.PrintSamples("open conversations", reportWidth, r.samples)
 	fmt.Printf("conversations            %d started, %d complete (%s), %d failed\n", len(r.convs)+0, complete, scriptCounts(perScript), failed)
 	fmt.Printf("messages sent            %d (%.1f/s)\n", r.sent.Load(), float64(r.sent.Load())/wall.Seconds())
 	fmt.Printf("messages acked           %d (duplicate acks %d)\n", r.acked.Load(), r.dupAcks.Load())
 	fmt.Printf("messages replied         %d (duplicate replies %d)\n", r.replied.Load(), r.dupReplies.Load())
-	fmt.Printf("reply latency            p50 %s  p95 %s  p99 %s  max %s  (n=%d)\n",
-		ms(pct(lat, 50)), ms(pct(lat, 95)), ms(pct(lat, 99)), ms(pct(lat, 100)), len(lat))
-	fmt.Printf("consent → greeting       p50 %s  p95 %s  p99 %s  max %s  (n=%d)\n",
-		ms(pct(cons, 50)), ms(pct(cons, 95)), ms(pct(cons, 99)), ms(pct(cons, 100)), len(cons))
-	if serverCPU > 0 {
-		fmt.Printf("server CPU               %.1f s = %.2f cores over the run\n", serverCPU.Seconds(), serverCPU.Seconds()/wall.Seconds())
-	}
-	fmt.Printf("load generator CPU       %.1f s = %.2f cores over the run (it shares the machine with the server)\n",
-		selfCPU.Seconds(), selfCPU.Seconds()/wall.Seconds())
-	fmt.Printf("machine CPU              %.2f cores busy over the run (%d CPUs), steal %.2f",
-		machine.busy.Seconds()/wall.Seconds(), runtime.NumCPU(), machine.steal.Seconds()/wall.Seconds())
-	if serverCPU > 0 {
-		fmt.Printf("; other than server and load generator %.2f cores", max(0, (machine.busy-serverCPU-selfCPU).Seconds()/wall.Seconds()))
-	}
-	fmt.Println()
+	fmt.Printf("reply latency            %s  (n=%d)\n", loadstat.Quantiles(lat, 50, 95, 99, 100), len(lat))
+	fmt.Printf("consent → greeting       %s  (n=%d)\n", loadstat.Quantiles(cons, 50, 95, 99, 100), len(cons))
+	cpu.PrintCPU(reportWidth, "")
 	ok := true
 	unacked := r.sent.Load() - r.acked.Load() - r.rejected.Load()
 	fmt.Printf("by acks (client side)    lost (sent, never acked nor refused) %d, refused %d, duplicated acks %d\n",
@@ -880,7 +813,7 @@ func (r *run) report(wall, selfCPU, serverCPU time.Duration, machine cpuTimes, v
 		}
 	}
 	if len(r.slow) > 0 {
-		fmt.Printf("replies slower than %s, by time of the run:", ms(r.c.p99))
+		fmt.Printf("replies slower than %s, by time of the run:", loadstat.Ms(r.c.p99))
 		var tens []int
 		for t := range r.slow {
 			tens = append(tens, t)
@@ -891,31 +824,16 @@ func (r *run) report(wall, selfCPU, serverCPU time.Duration, machine cpuTimes, v
 		}
 		fmt.Println()
 	}
-	if len(r.errors) > 0 {
-		fmt.Println("errors:")
-		keys := make([]string, 0, len(r.errors))
-		for k := range r.errors {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return r.errors[keys[i]] > r.errors[keys[j]] })
-		for _, k := range keys {
-			fmt.Printf("  %6d  %s\n", r.errors[k], k)
-		}
-	}
+	r.errors.Print("errors:")
 	if failed > 0 || complete < len(r.convs) || len(r.convs) < r.c.n {
 		ok = false
 	}
-	p99 := pct(lat, 99)
+	p99 := loadstat.Pct(lat, 99)
 	if p99 > r.c.p99 {
-		fmt.Printf("FAIL: p99 %s > %s\n", ms(p99), ms(r.c.p99))
+		fmt.Printf("FAIL: p99 %s > %s\n", loadstat.Ms(p99), loadstat.Ms(r.c.p99))
 		ok = false
 	}
-	if ok {
-		fmt.Println("PASS")
-	} else {
-		fmt.Println("FAIL")
-	}
-	return ok
+	return loadstat.Verdict(ok)
 }
 
 func scriptCounts(m map[string]int) string {
@@ -926,54 +844,5 @@ func scriptCounts(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func pct(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p/100+0.999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}
-
-func ms(d time.Duration) string {
-	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// cpuTimes are the whole machine's busy and stolen CPU time (/proc/stat, Linux).
-type cpuTimes struct{ busy, steal time.Duration }
-
-func machineCPU() cpuTimes {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return cpuTimes{}
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
-	var v [8]int64
-	for i := range v {
-		if i+1 < len(f) {
-			fmt.Sscan(f[i+1], &v[i])
-		}
-	}
-	tick := 10 * time.Millisecond
-	return cpuTimes{busy: time.Duration(v[0]+v[1]+v[2]+v[5]+v[6]) * tick, steal: time.Duration(v[7]) * tick}
-}
-
-// procCPU reads a process's user and system time from /proc (Linux, 100 ticks a second).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	var ut, st int64
-	fmt.Sscan(f[11], &ut)
-	fmt.Sscan(f[12], &st)
-	return time.Duration(ut+st) * 10 * time.Millisecond
-}
+// reportWidth is the width of the labels in the result.
+const reportWidth = 25

@@ -1,57 +1,21 @@
 package main
 
 import (
-	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/bench/internal/loadstore"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
-	"github.com/tresen/tresen/internal/vault"
 )
 
 // verifyStore reads the transcript records created since start straight from the store
-// (SQLite under dataDir) and compares each conversation's patient turns with what was
-// sent. The secrets are found as `tresen serve` finds them (cmd/tresen/config.go): the
-// environment first, then the flag, then DATA/secrets. Opening the store migrates it if
-// needed, and the reads are audited (actor "cli"), as every read of health data is.
-func (r *run) verifyStore(dataDir, keys, masterFile, pepperFile string, start time.Time) (*verdict, error) {
-	ctx := audit.WithActor(context.Background(), audit.Actor{UserID: "cli", Source: "cli"})
-	var master *vault.MasterKeys
-	var err error
-	if text := os.Getenv("TRESEN_MASTER_KEY"); text != "" {
-		master, err = vault.ParseMasterKeys(text)
-	} else {
-		if masterFile == "" {
-			masterFile = filepath.Join(dataDir, "secrets", "master.key")
-		}
-		master, err = vault.LoadMasterKeyFile(masterFile)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
-	}
-	pep := os.Getenv("TRESEN_PEPPER")
-	if pep == "" {
-		if pepperFile == "" {
-			pepperFile = filepath.Join(dataDir, "secrets", "pepper")
-		}
-		b, err := os.ReadFile(pepperFile)
-		if err != nil {
-			return nil, fmt.Errorf("pepper: %w", err)
-		}
-		pep = string(b)
-	}
-	pepper, err := base64.StdEncoding.DecodeString(strings.TrimSpace(pep))
-	if err != nil {
-		return nil, fmt.Errorf("pepper: %w", err)
-	}
-	db, err := store.Open(ctx, store.Config{DataDir: dataDir, KeyringPath: keys, Master: master, Pepper: pepper})
+// (SQLite under the -data directory, opened as `tresen serve` opens it; see loadstore)
+// and compares each conversation's patient turns with what was sent.
+func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*verdict, error) {
+	ctx := loadstore.Context()
+	db, err := st.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
