@@ -48,7 +48,8 @@ func (m *Main) phoneFlow(ctx context.Context, rec *reception.Service) (*callflow
 			}
 			return set.TransferTo, nil
 		},
-		Log: m.Logger,
+		RingFirstTo: assistant.RingFirst(m.DB),
+		Log:         m.Logger,
 	}, nil
 }
 

@@ -62,36 +62,7 @@ func TestPhoneKeypad(t *testing.T) {
 	defer d.Hangup(context.Background())
 
 	// Listen until the menu has been heard: speech, not silence.
-	var props diago.MediaProps
-	r, err := d.AudioReader(diago.WithAudioReaderMediaProps(&props))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := audio.PCMDecoderReader{}
-	if err := dec.Init(props.Codec, r); err != nil {
-		t.Fatal(err)
-	}
-	heard := make(chan int, 1)
-	go func() {
-		loud, buf := 0, make([]byte, media.RTPBufSize)
-		deadline := time.Now().Add(4 * time.Second)
-		for time.Now().Before(deadline) {
-			n, err := dec.Read(buf)
-			if err != nil {
-				break
-			}
-			var sum float64
-			for i := 0; i+1 < n; i += 2 {
-				v := float64(int16(uint16(buf[i]) | uint16(buf[i+1])<<8))
-				sum += v * v
-			}
-			if n > 0 && math.Sqrt(sum/float64(n/2)) > 300 {
-				loud++
-			}
-		}
-		heard <- loud
-	}()
-	if loud := <-heard; loud < 50 {
+	if loud := loudFramesFor(t, d, 4*time.Second); loud < 50 {
 		t.Fatalf("the caller heard %d frames of speech in 4 s, want the greeting (≥ 1 s)", loud)
 	}
 	dw, err := d.AudioWriterDTMF()
@@ -134,6 +105,38 @@ func TestPhoneKeypad(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// loudFramesFor listens to what the server sends on d for dur and counts the frames of
+// speech (not silence).
+func loudFramesFor(t *testing.T, d *diago.DialogClientSession, dur time.Duration) int {
+	t.Helper()
+	var props diago.MediaProps
+	r, err := d.AudioReader(diago.WithAudioReaderMediaProps(&props))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := audio.PCMDecoderReader{}
+	if err := dec.Init(props.Codec, r); err != nil {
+		t.Fatal(err)
+	}
+	loud, buf := 0, make([]byte, media.RTPBufSize)
+	deadline := time.Now().Add(dur)
+	for time.Now().Before(deadline) {
+		n, err := dec.Read(buf)
+		if err != nil {
+			break
+		}
+		var sum float64
+		for i := 0; i+1 < n; i += 2 {
+			v := float64(int16(uint16(buf[i]) | uint16(buf[i+1])<<8))
+			sum += v * v
+		}
+		if n > 0 && math.Sqrt(sum/float64(n/2)) > 300 {
+			loud++
+		}
+	}
+	return loud
 }
 
 // TestPhoneSpoken is a spoken call: the caller's German speech (espeak-ng) goes over RTP,

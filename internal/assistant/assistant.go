@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/tresen/tresen/internal/alert"
 	"github.com/tresen/tresen/internal/appointment"
@@ -161,5 +162,26 @@ func PracticeByNumber(db *store.DB, demoCode string) func(ctx context.Context, c
 			return demoID, nil
 		}
 		return "", errs.E(errs.NotFound, "keine Praxis unter dieser Nummer")
+	}
+}
+
+// RingFirst returns, for each practice, where its calls ring first right now and for how
+// long (Settings.RingFirstNow): its own phone during opening hours, nowhere after hours.
+func RingFirst(db *store.DB) func(ctx context.Context, tenantID string) (string, time.Duration, error) {
+	return func(ctx context.Context, tenantID string) (string, time.Duration, error) {
+		var set Settings
+		if err := db.Setting(ctx, tenantID, store.SettingAssistant, &set); err != nil && !errs.Is(err, errs.NotFound) {
+			return "", 0, err
+		}
+		if set.RingFirst == "" {
+			return "", 0, nil
+		}
+		sched, err := db.Schedule(ctx, tenantID)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return "", 0, err
+		}
+		holidays, _ := holiday.For(sched.State)
+		target, wait := set.RingFirstNow(holidays, db.Now())
+		return target, wait, nil
 	}
 }

@@ -94,3 +94,43 @@ func TestPracticeByNumber(t *testing.T) {
 		}
 	})
 }
+
+// TestRingFirst: a practice's calls ring at its own phone while it is open, and nowhere
+// after hours or for a practice without one.
+func TestRingFirst(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		p, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234598", Name: "Praxis am Wall"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234597", Name: "Praxis am Markt"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := assistant.Settings{Hours: [7]string{time.Monday: "08:00-12:00"}, RingFirst: "sip:anmeldung@praxis-am-wall.example", RingSeconds: 15}
+		if err := set.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSetting(ctx, p.ID, store.SettingAssistant, set); err != nil {
+			t.Fatal(err)
+		}
+		monday := time.Date(2026, 11, 23, 9, 0, 0, 0, time.FixedZone("CET", 3600))
+		ring := assistant.RingFirst(db)
+		for _, tc := range []struct {
+			tenantID string
+			now      time.Time
+			target   string
+			wait     time.Duration
+		}{
+			{p.ID, monday, "sip:anmeldung@praxis-am-wall.example", 15 * time.Second},
+			{p.ID, monday.Add(4 * time.Hour), "", 0},
+			{other.ID, monday, "", 0},
+		} {
+			db.Now = func() time.Time { return tc.now }
+			target, wait, err := ring(ctx, tc.tenantID)
+			if err != nil || target != tc.target || wait != tc.wait {
+				t.Errorf("%s at %s: %q %v %v; want %q %v", tc.tenantID, tc.now.Format(time.TimeOnly), target, wait, err, tc.target, tc.wait)
+			}
+		}
+	})
+}

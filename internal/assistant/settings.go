@@ -43,6 +43,13 @@ type Settings struct {
 	// TransferTo is where the assistant hands a call to the team: a number (E.164) or a
 	// SIP URI of the practice's phone system; empty: the caller gets a callback.
 	TransferTo string `json:"transfer_to,omitempty"`
+	// RingFirst is the practice's own phone (a number or a SIP URI of its phone system)
+	// that rings first during opening hours; the assistant answers when nobody there
+	// picks up within RingSeconds (or the line is busy), and after hours at once. Empty:
+	// the assistant answers every call.
+	RingFirst string `json:"ring_first,omitempty"`
+	// RingSeconds is how long the practice's phone rings first; 0 means DefaultRingSeconds.
+	RingSeconds int `json:"ring_seconds,omitempty"`
 	// RecordCalls: calls are recorded (the caller hears so first), when the practice also
 	// keeps call audio (its retention period for it is above 0 days).
 	RecordCalls bool `json:"record_calls,omitempty"`
@@ -104,17 +111,15 @@ func (s *Settings) Validate() error {
 		}
 		s.Numbers[i] = e164
 	}
-	if t := strings.TrimSpace(s.TransferTo); t != "" {
-		if strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:") {
-			if strings.ContainsAny(t, " <>\"\r\n") || !strings.Contains(t, "@") {
-				return errs.Field("transfer_to", "%q ist keine SIP-Adresse wie sip:anmeldung@praxis.example.", t)
-			}
-		} else if e164, err := phoneNumber(t); err != nil {
-			return errs.Field("transfer_to", "%q ist keine Telefonnummer und keine SIP-Adresse.", t)
-		} else {
-			t = e164
-		}
-		s.TransferTo = t
+	var err error
+	if s.TransferTo, err = phoneTarget("transfer_to", s.TransferTo); err != nil {
+		return err
+	}
+	if s.RingFirst, err = phoneTarget("ring_first", s.RingFirst); err != nil {
+		return err
+	}
+	if s.RingSeconds != 0 && (s.RingSeconds < minRingSeconds || s.RingSeconds > maxRingSeconds) {
+		return errs.Field("ring_seconds", "Bitte zwischen %d und %d Sekunden.", minRingSeconds, maxRingSeconds)
 	}
 	for _, t := range s.Types {
 		if !t.Valid() {
@@ -122,6 +127,46 @@ func (s *Settings) Validate() error {
 		}
 	}
 	return nil
+}
+
+// How long the practice's own phone rings first (Settings.RingSeconds).
+const (
+	DefaultRingSeconds = 20
+	minRingSeconds     = 5
+	maxRingSeconds     = 60
+)
+
+// phoneTarget checks where a call may go: a phone number (returned as E.164) or a SIP
+// URI of the practice's phone system; "" stays "".
+func phoneTarget(field, t string) (string, error) {
+	t = strings.TrimSpace(t)
+	switch {
+	case t == "":
+		return "", nil
+	case strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:"):
+		if strings.ContainsAny(t, " <>\"\r\n") || !strings.Contains(t, "@") {
+			return "", errs.Field(field, "%q ist keine SIP-Adresse wie sip:anmeldung@praxis.example.", t)
+		}
+		return t, nil
+	}
+	e164, err := phoneNumber(t)
+	if err != nil {
+		return "", errs.Field(field, "%q ist keine Telefonnummer und keine SIP-Adresse.", t)
+	}
+	return e164, nil
+}
+
+// RingFirstNow says where a call at now rings first and for how long: the practice's own
+// phone while it is open, nowhere ("") when it is closed or has none.
+func (s *Settings) RingFirstNow(holidays holiday.Calendar, now time.Time) (string, time.Duration) {
+	if s.RingFirst == "" || !s.Open(holidays)(now) {
+		return "", 0
+	}
+	secs := s.RingSeconds
+	if secs == 0 {
+		secs = DefaultRingSeconds
+	}
+	return s.RingFirst, time.Duration(secs) * time.Second
 }
 
 var weekdays = [...]string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"}

@@ -75,6 +75,10 @@ func TestValidate(t *testing.T) {
 		{"unknown type", assistant.Settings{Types: []request.Type{"pizza"}}, "types"},
 		{"bad alert address", assistant.Settings{Alerts: []string{"team@praxis.example", "kein Mail"}}, "alerts"},
 		{"named alert address", assistant.Settings{Alerts: []string{"Team <team@praxis.example>"}}, "alerts"},
+		{"ring first nowhere", assistant.Settings{RingFirst: "die Anmeldung"}, "ring_first"},
+		{"ring first bad SIP", assistant.Settings{RingFirst: "sip:anmeldung"}, "ring_first"},
+		{"ring too short", assistant.Settings{RingFirst: "sip:anmeldung@praxis.example", RingSeconds: 2}, "ring_seconds"},
+		{"ring too long", assistant.Settings{RingFirst: "sip:anmeldung@praxis.example", RingSeconds: 90}, "ring_seconds"},
 	} {
 		err := tc.s.Validate()
 		var e *errs.Error
@@ -86,5 +90,45 @@ func TestValidate(t *testing.T) {
 		Alerts: []string{"team@praxis-schneider.example"}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid settings: %v", err)
+	}
+}
+
+// TestRingFirstNow: the practice's phone rings first only while the practice is open
+// (not on a public holiday), for its seconds or 20 by default.
+func TestRingFirstNow(t *testing.T) {
+	s := assistant.Settings{Hours: [7]string{time.Monday: "08:00-12:00", time.Thursday: "08:00-12:00"}, RingFirst: "0421 1234500"}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s.RingFirst != "+494211234500" {
+		t.Errorf("RingFirst stored as %q, want E.164", s.RingFirst)
+	}
+	hb, _ := holiday.For("HB")
+	at := func(day string, hour int) time.Time {
+		d, _ := time.ParseInLocation(time.DateOnly, day, berlin.Location)
+		return d.Add(time.Duration(hour) * time.Hour)
+	}
+	for _, tc := range []struct {
+		at     time.Time
+		target string
+		wait   time.Duration
+	}{
+		{at("2026-11-23", 9), "+494211234500", 20 * time.Second}, // Monday morning: open
+		{at("2026-11-23", 14), "", 0},                            // Monday afternoon: closed
+		{at("2026-11-24", 9), "", 0},                             // Tuesday: no hours
+		{at("2027-05-06", 9), "", 0},                             // Thursday, Ascension Day
+	} {
+		target, wait := s.RingFirstNow(hb, tc.at)
+		if target != tc.target || wait != tc.wait {
+			t.Errorf("%s: %q for %v, want %q for %v", tc.at.Format("Mon 2006-01-02 15:04"), target, wait, tc.target, tc.wait)
+		}
+	}
+	s.RingSeconds = 12
+	if _, wait := s.RingFirstNow(hb, at("2026-11-23", 9)); wait != 12*time.Second {
+		t.Errorf("wait %v, want 12s", wait)
+	}
+	none := assistant.Settings{Hours: s.Hours}
+	if target, _ := none.RingFirstNow(hb, at("2026-11-23", 9)); target != "" {
+		t.Errorf("no phone to ring: %q", target)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/phone"
 	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/request"
@@ -52,6 +53,10 @@ type Flow struct {
 	// TransferTo returns where to hand a call to the team; "": nowhere (the request
 	// says the caller wants a person).
 	TransferTo func(ctx context.Context, tenantID string) (string, error)
+	// RingFirstTo returns where a practice's calls ring before the assistant answers
+	// and for how long (its own phone during opening hours); "": nowhere. nil: the
+	// assistant answers every call.
+	RingFirstTo func(ctx context.Context, tenantID string) (target string, wait time.Duration, err error)
 	// Recording reports whether the practice records its calls (and keeps call audio);
 	// nil: never.
 	Recording func(ctx context.Context, tenantID string) (bool, error)
@@ -67,7 +72,23 @@ type Flow struct {
 	PreRoll time.Duration
 }
 
-var _ phone.Handler = (*Flow)(nil)
+var _ phone.Router = (*Flow)(nil)
+
+// RingFirst says where a call to the number called rings before the assistant answers
+// (phone.Router).
+func (f *Flow) RingFirst(ctx context.Context, called string) (string, time.Duration, error) {
+	if f.RingFirstTo == nil {
+		return "", 0, nil
+	}
+	tenantID, err := f.Practice(ctx, called)
+	if errs.Is(err, errs.NotFound) {
+		return "", 0, nil // HandleCall tells the caller
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return f.RingFirstTo(ctx, tenantID)
+}
 
 func (f *Flow) defaults() {
 	if f.MaxCall == 0 {

@@ -48,3 +48,14 @@ type Call interface {
 type Handler interface {
 	HandleCall(ctx context.Context, c Call)
 }
+
+// A Router is a Handler that may let a call ring elsewhere before it takes it: during
+// opening hours the practice's own phones ring first, and the assistant answers only
+// when nobody there does. Carriers that can place a second call leg ask it before they
+// answer.
+type Router interface {
+	Handler
+	// RingFirst says where a call to the number called should ring first (a number or
+	// SIP URI) and for how long; "" means nowhere: the handler answers at once.
+	RingFirst(ctx context.Context, called string) (target string, wait time.Duration, err error)
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,34 +162,13 @@ func (c *call) Transfer(ctx context.Context, target string) error {
 	return c.Hangup(hctx)
 }
 
-// transferURI turns a number or SIP URI into the Refer-To URI. A bare number goes to the
-// host the call came from (the trunk or PBX routes it on).
+// transferURI turns a number or SIP URI into the Refer-To URI (see Server.dialURI).
 func (c *call) transferURI(target string) (sip.Uri, error) {
-	var uri sip.Uri
-	target = strings.TrimSpace(target)
-	if target == "" {
-		return uri, errors.New("sip: transfer: no target")
+	uri, err := c.srv.dialURI(c.d.InviteRequest, target)
+	if err != nil {
+		return uri, fmt.Errorf("sip: transfer: %w", err)
 	}
-	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") {
-		if err := sip.ParseUri(target, &uri); err != nil {
-			return uri, fmt.Errorf("sip: transfer target: %w", err)
-		}
-		return uri, nil
-	}
-	if !isDialString(strings.ReplaceAll(target, " ", "")) {
-		return uri, fmt.Errorf("sip: transfer target %q is neither a number nor a SIP URI", target)
-	}
-	host := c.d.InviteRequest.Recipient.Host
-	if cont := c.d.InviteRequest.Contact(); cont != nil {
-		host = cont.Address.Host
-	}
-	if rec := c.d.InviteRequest.Recipient; rec.Host != "" {
-		host = rec.Host
-	}
-	if c.srv.opts.Trunk != nil {
-		host = c.srv.opts.Trunk.domain()
-	}
-	return sip.Uri{Scheme: "sip", User: strings.ReplaceAll(target, " ", ""), Host: host}, nil
+	return uri, nil
 }
 
 // end marks the call ended and stops its goroutines; the channels close once the

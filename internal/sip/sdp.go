@@ -3,6 +3,7 @@ package sip
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -214,6 +215,9 @@ func parseOffer(body []byte) (offer, error) {
 	if !strings.Contains(b.String(), "\r\nc=") {
 		b.WriteString("c=" + conn + "\r\n")
 	}
+	// A-law first, then µ-law: the order diago (and a leg placed for this call, see
+	// ringFirst) takes as the caller's preference.
+	slices.SortStableFunc(formats, func(a, b string) int { return g711Rank(a) - g711Rank(b) })
 	audio[0] = "m=audio " + strconv.Itoa(port) + " RTP/AVP " + strings.Join(formats, " ")
 	for _, l := range audio {
 		b.WriteString(l)
@@ -221,6 +225,16 @@ func parseOffer(body []byte) (offer, error) {
 	}
 	o.body = []byte(b.String())
 	return o, nil
+}
+
+func g711Rank(format string) int {
+	switch format {
+	case "8":
+		return 0
+	case "0":
+		return 1
+	}
+	return 2
 }
 
 // rtpmap finds a=rtpmap:<pt> <name>/<rate>[/<channels>] for payload type f.

@@ -68,6 +68,8 @@ type Server struct {
 
 	pending sync.Map // Call-ID → admission, from the INVITE check to the dialog handler
 
+	stop chan struct{} // closed by Close: calls joined to the practice end too
+
 	mu      sync.Mutex
 	calls   map[string]*call // by Call-ID
 	closed  bool
@@ -105,7 +107,7 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{opts: o, log: log.With("component", "sip"), calls: map[string]*call{}}, nil
+	return &Server{opts: o, log: log.With("component", "sip"), calls: map[string]*call{}, stop: make(chan struct{})}, nil
 }
 
 // Start listens on UDP and TCP at Addr (the same port for both) and, with a trunk,
@@ -238,6 +240,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stop)
 	calls := make([]*call, 0, len(s.calls))
 	for _, c := range s.calls {
 		calls = append(calls, c)
@@ -463,6 +466,19 @@ func (s *Server) serveDialog(d *diago.DialogServerSession) {
 
 	if err := d.Trying(); err != nil {
 		return
+	}
+	if r, ok := adm.handler.(phone.Router); ok {
+		ctx, cancel := context.WithTimeout(d.Context(), 5*time.Second)
+		target, wait, err := r.RingFirst(ctx, adm.to)
+		cancel()
+		if err != nil {
+			s.log.Error("ring first: no routing, the assistant answers", "call", id, "err", err)
+		}
+		if target != "" && err == nil {
+			if s.ringFirst(d, adm, target, wait) != ringUnanswered {
+				return
+			}
+		}
 	}
 	if s.opts.RingFor > 0 {
 		if err := d.Ringing(); err != nil {

@@ -246,15 +246,9 @@ func (c *call) Played() time.Duration {
 	return c.played
 }
 
-// dial is the TwiML that hands the call to another number.
-type dial struct {
-	XMLName xml.Name `xml:"Response"`
-	Dial    string   `xml:"Dial"`
-}
-
 // Transfer hands the call to target through Twilio's REST API (the call leaves the stream).
 func (c *call) Transfer(ctx context.Context, target string) error {
-	b, err := xml.Marshal(dial{Dial: target})
+	b, err := xml.Marshal(twiML{Dial: dialTo(target)})
 	if err != nil {
 		return err
 	}

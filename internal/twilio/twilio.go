@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/tresen/tresen/internal/phone"
 )
 
 // Options configure the handler. One Twilio account serves the operator's numbers.
@@ -111,15 +113,39 @@ func (h *Handler) streamToken(callSID string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// twiML is the answer to the voice webhook.
+// twiML is the answer to the voice webhook: connect the call to the stream, or first
+// ring the practice's own phone, or hang up.
 type twiML struct {
-	XMLName xml.Name `xml:"Response"`
-	Connect struct {
-		Stream struct {
-			URL    string      `xml:"url,attr"`
-			Params []parameter `xml:"Parameter"`
-		} `xml:"Stream"`
-	} `xml:"Connect"`
+	XMLName xml.Name  `xml:"Response"`
+	Dial    *dial     `xml:"Dial,omitempty"`
+	Connect *connect  `xml:"Connect,omitempty"`
+	Hangup  *struct{} `xml:"Hangup,omitempty"`
+}
+
+type connect struct {
+	Stream struct {
+		URL    string      `xml:"url,attr"`
+		Params []parameter `xml:"Parameter"`
+	} `xml:"Stream"`
+}
+
+// dial rings a number or SIP URI; Twilio asks Action what next when the dialled call
+// ends or was not answered. answerOnBridge leaves the caller's call unanswered (ringing,
+// nothing charged) until someone picks up.
+type dial struct {
+	Timeout        int    `xml:"timeout,attr,omitempty"`
+	Action         string `xml:"action,attr,omitempty"`
+	AnswerOnBridge bool   `xml:"answerOnBridge,attr,omitempty"`
+	Number         string `xml:"Number,omitempty"`
+	SIP            string `xml:"Sip,omitempty"`
+}
+
+// dialTo dials a number or a SIP URI.
+func dialTo(target string) *dial {
+	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") {
+		return &dial{SIP: target}
+	}
+	return &dial{Number: target}
 }
 
 type parameter struct {
@@ -127,7 +153,9 @@ type parameter struct {
 	Value string `xml:"value,attr"`
 }
 
-// handleVoice answers Twilio's webhook for an incoming call: connect it to the stream.
+// handleVoice answers Twilio's webhook for an incoming call: during opening hours ring
+// the practice's own phone first (when the handler is a phone.Router that names one),
+// otherwise, or when nobody there answered, connect the call to the stream.
 func (h *Handler) handleVoice(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
@@ -144,16 +172,48 @@ func (h *Handler) handleVoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var t twiML
-	// https://host → wss://host (http only for tests and local set-ups).
-	t.Connect.Stream.URL = "ws" + strings.TrimPrefix(h.o.PublicURL, "http") + "/twilio/stream"
-	t.Connect.Stream.Params = []parameter{
-		{"token", h.streamToken(call)},
-		{"from", r.PostForm.Get("From")},
-		{"to", r.PostForm.Get("To")},
+	switch afterDial := r.URL.Query().Has("dialed"); {
+	case afterDial && (r.PostForm.Get("DialCallStatus") == "completed" || r.PostForm.Get("CallStatus") == "completed"):
+		// The practice took the call (or the caller gave up): it is over.
+		t.Hangup = &struct{}{}
+	case !afterDial && h.ringFirst(r, &t):
+	default:
+		if afterDial {
+			h.o.Logger.Info("the practice did not take the call, the assistant answers", "call", call, "status", r.PostForm.Get("DialCallStatus"))
+		}
+		t.Connect = &connect{}
+		// https://host → wss://host (http only for tests and local set-ups).
+		t.Connect.Stream.URL = "ws" + strings.TrimPrefix(h.o.PublicURL, "http") + "/twilio/stream"
+		t.Connect.Stream.Params = []parameter{
+			{"token", h.streamToken(call)},
+			{"from", r.PostForm.Get("From")},
+			{"to", r.PostForm.Get("To")},
+		}
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Write([]byte(xml.Header))
 	xml.NewEncoder(w).Encode(t)
+}
+
+// ringFirst fills t with a <Dial> to the practice's own phone when the handler wants
+// the call to ring there first; it reports whether it did.
+func (h *Handler) ringFirst(r *http.Request, t *twiML) bool {
+	router, ok := h.o.Handler.(phone.Router)
+	if !ok {
+		return false
+	}
+	target, wait, err := router.RingFirst(r.Context(), r.PostForm.Get("To"))
+	if err != nil {
+		h.o.Logger.Error("ring first: no routing, the assistant answers", "call", r.PostForm.Get("CallSid"), "err", err)
+		return false
+	}
+	if target == "" {
+		return false
+	}
+	d := dialTo(target)
+	d.Timeout, d.Action, d.AnswerOnBridge = max(int(wait/time.Second), 1), h.o.PublicURL+"/twilio/voice?dialed=1", true
+	t.Dial = d
+	return true
 }
 
 // handleStream takes a Media Streams WebSocket and holds the call flow on it.

@@ -73,9 +73,15 @@ func newServer(t *testing.T, h phone.Handler) (*httptest.Server, *restAPI, *twil
 // webhook posts Twilio's incoming-call webhook, signed with key.
 func webhook(t *testing.T, srv *httptest.Server, key string, form url.Values) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/twilio/voice", strings.NewReader(form.Encode()))
+	return webhookAt(t, srv, "/twilio/voice", key, form)
+}
+
+// webhookAt posts a signed webhook to path (with its query, which the signature covers).
+func webhookAt(t *testing.T, srv *httptest.Server, path, key string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twilio.Signature(key, srv.URL+"/twilio/voice", form))
+	req.Header.Set("X-Twilio-Signature", twilio.Signature(key, srv.URL+path, form))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +136,76 @@ func TestWebhook(t *testing.T) {
 	other := url.Values{"AccountSid": {"ACother"}, "CallSid": {callSID}}
 	if resp, _ := webhook(t, srv, token, other); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("another account's call: %d", resp.StatusCode)
+	}
+}
+
+// ringRouter rings the practice's desk first for calls to its number.
+type ringRouter struct{ handlerFunc }
+
+func (ringRouter) RingFirst(_ context.Context, called string) (string, time.Duration, error) {
+	if called == "+494211234567" {
+		return "+494211234500", 25 * time.Second, nil
+	}
+	return "", 0, nil
+}
+
+// TestWebhookRingsPracticeFirst: during opening hours the practice's phone rings first
+// (the caller's call stays unanswered meanwhile); when nobody takes it the stream
+// connects, when the practice took it the call ends.
+func TestWebhookRingsPracticeFirst(t *testing.T) {
+	srv, _, _ := newServer(t, ringRouter{func(context.Context, phone.Call) {}})
+	var first struct {
+		Dial struct {
+			Timeout        int    `xml:"timeout,attr"`
+			Action         string `xml:"action,attr"`
+			AnswerOnBridge bool   `xml:"answerOnBridge,attr"`
+			Number         string `xml:"Number"`
+		} `xml:"Dial"`
+		Connect *struct{} `xml:"Connect"`
+	}
+	_, body := webhook(t, srv, token, incoming)
+	if err := xml.Unmarshal([]byte(body), &first); err != nil {
+		t.Fatal(err)
+	}
+	d := first.Dial
+	if d.Number != "+494211234500" || d.Timeout != 25 || !d.AnswerOnBridge || d.Action != srv.URL+"/twilio/voice?dialed=1" || first.Connect != nil {
+		t.Fatalf("first answer %s, want a <Dial> of the practice's phone for 25 s", body)
+	}
+	after := func(status string) string {
+		form := url.Values{}
+		for k, v := range incoming {
+			form[k] = v
+		}
+		form.Set("DialCallStatus", status)
+		if status == "completed" {
+			form.Set("CallStatus", "completed")
+		} else {
+			form.Set("CallStatus", "in-progress")
+		}
+		resp, body := webhookAt(t, srv, "/twilio/voice?dialed=1", token, form)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", status, resp.StatusCode, body)
+		}
+		return body
+	}
+	for _, status := range []string{"no-answer", "busy", "failed"} {
+		var r response
+		if body := after(status); xml.Unmarshal([]byte(body), &r) != nil || r.Connect.Stream.URL == "" {
+			t.Errorf("after %s: %s, want the stream (the assistant answers)", status, body)
+		}
+	}
+	if body := after("completed"); !strings.Contains(body, "<Hangup></Hangup>") || strings.Contains(body, "Stream") {
+		t.Errorf("after the practice took the call: %s, want <Hangup>", body)
+	}
+	// Another number of the account (no phone to ring first): the stream at once.
+	other := url.Values{}
+	for k, v := range incoming {
+		other[k] = v
+	}
+	other.Set("To", "+493012345678")
+	var r response
+	if _, body := webhook(t, srv, token, other); xml.Unmarshal([]byte(body), &r) != nil || r.Connect.Stream.URL == "" {
+		t.Errorf("number without ring-first: %s", body)
 	}
 }
 
@@ -285,7 +361,7 @@ func TestStream(t *testing.T) {
 	expect("transferred")
 	api.mu.Lock()
 	defer api.mu.Unlock()
-	if len(api.updates) != 1 || !strings.Contains(api.updates[0].Get("Twiml"), "<Dial>+494219999999</Dial>") ||
+	if len(api.updates) != 1 || !strings.Contains(api.updates[0].Get("Twiml"), "<Dial><Number>+494219999999</Number></Dial>") ||
 		api.auth[0] != account+":"+token+" /2010-04-01/Accounts/"+account+"/Calls/"+callSID+".json" {
 		t.Errorf("REST updates %v %v", api.updates, api.auth)
 	}

@@ -144,6 +144,14 @@ func (s *Server) handleAssistantSave(w http.ResponseWriter, r *http.Request) err
 		}
 	}
 	set.TransferTo = get("transfer_to")
+	set.RingFirst = get("ring_first")
+	if v := get("ring_seconds"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			n = -1 // Validate names the field
+		}
+		set.RingSeconds = n
+	}
 	for _, a := range strings.FieldsFunc(r.PostFormValue("alerts"), func(r rune) bool { return r == '\n' || r == ',' || r == ';' }) {
 		if a = strings.TrimSpace(a); a != "" {
 			set.Alerts = append(set.Alerts, a)

@@ -1,0 +1,165 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// dialURI turns a number or SIP URI into the URI Tresen sends a call to (REFER's
+// Refer-To, the practice's phone that rings first). A bare number goes to the trunk, or
+// without one to the host the call came from (the PBX routes it on).
+func (s *Server) dialURI(invite *sip.Request, target string) (sip.Uri, error) {
+	var uri sip.Uri
+	target = strings.TrimSpace(target)
+	if target == "" {
+		return uri, errors.New("no target")
+	}
+	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") {
+		if err := sip.ParseUri(target, &uri); err != nil {
+			return uri, fmt.Errorf("target: %w", err)
+		}
+		return uri, nil
+	}
+	number := strings.ReplaceAll(target, " ", "")
+	if !isDialString(number) {
+		return uri, fmt.Errorf("target %q is neither a number nor a SIP URI", target)
+	}
+	host := invite.Recipient.Host
+	if host == "" {
+		if cont := invite.Contact(); cont != nil {
+			host = cont.Address.Host
+		}
+	}
+	if s.opts.Trunk != nil {
+		host = s.opts.Trunk.domain()
+	}
+	return sip.Uri{Scheme: "sip", User: number, Host: host}, nil
+}
+
+// Outcomes of ringing the practice first.
+type ringOutcome int
+
+const (
+	ringUnanswered ringOutcome = iota // nobody took it: the assistant answers
+	ringTaken                         // the practice took the call, and it is over
+	ringAbandoned                     // the caller hung up while it rang
+)
+
+// ringFirst lets the practice's phone (target) ring for up to wait while the caller hears
+// ringing. When someone there answers, Tresen answers the caller with the codec the
+// practice's phone chose and joins the two calls (RTP relayed as is, no transcoding)
+// until either side hangs up. Busy, unreachable, refused or not answered in time: the
+// assistant answers, and the practice's phone stops ringing (CANCEL).
+func (s *Server) ringFirst(d *diago.DialogServerSession, adm admission, target string, wait time.Duration) ringOutcome {
+	id := d.InviteRequest.CallID().Value()
+	uri, err := s.dialURI(d.InviteRequest, target)
+	if err != nil {
+		s.log.Error("ring first: bad target, the assistant answers", "call", id, "err", err)
+		return ringUnanswered
+	}
+	if err := d.Ringing(); err != nil {
+		return ringAbandoned
+	}
+	out, err := s.dg.NewDialog(uri, diago.NewDialogOptions{})
+	if err != nil {
+		s.log.Error("ring first: cannot dial, the assistant answers", "call", id, "err", err)
+		return ringUnanswered
+	}
+	defer out.Close()
+
+	ctx, cancel := context.WithTimeout(d.Context(), wait)
+	defer cancel()
+	opts := diago.InviteClientOptions{Originator: d}
+	if t := s.opts.Trunk; t != nil && uri.Host == t.domain() {
+		opts.Username, opts.Password = t.Username, t.Password
+	}
+	err = out.Invite(ctx, opts)
+	if d.Context().Err() != nil { // CANCEL from the caller
+		s.log.Info("call cancelled while the practice rang", "call", id)
+		if err == nil {
+			_ = out.Hangup(context.Background())
+		}
+		return ringAbandoned
+	}
+	if err != nil {
+		switch status := responseStatus(err); {
+		case status != 0:
+			s.log.Info("the practice did not take the call, the assistant answers", "call", id, "status", status)
+		case errors.Is(err, context.DeadlineExceeded):
+			s.log.Info("nobody at the practice answered in time, the assistant answers", "call", id, "after", wait)
+		default:
+			s.log.Warn("ringing the practice failed, the assistant answers", "call", id, "err", err)
+		}
+		return ringUnanswered
+	}
+
+	// Answer the caller with what the practice's phone chose, so that the RTP passes
+	// through unchanged.
+	codecs := adm.offer.codecs
+	if ms := out.MediaSession(); ms != nil {
+		chosen := media.CodecAudioFromSession(ms)
+		codecs = []media.Codec{chosen}
+		for _, c := range adm.offer.codecs {
+			if c.Name == "telephone-event" {
+				codecs = append(codecs, c)
+			}
+		}
+	}
+	hangupBoth := func() {
+		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer hcancel()
+		_ = out.Hangup(hctx)
+		_ = d.Hangup(hctx)
+	}
+	if err := d.AnswerOptions(diago.AnswerOptions{Codecs: codecs}); err != nil {
+		s.log.Warn("ring first: answering the caller failed", "call", id, "err", err)
+		hangupBoth()
+		return ringAbandoned
+	}
+	if err := out.Ack(context.Background()); err != nil {
+		s.log.Warn("ring first: ACK to the practice failed", "call", id, "err", err)
+		hangupBoth()
+		return ringAbandoned
+	}
+	bridge := diago.NewBridge()
+	err = bridge.AddDialogSession(d)
+	if err == nil {
+		err = bridge.AddDialogSession(out)
+	}
+	if err != nil {
+		s.log.Error("ring first: joining the calls failed", "call", id, "err", err)
+		hangupBoth()
+		return ringAbandoned
+	}
+	s.log.Info("the practice took the call", "call", id)
+	select {
+	case <-d.Context().Done():
+	case <-out.Context().Done():
+	case <-s.stop:
+	}
+	hangupBoth()
+	s.log.Info("call ended", "call", id)
+	return ringTaken
+}
+
+// responseStatus is the status of the final response an INVITE failed with, 0 if it
+// failed otherwise (sipgo returns the error both as value and as pointer).
+func responseStatus(err error) int {
+	var p *sipgo.ErrDialogResponse
+	if errors.As(err, &p) && p.Res != nil {
+		return p.Res.StatusCode
+	}
+	var v sipgo.ErrDialogResponse
+	if errors.As(err, &v) && v.Res != nil {
+		return v.Res.StatusCode
+	}
+	return 0
+}
