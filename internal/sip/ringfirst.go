@@ -33,10 +33,8 @@ func (s *Server) dialURI(invite *sip.Request, target string) (sip.Uri, error) {
 		return uri, fmt.Errorf("target %q is neither a number nor a SIP URI", target)
 	}
 	host := invite.Recipient.Host
-	if host == "" {
-		if cont := invite.Contact(); cont != nil {
-			host = cont.Address.Host
-		}
+	if cont := invite.Contact(); cont != nil && cont.Address.Host != "" {
+		host = cont.Address.Host // the Request-URI's host is Tresen's own
 	}
 	if s.opts.Trunk != nil {
 		host = s.opts.Trunk.domain()

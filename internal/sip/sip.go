@@ -323,6 +323,11 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) bool {
 		respond(tx, req, sip.StatusBadRequest, "Bad Request - missing Contact, Call-ID, From or To")
 		return false
 	}
+	if cseq := req.CSeq(); cseq == nil || cseq.MethodName != sip.INVITE {
+		// RFC 3261 8.1.1.5; sipgo keys the transaction on the CSeq method.
+		respond(tx, req, sip.StatusBadRequest, "Bad Request - CSeq method is not INVITE")
+		return false
+	}
 	if ct := req.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp") {
 		// Late offer (INVITE without SDP) is not supported: every carrier Tresen talks to
 		// sends its offer in the INVITE.

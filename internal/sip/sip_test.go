@@ -158,17 +158,52 @@ func caller(t *testing.T, transport string, codecs ...media.Codec) *diago.Diago 
 	if len(codecs) == 0 {
 		codecs = []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000}
 	}
+	port := callerPort(t, transport, "127.0.0.1")
 	dg := diago.NewDiago(ua,
 		diago.WithLogger(testLogger(t)),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
-		diago.WithTransport(diago.Transport{Transport: transport, BindHost: "127.0.0.1", BindPort: 0}),
+		diago.WithTransport(diago.Transport{Transport: transport, BindHost: "127.0.0.1", BindPort: port}),
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); ua.Close() })
+	waitListener(t, ua, transport, "127.0.0.1", port)
 	return dg
+}
+
+// callerPort is the port a test caller binds: over UDP a fixed free one, so that
+// waitListener can wait for it, over TCP an ephemeral one.
+func callerPort(t *testing.T, transport, host string) int {
+	t.Helper()
+	if transport != "udp" {
+		return 0
+	}
+	c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// waitListener waits until sipgo has a UDP caller's listening socket in its connection
+// pool. diago's ServeBackground returns a moment before, and a request sent in that
+// moment makes sipgo bind the same port again ("address already in use").
+func waitListener(t *testing.T, ua *sipgo.UserAgent, transport, host string, port int) {
+	t.Helper()
+	if transport != "udp" {
+		return
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	for range 1000 {
+		if _, err := ua.TransportLayer().GetConnection("udp", addr); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("caller not listening on %s after 5 s", addr)
 }
 
 func target(t *testing.T, s *Server, user, transport string) sip.Uri {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func runSipp(t *testing.T, s *Server, scenario, dir string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sipp, host+":"+port,
 		"-sf", abs, "-m", "1", "-s", "030123456",
-		"-i", "127.0.0.1", "-p", freeUDPPort(t), "-mp", freeUDPPort(t),
+		"-i", "127.0.0.1", "-p", freeUDPPort(t), "-mp", freeMediaPort(t),
 		"-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "sipp_errors.log"))
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
@@ -55,6 +56,33 @@ func freeUDPPort(t *testing.T) string {
 	defer c.Close()
 	_, p, _ := net.SplitHostPort(c.LocalAddr().String())
 	return p
+}
+
+// freeMediaPort is a port for sipp's -mp with the three above it free too: sipp binds
+// the audio port, and the video port two above it, whether the scenario has video or not.
+func freeMediaPort(t *testing.T) string {
+	t.Helper()
+	for range 50 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		conns := []net.PacketConn{c}
+		for i := 1; i <= 3 && port+i < 65536; i++ {
+			if c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+i))); err == nil {
+				conns = append(conns, c)
+			}
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		if len(conns) == 4 {
+			return strconv.Itoa(port)
+		}
+	}
+	t.Fatal("no four free UDP ports in a row for sipp's media")
+	return ""
 }
 
 func TestSippCallALaw(t *testing.T) {
