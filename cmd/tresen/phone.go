@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
 	"os"
+	"strings"
 
 	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/audio"
@@ -53,11 +57,76 @@ func (m *Main) phoneFlow(ctx context.Context, rec *reception.Service) (*callflow
 	}, nil
 }
 
+// SIPFlags are serve's options of the SIP carrier beyond --sip.
+type SIPFlags struct {
+	TLSAddr      string // --sip-tls: SIP over TLS on this address, with --tls-cert/--tls-key
+	SRTP         bool   // --sip-srtp: require SRTP on calls over TLS
+	EarlyMedia   bool   // --sip-early-media: ring with 183 and the ringing tone
+	ExternalHost string // --sip-external-host: the address peers reach behind NAT
+	Trunk        string // --sip-trunk USER@REGISTRAR[:PORT]; password in TRESEN_SIP_TRUNK_PASSWORD
+	TrunkAuth    string // --sip-trunk-auth-user: digest user when it is not USER
+}
+
+func (f *SIPFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.TLSAddr, "sip-tls", "", "also take SIP over TLS on ADDR (port 5061), with the certificate of --tls-cert/--tls-key")
+	fs.BoolVar(&f.SRTP, "sip-srtp", false, "require SRTP (SDES) on calls over TLS")
+	fs.BoolVar(&f.EarlyMedia, "sip-early-media", false, "ring with 183 Session Progress and the ringing tone in the media")
+	fs.StringVar(&f.ExternalHost, "sip-external-host", "", "the address SIP peers reach this server at (behind NAT)")
+	fs.StringVar(&f.Trunk, "sip-trunk", "", "register at a SIP trunk as USER@REGISTRAR[:PORT] (password in TRESEN_SIP_TRUNK_PASSWORD)")
+	fs.StringVar(&f.TrunkAuth, "sip-trunk-auth-user", "", "digest user of --sip-trunk when it is not USER")
+}
+
+// check tells what of the SIP options does not fit together.
+func (f *SIPFlags) check(m *Main) error {
+	switch {
+	case m.SIPAddr == "" && (*f != SIPFlags{}):
+		return usagef("serve: --sip-… nur zusammen mit --sip")
+	case f.TLSAddr != "" && m.TLSCert == "":
+		return usagef("serve: --sip-tls braucht --tls-cert und --tls-key")
+	case f.SRTP && f.TLSAddr == "":
+		return usagef("serve: --sip-srtp nur zusammen mit --sip-tls (die Schlüssel stehen in der SIP-Nachricht)")
+	case f.TrunkAuth != "" && f.Trunk == "":
+		return usagef("serve: --sip-trunk-auth-user nur zusammen mit --sip-trunk")
+	case f.Trunk != "":
+		if user, registrar, ok := strings.Cut(f.Trunk, "@"); !ok || user == "" || registrar == "" {
+			return usagef("serve: --sip-trunk %q ist nicht BENUTZER@REGISTRAR, z. B. 1234567e0@sipgate.de", f.Trunk)
+		}
+		if os.Getenv("TRESEN_SIP_TRUNK_PASSWORD") == "" {
+			return usagef("serve: für --sip-trunk bitte das Passwort in TRESEN_SIP_TRUNK_PASSWORD angeben")
+		}
+	}
+	return nil
+}
+
+// options returns the SIP server's options for the flags.
+func (f *SIPFlags) options(m *Main) (sip.Options, error) {
+	o := sip.Options{Addr: m.SIPAddr, EarlyMedia: f.EarlyMedia, ExternalHost: f.ExternalHost, Logger: m.Logger}
+	if f.TLSAddr != "" {
+		cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+		if err != nil {
+			return o, fmt.Errorf("--sip-tls: %w", err)
+		}
+		o.TLSAddr, o.SRTP = f.TLSAddr, f.SRTP
+		o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if f.Trunk != "" {
+		user, registrar, _ := strings.Cut(f.Trunk, "@")
+		o.Trunk = &sip.TrunkSettings{Registrar: registrar, Username: user, AuthUsername: f.TrunkAuth,
+			Password: os.Getenv("TRESEN_SIP_TRUNK_PASSWORD")}
+	}
+	return o, nil
+}
+
 // startPhone takes calls over SIP (--sip) and, when its account is configured in the
 // environment, over Twilio.
 func (m *Main) startPhone(ctx context.Context, flow *callflow.Flow) error {
 	if m.SIPAddr != "" {
-		s, err := sip.New(sip.Options{Addr: m.SIPAddr, Handler: flow, Logger: m.Logger})
+		o, err := m.SIP.options(m)
+		if err != nil {
+			return err
+		}
+		o.Handler = flow
+		s, err := sip.New(o)
 		if err != nil {
 			return err
 		}
@@ -65,7 +134,6 @@ func (m *Main) startPhone(ctx context.Context, flow *callflow.Flow) error {
 			return err
 		}
 		m.sip = s
-		m.Logger.Info("taking SIP calls", "addr", s.Addr())
 	}
 	return nil
 }

@@ -39,6 +39,7 @@ type Main struct {
 	Config  Config
 	Addr    string
 	SIPAddr string
+	SIP     SIPFlags
 	Demo    bool
 	TLSCert string
 	TLSKey  string
@@ -79,6 +80,7 @@ func (m *Main) ParseFlags(args []string) error {
 	m.Config.register(fs)
 	fs.StringVar(&m.Addr, "addr", m.Addr, "HTTP listen address")
 	fs.StringVar(&m.SIPAddr, "sip", "", "take SIP calls on UDP and TCP ADDR")
+	m.SIP.register(fs)
 	fs.StringVar(&m.PublicURL, "public-url", "", "where the team opens Tresen (https://…), for links in alert e-mails; default: this server's address")
 	fs.BoolVar(&m.Demo, "demo", false, "create the demo practice and pharmacy (idempotent)")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
@@ -94,7 +96,7 @@ func (m *Main) ParseFlags(args []string) error {
 	if (m.TLSCert == "") != (m.TLSKey == "") {
 		return usagef("serve: --tls-cert und --tls-key nur zusammen")
 	}
-	return nil
+	return m.SIP.check(m)
 }
 
 // Run opens the store, seeds the demo if asked, and starts serving and the hourly work

@@ -103,3 +103,46 @@ func TestServeTLS(t *testing.T) {
 		t.Errorf("session cookie over TLS: %+v", cookies)
 	}
 }
+
+// TestServeSIPFlags: the SIP options that do not fit together are refused with a clear
+// message, and --sip-tls takes SIP over TLS with the server's certificate.
+func TestServeSIPFlags(t *testing.T) {
+	t.Setenv("TRESEN_SIP_TRUNK_PASSWORD", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sip-early-media"}, "nur zusammen mit --sip"},
+		{[]string{"--sip", ":5060", "--sip-tls", ":5061"}, "braucht --tls-cert"},
+		{[]string{"--sip", ":5060", "--sip-srtp"}, "nur zusammen mit --sip-tls"},
+		{[]string{"--sip", ":5060", "--sip-trunk", "sipgate.de"}, "BENUTZER@REGISTRAR"},
+		{[]string{"--sip", ":5060", "--sip-trunk", "1234567e0@sipgate.de"}, "TRESEN_SIP_TRUNK_PASSWORD"},
+		{[]string{"--sip", ":5060", "--sip-trunk-auth-user", "praxis@t-online.de"}, "nur zusammen mit --sip-trunk"},
+	} {
+		err := NewMain().ParseFlags(tc.args)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+
+	m := NewMain()
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir)
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--sip", "127.0.0.1:0", "--sip-tls", "127.0.0.1:0",
+		"--sip-srtp", "--sip-early-media", "--tls-cert", cert, "--tls-key", key}); err != nil {
+		t.Fatal(err)
+	}
+	m.Out, m.Logger = io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	conn, err := tls.Dial("tcp", m.sip.TLSAddr(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("SIP over TLS: %v", err)
+	}
+	if n := len(conn.ConnectionState().PeerCertificates); n != 1 {
+		t.Errorf("SIP over TLS showed %d certificates, want the server's", n)
+	}
+	conn.Close()
+}

@@ -15,6 +15,7 @@ import (
 func FuzzParseOffer(f *testing.F) {
 	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"))
 	f.Add([]byte("v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN\n\nm=audio 4000 RTP/AVP 8\n"))
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 8\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20\r\n"))
 	f.Add([]byte("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\nm=audio 4000 RTP/AVP 8\r\nc=IN IP6 ::1\r\na=inactive\r\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		off, err := parseOffer(body)
@@ -33,6 +34,9 @@ func FuzzParseOffer(f *testing.F) {
 			t.Fatalf("rewritten offer unreadable: %v\n%q", err, off.body)
 		}
 		ms := &media.MediaSession{Codecs: off.codecs, Mode: sdp.ModeSendrecv}
+		if off.secure {
+			ms.SecureRTP, ms.SRTPAlg = 1, 1 // SDES, AES_CM_128_HMAC_SHA1_80
+		}
 		if err := ms.RemoteSDP(off.body); err != nil {
 			t.Fatalf("diago refuses the rewritten offer: %v\n%q", err, off.body)
 		}

@@ -56,14 +56,14 @@ const (
 // practice's phone chose and joins the two calls (RTP relayed as is, no transcoding)
 // until either side hangs up. Busy, unreachable, refused or not answered in time: the
 // assistant answers, and the practice's phone stops ringing (CANCEL).
-func (s *Server) ringFirst(d *diago.DialogServerSession, adm admission, target string, wait time.Duration) ringOutcome {
+func (s *Server) ringFirst(d *diago.DialogServerSession, adm admission, ring *ringer, target string, wait time.Duration) ringOutcome {
 	id := d.InviteRequest.CallID().Value()
 	uri, err := s.dialURI(d.InviteRequest, target)
 	if err != nil {
 		s.log.Error("ring first: bad target, the assistant answers", "call", id, "err", err)
 		return ringUnanswered
 	}
-	if err := d.Ringing(); err != nil {
+	if err := ring.start(); err != nil {
 		return ringAbandoned
 	}
 	out, err := s.dg.NewDialog(uri, diago.NewDialogOptions{})
@@ -111,6 +111,7 @@ func (s *Server) ringFirst(d *diago.DialogServerSession, adm admission, target s
 			}
 		}
 	}
+	ring.stop()
 	hangupBoth := func() {
 		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer hcancel()

@@ -59,6 +59,7 @@ func startDesk(t *testing.T, mode string) *desk {
 	if err := dg.ServeBackground(ctx, k.serve); err != nil {
 		t.Fatal(err)
 	}
+	waitListener(t, ua, "udp", "127.0.0.1", atoi(t, port))
 	k.uri = fmt.Sprintf("sip:anmeldung@127.0.0.1:%s", port)
 	return k
 }
@@ -159,11 +160,20 @@ func loudFrames(frames [][]int16) int {
 	return n
 }
 
-// The practice's phone answers: the caller talks with it, the assistant never answers.
+// The practice's phone answers: the caller talks with it, the assistant never answers
+// (with the caller hearing ringing by 180 or by early media meanwhile).
 func TestRingFirstPracticeAnswers(t *testing.T) {
+	for _, early := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ringing", true: "early media"}[early], func(t *testing.T) {
+			ringFirstAnswered(t, early)
+		})
+	}
+}
+
+func ringFirstAnswered(t *testing.T, earlyMedia bool) {
 	k := startDesk(t, "answer")
 	h := &ringRouter{recorder: newRecorder(sine(time.Second, 440)), target: k.uri, wait: 10 * time.Second}
-	s := startServer(t, Options{Handler: h})
+	s := startServer(t, Options{Handler: h, EarlyMedia: earlyMedia})
 	dg := caller(t, "udp")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"slices"
@@ -21,6 +22,9 @@ type offer struct {
 	// held is true when the caller puts us on hold (a=sendonly or inactive, or the old
 	// c=0.0.0.0 form).
 	held bool
+	// secure is an SRTP offer (RTP/SAVP with an SDES key Tresen can use): taken only on
+	// calls over TLS (keys in the SDP must not travel in clear).
+	secure bool
 }
 
 // offerError is an SDP offer Tresen refuses, with the SIP status that says why.
@@ -139,10 +143,14 @@ func parseOffer(body []byte) (offer, error) {
 	if port == 0 {
 		return offer{}, notAcceptable("audio stream disabled (port 0)")
 	}
-	if fields[2] != "RTP/AVP" {
-		return offer{}, notAcceptable("media profile %q (only RTP/AVP)", truncate(fields[2]))
-	}
 	o := offer{}
+	switch fields[2] {
+	case "RTP/AVP":
+	case "RTP/SAVP":
+		o.secure = true
+	default:
+		return offer{}, notAcceptable("media profile %q (only RTP/AVP and RTP/SAVP)", truncate(fields[2]))
+	}
 	var attrs []string
 	for _, l := range audio[1:] {
 		if strings.HasPrefix(l, "a=") {
@@ -199,6 +207,28 @@ func parseOffer(body []byte) (offer, error) {
 		o.held = true
 	}
 
+	// SDES (RFC 4568): of the keys offered, the first with the suite diago speaks; its
+	// line is rewritten without lifetime. Keys with an MKI are not taken.
+	crypto := ""
+	for _, a := range attrs {
+		if line, ok := sdesLine(a); ok && crypto == "" {
+			crypto = line
+		}
+	}
+	if o.secure && crypto == "" {
+		return offer{}, notAcceptable("no SRTP key with AES_CM_128_HMAC_SHA1_80 offered")
+	}
+	kept := audio[:1]
+	for _, l := range audio[1:] {
+		if !strings.HasPrefix(l, "a=crypto:") {
+			kept = append(kept, l)
+		}
+	}
+	if o.secure {
+		kept = append(kept, "a="+crypto)
+	}
+	audio = kept
+
 	// Rebuild: session lines with one c= line, then the audio section. Everything is
 	// checked above, so diago's parser sees only well-formed lines.
 	var b strings.Builder
@@ -225,6 +255,36 @@ func parseOffer(body []byte) (offer, error) {
 	}
 	o.body = []byte(b.String())
 	return o, nil
+}
+
+// sdesLine checks an SDES crypto attribute ("crypto:1 AES_CM_128_HMAC_SHA1_80
+// inline:KEY[|lifetime]") and returns it as diago reads it, or false when Tresen cannot
+// use it (another suite, a key of the wrong length, an MKI).
+func sdesLine(attr string) (string, bool) {
+	rest, ok := strings.CutPrefix(attr, "crypto:")
+	if !ok {
+		return "", false
+	}
+	f := strings.Fields(rest)
+	if len(f) < 3 || f[1] != "AES_CM_128_HMAC_SHA1_80" {
+		return "", false
+	}
+	tag, err := strconv.Atoi(f[0])
+	if err != nil || tag < 0 || tag > 999999999 {
+		return "", false
+	}
+	key, ok := strings.CutPrefix(f[2], "inline:")
+	if !ok {
+		return "", false
+	}
+	parts := strings.Split(key, "|")
+	if len(parts) > 2 || len(parts) == 2 && strings.Contains(parts[1], ":") {
+		return "", false // an MKI, or more than a lifetime
+	}
+	if raw, err := base64.StdEncoding.DecodeString(parts[0]); err != nil || len(raw) != 30 {
+		return "", false
+	}
+	return "crypto:" + strconv.Itoa(tag) + " AES_CM_128_HMAC_SHA1_80 inline:" + parts[0], true
 }
 
 func g711Rank(format string) int {

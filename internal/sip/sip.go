@@ -5,6 +5,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
@@ -27,6 +29,14 @@ type Options struct {
 	// Addr is the host:port to take SIP on, UDP and TCP both ("0.0.0.0:5060";
 	// "127.0.0.1:0" picks a free port, see Server.Addr).
 	Addr string
+	// TLSAddr, with TLSConfig, also takes SIP over TLS on this host:port (5061 by
+	// convention); "" takes none. "127.0.0.1:0" picks a free port (see Server.TLSAddr).
+	TLSAddr   string
+	TLSConfig *tls.Config
+	// SRTP requires SRTP (SDES keys, AES_CM_128_HMAC_SHA1_80) on calls over TLS: an
+	// offer of plain RTP there is refused with 488. Over UDP and TCP, where the keys would
+	// travel in clear, SRTP offers are refused either way.
+	SRTP bool
 	// ExternalHost is the address peers reach this server at, when that is not the
 	// address bound (NAT); it goes into Contact and SDP. Optional.
 	ExternalHost string
@@ -43,6 +53,11 @@ type Options struct {
 	// RingFor is how long a call rings (180 Ringing) before it is answered; 0 answers at
 	// once.
 	RingFor time.Duration
+	// EarlyMedia makes a call that rings before it is answered (RingFor, or while the
+	// practice's own phone rings first) ring with 183 Session Progress and SDP and the
+	// German ringing tone in the media, for trunks and PBXs that pass on in-band tones
+	// rather than make their own on 180. The caller pays nothing until the answer.
+	EarlyMedia bool
 	// MediaTimeout hangs up a call that has sent no RTP for this long while not on hold
 	// (the caller's side is gone without a BYE). 0 means 30 seconds; negative disables.
 	MediaTimeout time.Duration
@@ -62,6 +77,7 @@ type Server struct {
 	dg     *diago.Diago
 	udp    net.PacketConn
 	tcp    net.Listener
+	tls    net.Listener
 	addr   string
 	trunk  *registration
 	cancel context.CancelFunc
@@ -82,7 +98,13 @@ type admission struct {
 	to      string
 	from    string
 	offer   offer
+	// late: the INVITE had no SDP; Tresen offers in its 200 OK and the caller answers in
+	// the ACK (offer.codecs are what Tresen offers).
+	late bool
 }
+
+// lateOfferCodecs are what Tresen offers to an INVITE without SDP, A-law first.
+var lateOfferCodecs = []media.Codec{media.CodecAudioAlaw, media.CodecAudioUlaw, media.CodecTelephoneEvent8000}
 
 // New checks the options and prepares a server; Start listens.
 func New(o Options) (*Server, error) {
@@ -91,6 +113,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Handler == nil && o.Route == nil {
 		return nil, errs.Field("Handler", "weder Handler noch Route gesetzt")
+	}
+	if (o.TLSAddr == "") != (o.TLSConfig == nil) {
+		return nil, errs.Field("TLSAddr", "TLS braucht Adresse und Zertifikat")
+	}
+	if o.SRTP && o.TLSAddr == "" {
+		return nil, errs.Field("SRTP", "SRTP nur zusammen mit SIP über TLS")
 	}
 	if o.Trunk != nil {
 		if err := o.Trunk.validate(); err != nil {
@@ -143,6 +171,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		diago.WithServer(s.srv),
 		diago.WithLogger(s.log),
 		diago.WithServerRequestMiddleware(s.middleware),
+		// What Tresen offers itself (late offer, calls it places): A-law first.
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: lateOfferCodecs}),
 	}
 	for _, tr := range []string{"udp", "tcp"} {
 		dgOpts = append(dgOpts, diago.WithTransport(diago.Transport{
@@ -152,6 +182,23 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			BindPort:     port,
 			ExternalHost: s.opts.ExternalHost,
 			ExternalPort: port,
+		}))
+	}
+	if s.opts.TLSAddr != "" {
+		if s.tls, err = tls.Listen("tcp", s.opts.TLSAddr, s.opts.TLSConfig); err != nil {
+			s.closeListeners()
+			return err
+		}
+		thost, tport, _ := net.SplitHostPort(s.tls.Addr().String())
+		tp, _ := strconv.Atoi(tport)
+		srtp := 0
+		if s.opts.SRTP {
+			srtp = 1 // SDES
+		}
+		dgOpts = append(dgOpts, diago.WithTransport(diago.Transport{
+			ID: "tls", Transport: "tls", BindHost: thost, BindPort: tp,
+			ExternalHost: s.opts.ExternalHost, ExternalPort: tp,
+			TLSConf: s.opts.TLSConfig, MediaSRTP: srtp,
 		}))
 	}
 	s.dg = diago.NewDiago(s.ua, dgOpts...)
@@ -169,6 +216,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			s.log.Error("SIP over TCP stopped", "err", err)
 		}
 	}()
+	if tl := s.tls; tl != nil {
+		go func() {
+			if err := s.srv.ServeTLS(tl); !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
+				s.log.Error("SIP over TLS stopped", "err", err)
+			}
+		}()
+	}
 	go func() {
 		<-ctx.Done()
 		_ = s.Close()
@@ -189,7 +243,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			s.trunk.run(ctx)
 		}()
 	}
-	s.log.Info("taking SIP calls", "addr", s.addr)
+	s.log.Info("taking SIP calls", "addr", s.addr, "tls", s.TLSAddr(), "srtp", s.opts.SRTP)
 	return nil
 }
 
@@ -224,10 +278,21 @@ func (s *Server) closeListeners() {
 	if s.tcp != nil {
 		s.tcp.Close()
 	}
+	if s.tls != nil {
+		s.tls.Close()
+	}
 }
 
 // Addr is the host:port the server listens on (UDP and TCP), known after Start.
 func (s *Server) Addr() string { return s.addr }
+
+// TLSAddr is the host:port taking SIP over TLS, "" without TLS.
+func (s *Server) TLSAddr() string {
+	if s.tls == nil {
+		return ""
+	}
+	return s.tls.Addr().String()
+}
 
 // Registered reports whether the trunk registration is current (false without a trunk).
 func (s *Server) Registered() bool { return s.trunk != nil && s.trunk.registered() }
@@ -328,22 +393,39 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) bool {
 		respond(tx, req, sip.StatusBadRequest, "Bad Request - CSeq method is not INVITE")
 		return false
 	}
-	if ct := req.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp") {
-		// Late offer (INVITE without SDP) is not supported: every carrier Tresen talks to
-		// sends its offer in the INVITE.
+	var (
+		off  offer
+		late bool
+		err  error
+	)
+	switch ct := req.ContentType(); {
+	case ct == nil && len(req.Body()) == 0:
+		// Late offer: Tresen offers in its 200 OK, the caller answers in the ACK.
+		late, off.codecs = true, lateOfferCodecs
+	case ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp"):
 		respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type - SDP offer expected")
 		return false
-	}
-	off, err := parseOffer(req.Body())
-	if err != nil {
-		var oe *offerError
-		if errors.As(err, &oe) {
-			s.log.Info("call refused", "status", oe.status, "reason", oe.reason)
-			respond(tx, req, oe.status, reasonPhrase(oe.status)+" - "+oe.reason)
+	default:
+		if off, err = parseOffer(req.Body()); err != nil {
+			var oe *offerError
+			if errors.As(err, &oe) {
+				s.log.Info("call refused", "status", oe.status, "reason", oe.reason)
+				respond(tx, req, oe.status, reasonPhrase(oe.status)+" - "+oe.reason)
+				return false
+			}
+			respond(tx, req, sip.StatusBadRequest, "Bad Request")
 			return false
 		}
-		respond(tx, req, sip.StatusBadRequest, "Bad Request")
-		return false
+		overTLS := strings.EqualFold(req.Transport(), "TLS")
+		switch {
+		case off.secure && !(overTLS && s.opts.SRTP):
+			respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here - SRTP only over TLS")
+			return false
+		case !off.secure && overTLS && s.opts.SRTP:
+			respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here - SRTP required")
+			return false
+		}
+		req.SetBody(off.body)
 	}
 	to := calledNumber(req, s.accountUsers())
 	handler := s.opts.Handler
@@ -362,8 +444,7 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) bool {
 			return false
 		}
 	}
-	req.SetBody(off.body)
-	s.pending.Store(req.CallID().Value(), admission{handler: handler, to: to, from: callerNumber(req), offer: off})
+	s.pending.Store(req.CallID().Value(), admission{handler: handler, to: to, from: callerNumber(req), offer: off, late: late})
 	return true
 }
 
@@ -472,7 +553,11 @@ func (s *Server) serveDialog(d *diago.DialogServerSession) {
 	if err := d.Trying(); err != nil {
 		return
 	}
-	if r, ok := adm.handler.(phone.Router); ok {
+	ring := newRinger(s, d, adm)
+	defer ring.stop()
+	if r, ok := adm.handler.(phone.Router); ok && !adm.late {
+		// (A late-offer call goes to the assistant at once: its codec is only known after
+		// the answer, too late to match the practice's phone.)
 		ctx, cancel := context.WithTimeout(d.Context(), 5*time.Second)
 		target, wait, err := r.RingFirst(ctx, adm.to)
 		cancel()
@@ -480,13 +565,13 @@ func (s *Server) serveDialog(d *diago.DialogServerSession) {
 			s.log.Error("ring first: no routing, the assistant answers", "call", id, "err", err)
 		}
 		if target != "" && err == nil {
-			if s.ringFirst(d, adm, target, wait) != ringUnanswered {
+			if s.ringFirst(d, adm, ring, target, wait) != ringUnanswered {
 				return
 			}
 		}
 	}
 	if s.opts.RingFor > 0 {
-		if err := d.Ringing(); err != nil {
+		if err := ring.start(); err != nil {
 			return
 		}
 		t := time.NewTimer(s.opts.RingFor)
@@ -499,11 +584,17 @@ func (s *Server) serveDialog(d *diago.DialogServerSession) {
 		}
 	}
 
+	ring.stop()
 	c := newCall(s, d, adm)
-	if err := d.AnswerOptions(diago.AnswerOptions{
-		Codecs:        adm.offer.codecs,
-		OnMediaUpdate: c.mediaUpdated,
-	}); err != nil {
+	var err error
+	if adm.late {
+		if err = d.AnswerLate(); err == nil {
+			c.mediaUpdated(&d.DialogMedia) // the codec the caller chose in its ACK
+		}
+	} else {
+		err = d.AnswerOptions(diago.AnswerOptions{Codecs: adm.offer.codecs, OnMediaUpdate: c.mediaUpdated})
+	}
+	if err != nil {
 		s.log.Warn("answer failed", "call", id, "err", err)
 		return
 	}
