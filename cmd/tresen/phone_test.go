@@ -25,6 +25,7 @@ import (
 	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/tenant"
 	"github.com/tresen/tresen/internal/vosk"
 	"github.com/tresen/tresen/internal/vosk/vosktest"
 )
@@ -139,60 +140,57 @@ func loudFramesFor(t *testing.T, d *diago.DialogClientSession, dur time.Duration
 	return loud
 }
 
-// TestPhoneSpoken is a spoken call: the caller's German speech (espeak-ng) goes over RTP,
-// the server finds her turn by voice activity, a speech recogniser (a local server that
-// speaks Vosk's protocol) hears her wish, and the assistant answers aloud; when she hangs
-// up, the inbox has her request with what she said and her number.
-func TestPhoneSpoken(t *testing.T) {
-	fake := vosktest.NewServer(t, vosktest.Script{Final: `{"text" : "ich brauche ein folgerezept für ramipril fünf milligramm"}`})
-	m, _ := MustRunMain(t, store.SQLite, func(m *Main) { m.SIPAddr = "127.0.0.1:0" })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	pr, err := m.DB.FindTenantByCode(ctx, demo.PracticeTenant.Kind, demo.PracticeTenant.Code)
-	if err != nil {
+// spokenCall is a call to the demo practice whose line has a speech recogniser (a local
+// server that speaks Vosk's protocol): the caller sends audio in real time and notes when
+// she hears the assistant (the arrival of each frame of speech).
+type spokenCall struct {
+	t    *testing.T
+	ctx  context.Context
+	m    *Main
+	pr   tenant.Tenant
+	fake *vosktest.Server
+	d    *diago.DialogClientSession
+	enc  audio.PCMEncoderWriter
+
+	mu     sync.Mutex
+	loudAt []time.Time
+}
+
+// startSpokenCall calls the demo practice, whose recogniser hears final in each turn.
+func startSpokenCall(t *testing.T, ctx context.Context, final string) *spokenCall {
+	t.Helper()
+	c := &spokenCall{t: t, ctx: ctx, fake: vosktest.NewServer(t, vosktest.Script{Final: final})}
+	c.m, _ = MustRunMain(t, store.SQLite, func(m *Main) { m.SIPAddr = "127.0.0.1:0" })
+	var err error
+	if c.pr, err = c.m.DB.FindTenantByCode(ctx, demo.PracticeTenant.Kind, demo.PracticeTenant.Code); err != nil {
 		t.Fatal(err)
 	}
 	actx := audit.WithActor(ctx, audit.Actor{UserID: "test", Source: "test"})
-	if err := m.DB.SetSetting(actx, pr.ID, store.SettingVoice, assistant.VoiceSettings{Recognizer: "vosk", Vosk: &vosk.Settings{URL: fake.WSURL()}}); err != nil {
+	if err := c.m.DB.SetSetting(actx, c.pr.ID, store.SettingVoice, assistant.VoiceSettings{Recognizer: "vosk", Vosk: &vosk.Settings{URL: c.fake.WSURL()}}); err != nil {
 		t.Fatal(err)
 	}
-
-	// Her words, as espeak-ng says them, at 8 kHz.
-	wav, err := exec.CommandContext(ctx, "espeak-ng", "-v", "de", "--stdout", "Ich brauche ein Folgerezept für Ramipril fünf Milligramm.").Output()
-	if err != nil {
-		t.Fatalf("espeak-ng (Debian package espeak-ng): %v", err)
-	}
-	words, rate, err := taudio.ReadWAV(bytes.NewReader(wav))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if words, err = taudio.Resample(words, rate, 8000); err != nil {
-		t.Fatal(err)
-	}
-
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Erika Mustermann's phone"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ua.Close()
+	t.Cleanup(func() { ua.Close() })
 	dg := diago.NewDiago(ua,
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{media.CodecAudioAlaw, media.CodecTelephoneEvent8000}}),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: 0}))
 	if err := dg.ServeBackground(ctx, func(*diago.DialogServerSession) {}); err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := net.SplitHostPort(m.sip.Addr())
+	host, port, _ := net.SplitHostPort(c.m.sip.Addr())
 	p, _ := strconv.Atoi(port)
-	d, err := dg.Invite(ctx, sip.Uri{Scheme: "sip", User: "04211234567", Host: host, Port: p},
+	c.d, err = dg.Invite(ctx, sip.Uri{Scheme: "sip", User: "04211234567", Host: host, Port: p},
 		diago.InviteOptions{Headers: []sip.Header{sip.NewHeader("P-Asserted-Identity", "<sip:+491701234567@127.0.0.1>")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Hangup(context.Background())
+	t.Cleanup(func() { c.d.Hangup(context.Background()) })
 
-	// What she hears: the time of each loud frame.
 	var props diago.MediaProps
-	r, err := d.AudioReader(diago.WithAudioReaderMediaProps(&props))
+	r, err := c.d.AudioReader(diago.WithAudioReaderMediaProps(&props))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +198,6 @@ func TestPhoneSpoken(t *testing.T) {
 	if err := dec.Init(props.Codec, r); err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var loudAt []time.Time
 	go func() {
 		buf := make([]byte, media.RTPBufSize)
 		for {
@@ -215,65 +211,103 @@ func TestPhoneSpoken(t *testing.T) {
 				sum += v * v
 			}
 			if n > 0 && math.Sqrt(sum/float64(n/2)) > 300 {
-				mu.Lock()
-				loudAt = append(loudAt, time.Now())
-				mu.Unlock()
+				c.mu.Lock()
+				c.loudAt = append(c.loudAt, time.Now())
+				c.mu.Unlock()
 			}
 		}
 	}()
-
-	// She speaks, in real time: a moment of line noise, her words, then silence.
 	var wprops diago.MediaProps
-	w, err := d.AudioWriter(diago.WithAudioWriterMediaProps(&wprops))
+	w, err := c.d.AudioWriter(diago.WithAudioWriterMediaProps(&wprops))
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := audio.PCMEncoderWriter{}
-	if err := enc.Init(wprops.Codec, w); err != nil {
+	if err := c.enc.Init(wprops.Codec, w); err != nil {
 		t.Fatal(err)
 	}
-	send := func(pcm []int16) {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; i+160 <= len(pcm); i += 160 {
-			b := make([]byte, 320)
-			for j, v := range pcm[i : i+160] {
-				b[2*j], b[2*j+1] = byte(v), byte(uint16(v)>>8)
-			}
-			if _, err := enc.Write(b); err != nil {
-				t.Error(err)
-				return
-			}
-			<-tick.C
+	return c
+}
+
+// send sends pcm in real time, a frame every 20 ms.
+func (c *spokenCall) send(pcm []int16) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; i+160 <= len(pcm); i += 160 {
+		b := make([]byte, 320)
+		for j, v := range pcm[i : i+160] {
+			b[2*j], b[2*j+1] = byte(v), byte(uint16(v)>>8)
+		}
+		if _, err := c.enc.Write(b); err != nil {
+			c.t.Error(err)
+			return
+		}
+		<-tick.C
+	}
+}
+
+// heard returns the arrival times of the frames of speech heard in [from, to).
+func (c *spokenCall) heard(from, to time.Time) []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []time.Time
+	for _, at := range c.loudAt {
+		if !at.Before(from) && at.Before(to) {
+			out = append(out, at)
 		}
 	}
-	noise := func(d time.Duration) []int16 {
-		out := make([]int16, int(d/time.Millisecond)*8)
-		for i := range out {
-			out[i] = int16((i*7919)%61 - 30) // a quiet line
-		}
-		return out
+	return out
+}
+
+// germanSpeech is text as espeak-ng says it, at 8 kHz.
+func germanSpeech(t *testing.T, ctx context.Context, text string) []int16 {
+	t.Helper()
+	wav, err := exec.CommandContext(ctx, "espeak-ng", "-v", "de", "--stdout", text).Output()
+	if err != nil {
+		t.Fatalf("espeak-ng (Debian package espeak-ng): %v", err)
 	}
-	send(noise(2 * time.Second))
-	send(words)
+	pcm, rate, err := taudio.ReadWAV(bytes.NewReader(wav))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pcm, err = taudio.Resample(pcm, rate, 8000); err != nil {
+		t.Fatal(err)
+	}
+	return pcm
+}
+
+// lineNoise is a quiet telephone line for d.
+func lineNoise(d time.Duration) []int16 {
+	out := make([]int16, int(d/time.Millisecond)*8)
+	for i := range out {
+		out[i] = int16((i*7919)%61 - 30)
+	}
+	return out
+}
+
+// TestPhoneSpoken is a spoken call: the caller's German speech (espeak-ng) goes over RTP,
+// the server finds her turn by voice activity, a speech recogniser (a local server that
+// speaks Vosk's protocol) hears her wish, and the assistant answers aloud; when she hangs
+// up, the inbox has her request with what she said and her number.
+func TestPhoneSpoken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := startSpokenCall(t, ctx, `{"text" : "ich brauche ein folgerezept für ramipril fünf milligramm"}`)
+	m, pr, d := c.m, c.pr, c.d
+	words := germanSpeech(t, ctx, "Ich brauche ein Folgerezept für Ramipril fünf Milligramm.")
+
+	// She speaks, in real time: a moment of line noise, her words, then silence.
+	c.send(lineNoise(2 * time.Second))
+	c.send(words)
 	spokeUntil := time.Now()
-	send(noise(3 * time.Second))
+	c.send(lineNoise(3 * time.Second))
 
 	// The assistant answered aloud after she finished.
-	mu.Lock()
-	var answer time.Time
-	for _, at := range loudAt {
-		if at.After(spokeUntil) {
-			answer = at
-			break
-		}
-	}
-	mu.Unlock()
-	if answer.IsZero() {
+	answer := c.heard(spokeUntil, time.Now().Add(time.Hour))
+	if len(answer) == 0 {
 		t.Fatal("no answer after the caller's turn")
 	}
-	t.Logf("first answer audio %s after the end of her speech (turn end detection 700 ms included)", answer.Sub(spokeUntil).Round(time.Millisecond))
-	if conns := fake.Conns(); len(conns) == 0 || len(conns[0].Audio) == 0 || !conns[0].EOF {
+	t.Logf("first answer audio %s after the end of her speech (turn end detection 700 ms included)", answer[0].Sub(spokeUntil).Round(time.Millisecond))
+	if conns := c.fake.Conns(); len(conns) == 0 || len(conns[0].Audio) == 0 || !conns[0].EOF {
 		t.Fatalf("the recogniser got no turn: %+v", conns)
 	}
 	d.Hangup(ctx)
@@ -299,5 +333,47 @@ func TestPhoneSpoken(t *testing.T) {
 			t.Fatalf("%d requests after the call", len(recs))
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+}
+
+// TestPhoneBargeIn: the caller starts speaking while the greeting plays; the greeting
+// stops (barge-in) and stays silent while she speaks, and the assistant answers what she
+// said once she is done. How fast it stops is logged; docs/benchmarks.md has the
+// measurement under load.
+func TestPhoneBargeIn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := startSpokenCall(t, ctx, `{"text" : "ich brauche ein folgerezept für ramipril fünf milligramm"}`)
+	words := germanSpeech(t, ctx, "Ich brauche ein Folgerezept für Ramipril fünf Milligramm.")
+	callStart := time.Now()
+	for len(c.heard(callStart, time.Now())) == 0 {
+		if time.Since(callStart) > 10*time.Second {
+			t.Fatal("no greeting")
+		}
+		c.send(lineNoise(100 * time.Millisecond))
+	}
+	c.send(lineNoise(time.Second))
+	speechStart := time.Now()
+	if len(c.heard(speechStart.Add(-time.Second), speechStart)) == 0 {
+		t.Fatal("the greeting was over before the caller spoke; the test needs a longer greeting")
+	}
+	c.send(words)
+	spokeUntil := time.Now()
+	c.send(lineNoise(3 * time.Second))
+
+	during := c.heard(speechStart, spokeUntil)
+	if late := c.heard(speechStart.Add(time.Second), spokeUntil); len(late) > 0 {
+		t.Fatalf("the greeting went on while the caller spoke: %d frames later than 1 s after she began (%d in all)", len(late), len(during))
+	}
+	stopped := time.Duration(0)
+	if len(during) > 0 {
+		stopped = during[len(during)-1].Sub(speechStart)
+	}
+	t.Logf("greeting stopped %s after the caller began to speak (speech onset detection included)", stopped.Round(time.Millisecond))
+	if answer := c.heard(spokeUntil, time.Now().Add(time.Hour)); len(answer) == 0 {
+		t.Fatal("no answer after the caller's turn")
+	}
+	if conns := c.fake.Conns(); len(conns) == 0 || len(conns[0].Audio) == 0 {
+		t.Fatalf("the recogniser heard nothing: %+v", conns)
 	}
 }
