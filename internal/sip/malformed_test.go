@@ -81,6 +81,7 @@ var malformedCases = []malformedCase{
 	{"Content-Length cuts the SDP", broken("", map[string]string{"Content-Length": "Content-Length: 20"}), 400, "origin line"},
 	{"Content-Length 0 with a body", broken("", map[string]string{"Content-Length": "Content-Length: 0"}), 400, "no SDP offer"},
 	{"CSeq method is not INVITE", broken("", map[string]string{"CSeq": "CSeq: 1 BYE"}), 400, "CSeq"},
+	{"SIP version 3.0", replaced(" SIP/2.0\r\n", " SIP/3.0\r\n"), 505, "Version Not Supported"},
 	// sipgo answers these itself, statelessly.
 	{"no Via", broken("Via", nil), 400, "Bad Request"},
 	{"no CSeq", broken("CSeq", nil), 400, "Bad Request"},

@@ -32,14 +32,15 @@ func (s *Server) dialURI(invite *sip.Request, target string) (sip.Uri, error) {
 	if !isDialString(number) {
 		return uri, fmt.Errorf("target %q is neither a number nor a SIP URI", target)
 	}
-	host := invite.Recipient.Host
+	uri = sip.Uri{Scheme: "sip", User: number, Host: invite.Recipient.Host}
 	if cont := invite.Contact(); cont != nil && cont.Address.Host != "" {
-		host = cont.Address.Host // the Request-URI's host is Tresen's own
+		// The Request-URI's host is Tresen's own: the PBX is where the call came from.
+		uri.Host, uri.Port = cont.Address.Host, cont.Address.Port
 	}
 	if s.opts.Trunk != nil {
-		host = s.opts.Trunk.domain()
+		uri.Host, uri.Port = s.opts.Trunk.domain(), 0
 	}
-	return sip.Uri{Scheme: "sip", User: number, Host: host}, nil
+	return uri, nil
 }
 
 // Outcomes of ringing the practice first.

@@ -157,19 +157,22 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	s.addr = net.JoinHostPort(host, portStr)
 
-	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(s.opts.UserAgent))
+	quiet := redactingLogger(s.log)
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(s.opts.UserAgent),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quiet)))
 	if err != nil {
 		s.closeListeners()
 		return err
 	}
-	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(s.log))
+	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(quiet))
 	if err != nil {
 		s.closeListeners()
 		return err
 	}
 	dgOpts := []diago.DiagoOption{
 		diago.WithServer(s.srv),
-		diago.WithLogger(s.log),
+		diago.WithLogger(quiet),
 		diago.WithServerRequestMiddleware(s.middleware),
 		// What Tresen offers itself (late offer, calls it places): A-law first.
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: lateOfferCodecs}),
@@ -382,6 +385,12 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) bool {
 	s.mu.Unlock()
 	if closed {
 		respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+		return false
+	}
+	if req.SipVersion != "SIP/2.0" {
+		res := sip.NewResponseFromRequest(req, 505, "Version Not Supported", nil)
+		res.SipVersion = "SIP/2.0" // sipgo mirrors the request's
+		_ = tx.Respond(res)
 		return false
 	}
 	if req.Contact() == nil || req.CallID() == nil || req.From() == nil || req.To() == nil {
