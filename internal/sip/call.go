@@ -44,6 +44,13 @@ type call struct {
 	endOnce     sync.Once
 	workers     sync.WaitGroup
 	transferred atomic.Bool
+
+	// A transfer that joined the call to a leg Tresen placed itself (the peer took no
+	// REFER): the call's own RTP loops stop (detached) and joined relays the media.
+	media      sync.WaitGroup // the read and write loops
+	detached   chan struct{}
+	detachOnce sync.Once
+	joined     atomic.Pointer[diago.DialogClientSession]
 }
 
 func newCall(s *Server, d *diago.DialogServerSession, adm admission) *call {
@@ -56,6 +63,8 @@ func newCall(s *Server, d *diago.DialogServerSession, adm admission) *call {
 		audio: make(chan []int16, 250), // 5 s
 		dtmf:  make(chan rune, 32),
 		done:  make(chan struct{}),
+
+		detached: make(chan struct{}),
 	}
 	codec := adm.offer.codecs[0]
 	c.codec.Store(&codec)
@@ -134,7 +143,7 @@ func (c *call) Transfer(ctx context.Context, target string) error {
 		return err
 	}
 	final := make(chan int, 1)
-	err = c.d.ReferOptions(ctx, uri, diago.ReferServerOptions{
+	referErr := c.d.ReferOptions(ctx, uri, diago.ReferServerOptions{
 		OnNotify: func(code int) {
 			if code >= 200 {
 				select {
@@ -144,8 +153,13 @@ func (c *call) Transfer(ctx context.Context, target string) error {
 			}
 		},
 	})
-	if err != nil {
-		return fmt.Errorf("sip: transfer refused: %w", err)
+	if referErr != nil {
+		// Many trunks take no REFER from their customers: Tresen calls the team itself
+		// and joins the calls.
+		if err := c.join(ctx, uri); err != nil {
+			return fmt.Errorf("sip: transfer: REFER refused (%v), calling the team failed: %w", referErr, err)
+		}
+		return nil
 	}
 	select {
 	case code := <-final:
@@ -160,6 +174,67 @@ func (c *call) Transfer(ctx context.Context, target string) error {
 	hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return c.Hangup(hctx)
+}
+
+// transferRing is how long the team's phone rings when Tresen transfers by calling it.
+const transferRing = 30 * time.Second
+
+// join places a call to uri (showing the caller's number) and, once answered, joins the
+// caller to it: the call's own RTP loops stop and diago relays the media as is. The call
+// stays up until either side hangs up (see serveDialog).
+func (c *call) join(ctx context.Context, uri sip.Uri) error {
+	out, err := c.srv.dg.NewDialog(uri, diago.NewDialogOptions{})
+	if err != nil {
+		return err
+	}
+	opts := diago.InviteClientOptions{Originator: c.d}
+	if t := c.srv.opts.Trunk; t != nil && uri.Host == t.domain() {
+		opts.Username, opts.Password = t.Username, t.Password
+	}
+	ictx, cancel := context.WithTimeout(ctx, transferRing)
+	defer cancel()
+	if err := out.Invite(ictx, opts); err != nil {
+		out.Close()
+		if status := responseStatus(err); status != 0 {
+			return fmt.Errorf("the team's phone answered %d", status)
+		}
+		return err
+	}
+	if err := out.Ack(ctx); err != nil {
+		out.Close()
+		return err
+	}
+	c.detach()
+	bridge := diago.NewBridge()
+	err = bridge.AddDialogSession(c.d)
+	if err == nil {
+		err = bridge.AddDialogSession(out)
+	}
+	if err != nil {
+		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer hcancel()
+		_ = out.Hangup(hctx)
+		out.Close()
+		_ = c.Hangup(hctx) // its media loops are gone: the caller cannot stay with the assistant
+		return fmt.Errorf("joining the calls: %w", err)
+	}
+	c.joined.Store(out)
+	c.transferred.Store(true)
+	return nil
+}
+
+// detach stops the call's own reading and writing of RTP and waits for both loops; the
+// call stays up.
+func (c *call) detach() {
+	c.detachOnce.Do(func() { close(c.detached) })
+	ms := c.d.MediaSession()
+	if ms != nil {
+		_ = ms.StopRTP(1, 0) // unblocks the reader
+	}
+	c.media.Wait()
+	if ms != nil {
+		_ = ms.StartRTP(1)
+	}
 }
 
 // transferURI turns a number or SIP URI into the Refer-To URI (see Server.dialURI).
@@ -201,12 +276,15 @@ func (c *call) start() {
 		case <-c.done:
 		}
 	}()
+	c.media.Add(2)
 	go func() {
 		defer c.workers.Done()
+		defer c.media.Done()
 		c.readLoop()
 	}()
 	go func() {
 		defer c.workers.Done()
+		defer c.media.Done()
 		c.writeLoop()
 	}()
 }
@@ -273,6 +351,9 @@ func (c *call) readLoop() {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if isClosed(c.detached) {
+					return // joined to another call: the bridge reads now
+				}
 				continue // a re-INVITE swapped the RTP session
 			}
 			c.srv.log.Info("RTP read ended", "call", c.id, "err", err)
@@ -338,7 +419,7 @@ func (c *call) writeLoop() {
 	tick := time.NewTicker(speech.FrameLength)
 	defer tick.Stop()
 	for {
-		if c.ended() {
+		if c.ended() || isClosed(c.detached) {
 			return
 		}
 		if to := c.srv.opts.MediaTimeout; to > 0 && !c.held.Load() &&

@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/tresen/tresen/internal/phone"
 	"github.com/tresen/tresen/internal/speech"
 )
 
@@ -298,4 +299,57 @@ func TestRingFirstCallerCancels(t *testing.T) {
 	case <-time.After(500 * time.Millisecond):
 	}
 	waitNoCalls(t, s)
+}
+
+// A peer that takes no REFER (diago's caller answers it 406): Tresen calls the team
+// itself and joins the caller to it; the two talk, and the caller's hang-up ends both.
+func TestTransferJoinsWhenReferRefused(t *testing.T) {
+	k := startDesk(t, "answer")
+	h := &transferer{target: k.uri, result: make(chan error, 1)}
+	s := startServer(t, Options{Handler: joinHandler{h}})
+	dg := caller(t, "udp", media.CodecAudioAlaw, media.CodecTelephoneEvent8000)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	d, err := dg.Invite(ctx, target(t, s, "0421123456", ""), diago.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-h.result:
+		if err != nil {
+			t.Fatalf("Transfer = %v, want the calls joined", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Transfer did not return")
+	}
+	go func() {
+		var props diago.MediaProps
+		if w, err := d.AudioWriter(diago.WithAudioWriterMediaProps(&props)); err == nil {
+			writeTone(w, props.Codec, sine(1500*time.Millisecond, 440))
+		}
+	}()
+	if n := loudFrames(listenPCM(t, d, 1500*time.Millisecond)); n < 25 {
+		t.Errorf("caller heard %d loud frames of the team's phone, want ≥ 25", n)
+	}
+	if err := d.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-k.ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the team's leg did not end after the caller hung up")
+	}
+	k.mu.Lock()
+	if k.heard < 25 {
+		t.Errorf("the team heard %d loud frames of the caller, want ≥ 25", k.heard)
+	}
+	k.mu.Unlock()
+	waitNoCalls(t, s)
+}
+
+// joinHandler transfers and, unlike transferer, leaves the call to the server after.
+type joinHandler struct{ h *transferer }
+
+func (j joinHandler) HandleCall(ctx context.Context, c phone.Call) {
+	j.h.result <- c.Transfer(ctx, j.h.target)
 }

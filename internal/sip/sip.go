@@ -633,7 +633,19 @@ func (s *Server) serveDialog(d *diago.DialogServerSession) {
 	}()
 	adm.handler.HandleCall(ctx, c)
 	cancel()
-	if !c.ended() {
+	if out := c.joined.Load(); out != nil {
+		// Transferred by joining: the call goes on between the caller and the team.
+		select {
+		case <-d.Context().Done():
+		case <-out.Context().Done():
+		case <-s.stop:
+		}
+		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = out.Hangup(hctx)
+		_ = c.Hangup(hctx)
+		hcancel()
+		out.Close()
+	} else if !c.ended() {
 		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := c.Hangup(hctx); err != nil {
 			s.log.Warn("hangup after handler", "call", id, "err", err)
