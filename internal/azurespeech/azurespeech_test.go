@@ -23,9 +23,8 @@ import (
 
 const callerText = "Frau Anna Müller, Ihr Termin ist am Montag um 9:30 Uhr bei Dr. Weber."
 
-// server is a fake Azure Speech resource: text to speech at /cognitiveservices/v1 and
-// short-audio recognition at /speech/recognition/conversation/cognitiveservices/v1, as
-// the regional hosts serve them. It records every request.
+// server is a fake Azure Speech resource for text to speech at /cognitiveservices/v1, as
+// the regional hosts serve it (recognition is azuretest's). It records every request.
 type server struct {
 	*httptest.Server
 	mu       sync.Mutex
@@ -69,7 +68,6 @@ func (s *server) settings() azurespeech.Settings {
 		Key:           "azure-test-key",
 		ZeroRetention: true,
 		TTSEndpoint:   s.URL + "/cognitiveservices/v1",
-		STTEndpoint:   s.URL + "/speech/recognition/conversation/cognitiveservices/v1",
 		Timeout:       2 * time.Second,
 	}
 }
@@ -320,7 +318,22 @@ func TestSettings(t *testing.T) {
 		"language":          {mod: func(s *azurespeech.Settings) { s.Language = "deutsch" }, field: "language"},
 		"http endpoint":     {mod: func(s *azurespeech.Settings) { s.TTSEndpoint = "http://tts.example.de/cognitiveservices/v1" }, field: "tts_endpoint"},
 		"endpoint query":    {mod: func(s *azurespeech.Settings) { s.STTEndpoint = "https://x.example.de/v1?language=en-US" }, field: "stt_endpoint"},
-		"timeout":           {mod: func(s *azurespeech.Settings) { s.Timeout = time.Hour }, field: "timeout"},
+		"stt wss endpoint": {mod: func(s *azurespeech.Settings) {
+			s.STTEndpoint = "wss://praxis.cognitiveservices.azure.com/stt/speech/recognition/conversation/cognitiveservices/v1"
+		}},
+		"stt ws on this host": {mod: func(s *azurespeech.Settings) { s.STTEndpoint = "ws://127.0.0.1:9000/speech" }},
+		"stt ws remote":       {mod: func(s *azurespeech.Settings) { s.STTEndpoint = "ws://stt.example.de/speech" }, field: "stt_endpoint"},
+		"tts wss":             {mod: func(s *azurespeech.Settings) { s.TTSEndpoint = "wss://tts.example.de/cognitiveservices/v1" }, field: "tts_endpoint"},
+		"stt in another region": {mod: func(s *azurespeech.Settings) {
+			s.STTEndpoint = "wss://eastus.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1"
+		}, field: "stt_endpoint"},
+		"tts in another region": {mod: func(s *azurespeech.Settings) {
+			s.TTSEndpoint = "https://EastUS.tts.speech.microsoft.com./cognitiveservices/v1"
+		}, field: "tts_endpoint"},
+		"own region's host": {mod: func(s *azurespeech.Settings) {
+			s.STTEndpoint = "wss://westeurope.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1"
+		}},
+		"timeout": {mod: func(s *azurespeech.Settings) { s.Timeout = time.Hour }, field: "timeout"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := ok

@@ -41,7 +41,9 @@ type Settings struct {
 	// nor text (no data logging, no custom speech training on its data).
 	ZeroRetention bool `json:"zero_retention"`
 	// TTSEndpoint and STTEndpoint replace the regional addresses, for a private endpoint
-	// of the same resource (and tests); the region still says where it is.
+	// of the same resource (and tests); the region still says where it is. STTEndpoint is
+	// the WebSocket address of the recognition, wss://…/speech/recognition/conversation/
+	// cognitiveservices/v1 (https:// stands for wss://).
 	TTSEndpoint string        `json:"tts_endpoint,omitempty"`
 	STTEndpoint string        `json:"stt_endpoint,omitempty"`
 	Timeout     time.Duration `json:"timeout,omitempty"`
@@ -78,8 +80,12 @@ func (s Settings) Validate() error {
 		if raw == "" {
 			continue
 		}
-		if _, err := checkEndpoint(field, raw); err != nil {
+		u, err := checkEndpoint(field, raw, field == "stt_endpoint")
+		if err != nil {
 			return err
+		}
+		if r, ok := regionOf(u.Hostname()); ok && r != s.Region {
+			return errs.Field(field, "Die Adresse gehört zur Region %s, nicht zur Region %s der Ressource.", r, s.Region)
 		}
 	}
 	if s.Timeout < 0 || s.Timeout > MaxTimeout {
@@ -89,16 +95,37 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// checkEndpoint allows https anywhere and plain http only to this host.
-func checkEndpoint(field, raw string) (*url.URL, error) {
+// checkEndpoint allows https anywhere and plain http only to this host; with ws also wss
+// and ws, in the same way.
+func checkEndpoint(field, raw string, ws bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return nil, errs.Field(field, "Die Adresse ist keine gültige URL ohne Zugangsdaten und Parameter.")
 	}
-	if u.Scheme != "https" && (u.Scheme != "http" || !isLoopback(u.Hostname())) {
+	secure := u.Scheme == "https" || ws && u.Scheme == "wss"
+	plain := u.Scheme == "http" || ws && u.Scheme == "ws"
+	if !secure && (!plain || !isLoopback(u.Hostname())) {
+		if ws {
+			return nil, errs.Field(field, "Die Adresse muss mit wss:// (oder https://) beginnen; ws:// ist nur auf demselben Rechner (localhost) erlaubt.")
+		}
 		return nil, errs.Field(field, "Die Adresse muss mit https:// beginnen; http:// ist nur auf demselben Rechner (localhost) erlaubt.")
 	}
 	return u, nil
+}
+
+// regionOf returns the region of one of Azure's regional hosts
+// ({region}.stt.speech.microsoft.com, {region}.api.cognitive.microsoft.com …), so that an
+// endpoint cannot send the audio to another region than the one declared; ok is false for
+// other hosts, such as a private endpoint's own name.
+func regionOf(host string) (region string, ok bool) {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, domain := range []string{".speech.microsoft.com", ".api.cognitive.microsoft.com"} {
+		if rest, found := strings.CutSuffix(host, domain); found {
+			region, _, _ = strings.Cut(rest, ".")
+			return region, true
+		}
+	}
+	return "", false
 }
 
 func isLoopback(host string) bool {
@@ -116,10 +143,17 @@ func (s Settings) ttsURL() string {
 	return "https://" + s.Region + ".tts.speech.microsoft.com/cognitiveservices/v1"
 }
 
+// sttURL is the address of the streaming recognition in conversation mode (for utterances
+// of any length), with detailed results and the caller's words unmasked.
 func (s Settings) sttURL() string {
 	base := s.STTEndpoint
 	if base == "" {
-		base = "https://" + s.Region + ".stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1"
+		base = "wss://" + s.Region + ".stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1"
+	}
+	if rest, ok := strings.CutPrefix(base, "https://"); ok {
+		base = "wss://" + rest
+	} else if rest, ok := strings.CutPrefix(base, "http://"); ok {
+		base = "ws://" + rest
 	}
 	q := url.Values{"language": {s.language()}, "format": {"detailed"}, "profanity": {"raw"}}
 	return base + "?" + q.Encode()

@@ -3,194 +3,454 @@ package azurespeech
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
-	"io"
-	"math"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode"
+
+	"github.com/coder/websocket"
 
 	"github.com/tresen/tresen/internal/audio"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
 
-// MaxAudio is the longest turn the REST recognition takes.
-const MaxAudio = 60 * time.Second
+// audioChunk is how much audio goes into one message: 100 ms, as the Speech SDK sends a
+// stream pushed to it. The service takes at most 8192 bytes of audio in a message.
+const audioChunk = speech.SampleRate / 10 * 2
 
-// maxSamples is MaxAudio in telephone samples.
-const maxSamples = int(MaxAudio/time.Second) * speech.SampleRate
+// maxMessage bounds one message from the service: a detailed phrase lists a few
+// hypotheses of an utterance, well under this.
+const maxMessage = 1 << 20
 
-// wireRate is the one sample rate Azure documents for WAV on the short-audio endpoint;
-// telephone audio is doubled to it.
-const wireRate = 16000
-
-// Recognizer transcribes a caller's turn with Azure's recognition for short audio.
+// Recognizer recognises speech with Azure's streaming recognition (conversation mode,
+// detailed results) in the region of the practice's resource. It is safe for concurrent
+// use; every Stream is a connection of its own.
 type Recognizer struct {
-	client   *http.Client
-	url      string
+	endpoint string // the wss URL with its query
 	key      string
+	token    func(context.Context) (string, error)
 	timeout  time.Duration
 	provider speech.Provider
+	client   *http.Client
+	config   []byte // the body of speech.config
 }
 
 var _ speech.Recognizer = (*Recognizer)(nil)
 
+// Option changes how a Recognizer authenticates.
+type Option func(*Recognizer)
+
+// WithToken authenticates every stream with an authorization token that token returns (one
+// of the resource's issueToken endpoint, valid for ten minutes, or a Microsoft Entra
+// token in Azure's "aad#resource#token" form), sent as "Authorization: Bearer …", instead
+// of the resource's key.
+func WithToken(token func(ctx context.Context) (string, error)) Option {
+	return func(r *Recognizer) { r.token = token }
+}
+
 // NewRecognizer returns a Recognizer for s, or the error of s.Validate.
-func NewRecognizer(s Settings) (*Recognizer, error) {
+func NewRecognizer(s Settings, opts ...Option) (*Recognizer, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	return &Recognizer{client: newClient(), url: s.sttURL(), key: s.Key, timeout: s.timeout(), provider: s.provider()}, nil
+	r := &Recognizer{
+		endpoint: s.sttURL(),
+		key:      s.Key,
+		timeout:  s.timeout(),
+		provider: s.provider(),
+		client:   newClient(),
+		config:   speechConfig(),
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
 }
 
-// Provider says where the region is and what the practice confirmed.
+// Provider declares EU residency for a region in the EU only, and zero retention where the
+// practice confirmed it.
 func (r *Recognizer) Provider() speech.Provider { return r.provider }
 
-// Stream starts a turn. Nothing is sent before Close.
-func (r *Recognizer) Stream(ctx context.Context) (speech.Stream, error) {
-	return &stream{r: r, ctx: ctx, results: make(chan speech.Result, 1)}, nil
+// speechConfig describes the client and its audio to the service, which wants to know
+// them before the first audio. It names no practice and no caller.
+func speechConfig() []byte {
+	type source struct {
+		Connectivity  string `json:"connectivity"`
+		Manufacturer  string `json:"manufacturer"`
+		Model         string `json:"model"`
+		Type          string `json:"type"`
+		SampleRate    int    `json:"samplerate"`
+		BitsPerSample int    `json:"bitspersample"`
+		ChannelCount  int    `json:"channelcount"`
+	}
+	var c struct {
+		Context struct {
+			System struct {
+				Name    string `json:"name"`
+				Version string `json:"version"`
+				Build   string `json:"build"`
+				Lang    string `json:"lang"`
+			} `json:"system"`
+			OS struct {
+				Platform string `json:"platform"`
+				Name     string `json:"name"`
+				Version  string `json:"version"`
+			} `json:"os"`
+			Audio struct {
+				Source source `json:"source"`
+			} `json:"audio"`
+		} `json:"context"`
+		Recognition string `json:"recognition"`
+	}
+	c.Context.System.Name, c.Context.System.Version, c.Context.System.Build, c.Context.System.Lang = "Tresen", "1.0.0", "Go", "Go"
+	c.Context.OS.Platform, c.Context.OS.Name, c.Context.OS.Version = runtime.GOOS, "Tresen", runtime.Version()
+	c.Context.Audio.Source = source{Connectivity: "Unknown", Manufacturer: "Tresen", Model: "Telefon", Type: "Phone",
+		SampleRate: speech.SampleRate, BitsPerSample: 16, ChannelCount: 1}
+	c.Recognition = "conversation"
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // fixed types: cannot fail
+	}
+	return b
+}
+
+// wavHeader starts the audio of a turn: 16-bit mono PCM at 8 kHz, the telephone's own
+// rate, which Azure takes as it is; the lengths are unknown and left at zero samples.
+func wavHeader() []byte {
+	var b bytes.Buffer
+	audio.WriteWAV(&b, nil, speech.SampleRate)
+	return b.Bytes()
+}
+
+// Stream connects, sends speech.config and the WAV header that starts the turn, as the
+// Speech SDK does, and returns the running recognition.
+func (r *Recognizer) Stream(ctx context.Context) (_ speech.Stream, err error) {
+	defer errs.Wrap(&err, "azurespeech.Stream")
+	dialCtx, cancelDial := context.WithTimeout(ctx, r.timeout)
+	defer cancelDial()
+	header := http.Header{}
+	header.Set("User-Agent", "Tresen")
+	header.Set("X-ConnectionId", newID())
+	if r.token != nil {
+		tok, err := r.token(dialCtx)
+		if err != nil {
+			return nil, sttFault("kein Zugangstoken für die Azure-Speech-Ressource", err)
+		}
+		if tok == "" || strings.ContainsFunc(tok, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) {
+			return nil, sttFault("das Zugangstoken ist leer oder enthält unzulässige Zeichen", nil)
+		}
+		header.Set("Authorization", "Bearer "+tok)
+	} else {
+		header.Set("Ocp-Apim-Subscription-Key", r.key)
+	}
+	conn, resp, err := websocket.Dial(dialCtx, r.endpoint, &websocket.DialOptions{HTTPClient: r.client, HTTPHeader: header})
+	if err != nil {
+		return nil, dialError(ctx, resp, err)
+	}
+	conn.SetReadLimit(maxMessage)
+	sctx, cancel := context.WithCancelCause(ctx)
+	s := &stream{
+		conn:      conn,
+		ctx:       sctx,
+		cancel:    cancel,
+		timeout:   r.timeout,
+		results:   make(chan speech.Result, 16),
+		done:      make(chan struct{}),
+		requestID: newID(),
+	}
+	s.mu.Lock()
+	err = s.send(websocket.MessageText, textMessage(pathConfig, s.requestID, time.Now(), contentJSON, r.config))
+	if err == nil {
+		err = s.startTurn()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		cancel(errEnded)
+		conn.CloseNow()
+		return nil, err
+	}
+	go s.read(s.requestID)
+	return s, nil
 }
 
 type stream struct {
-	r       *Recognizer
+	conn    *websocket.Conn
 	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	timeout time.Duration
 	results chan speech.Result
+	done    chan struct{} // closed when the reader has ended, just before Results
 
-	mu     sync.Mutex
-	pcm    []int16
-	closed bool
-	err    error
+	mu        sync.Mutex // orders the messages; guards the fields below
+	requestID string     // of the running turn
+	buf       []byte     // audio not yet sent, 16-bit little-endian
+	closing   bool
+	timer     *time.Timer
+
+	endSent atomic.Bool // the empty audio message went out
+
+	errMu sync.Mutex
+	err   error
 }
 
-func (s *stream) Write(pcm []int16) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errs.E(errs.Internal, "Spracherkennung: Audio nach dem Ende der Aufnahme")
-	}
-	if err := s.ctx.Err(); err != nil {
-		return fault("Spracherkennung: abgebrochen", err)
-	}
-	if len(s.pcm)+len(pcm) > maxSamples {
-		return fault("Spracherkennung: die Äußerung ist länger als 60 Sekunden", nil)
-	}
-	s.pcm = append(s.pcm, pcm...)
-	return nil
-}
+var (
+	errFinalTimeout = errors.New("no final result in time")
+	errEnded        = errors.New("stream ended")
+)
 
-// Close posts the turn; the result follows on Results, which then closes.
-func (s *stream) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	pcm := s.pcm
-	s.pcm = nil
-	go func() {
-		res, ok, err := s.recognize(pcm)
-		if ok {
-			s.results <- res
-		}
-		s.mu.Lock()
-		s.err = err
-		s.mu.Unlock()
-		close(s.results)
-	}()
-	return nil
-}
+// errClosed answers Write after Close.
+var errClosed = &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Azure): die Aufnahme ist bereits beendet"}
 
 func (s *stream) Results() <-chan speech.Result { return s.results }
 
 func (s *stream) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
 	return s.err
 }
 
-// recognize posts pcm and returns the final result; ok is false when nothing was said.
-func (s *stream) recognize(pcm []int16) (_ speech.Result, ok bool, err error) {
-	defer errs.Wrap(&err, "azurespeech.Recognize")
-	const what = "Spracherkennung"
-	if len(pcm) == 0 {
-		return speech.Result{}, false, nil
+// Write sends the audio in chunks of 100 ms.
+func (s *stream) Write(pcm []int16) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return errClosed
 	}
-	ctx, cancel := context.WithTimeoutCause(s.ctx, s.r.timeout, errTimeout)
-	defer cancel()
-	wire, err := audio.Resample(pcm, speech.SampleRate, wireRate)
-	if err != nil {
-		return speech.Result{}, false, fault(what+": Audio nicht umsetzbar", nil)
+	if err := s.ended(); err != nil {
+		return err
 	}
-	var wav bytes.Buffer
-	if err := audio.WriteWAV(&wav, wire, wireRate); err != nil {
-		return speech.Result{}, false, fault(what+": Audio nicht umsetzbar", nil)
+	for _, v := range pcm {
+		s.buf = binary.LittleEndian.AppendUint16(s.buf, uint16(v))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.r.url, &wav)
-	if err != nil {
-		return speech.Result{}, false, fault(what+": Anfrage nicht darstellbar", nil)
-	}
-	req.Header.Set("Ocp-Apim-Subscription-Key", s.r.key)
-	req.Header.Set("Content-Type", "audio/wav; codecs=audio/pcm; samplerate=16000")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "Tresen")
-	res, err := s.r.client.Do(req)
-	if err != nil {
-		return speech.Result{}, false, transportError(ctx, what, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return speech.Result{}, false, fault(what+": Azure meldet einen Fehler", &StatusError{StatusCode: res.StatusCode})
-	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return speech.Result{}, false, transportError(ctx, what, err)
-	}
-	return parseRecognition(body)
-}
-
-// recognition is the answer of the short-audio endpoint with format=detailed.
-type recognition struct {
-	RecognitionStatus string  `json:"RecognitionStatus"`
-	DisplayText       *string `json:"DisplayText"`
-	NBest             []struct {
-		Confidence float64 `json:"Confidence"`
-		Display    string  `json:"Display"`
-	} `json:"NBest"`
-}
-
-// parseRecognition reads Azure's answer: the best hypothesis (Display, with numbers and
-// dates written as such) and its confidence; ok is false when Azure heard no speech.
-func parseRecognition(body []byte) (_ speech.Result, ok bool, err error) {
-	const what = "Spracherkennung"
-	var r recognition
-	if err := json.Unmarshal(body, &r); err != nil {
-		return speech.Result{}, false, fault(what+": Antwort von Azure nicht lesbar", nil)
-	}
-	switch r.RecognitionStatus {
-	case "Success":
-	case "NoMatch", "InitialSilenceTimeout", "BabbleTimeout":
-		return speech.Result{}, false, nil // the turn held no words
-	case "Error":
-		return speech.Result{}, false, fault(what+": Azure meldet einen Fehler bei der Erkennung", nil)
-	default:
-		return speech.Result{}, false, fault(what+": Antwort von Azure unbekannt", nil)
-	}
-	res := speech.Result{Final: true}
-	switch {
-	case len(r.NBest) > 0:
-		res.Text = r.NBest[0].Display
-		if c := r.NBest[0].Confidence; c > 0 && c <= 1 && !math.IsNaN(c) {
-			res.Confidence = c
+	for len(s.buf) >= audioChunk {
+		err := s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", s.buf[:audioChunk]))
+		s.buf = append(s.buf[:0], s.buf[audioChunk:]...)
+		if err != nil {
+			return err
 		}
-	case r.DisplayText != nil:
-		res.Text = *r.DisplayText
+	}
+	return nil
+}
+
+// Close sends the rest of the audio and the empty audio message that ends it: Azure
+// finishes what it heard, sends the last phrase and turn.end. Results closes then, or
+// after the timeout with an error. Close may be called more than once.
+func (s *stream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil
+	}
+	s.closing = true
+	if s.ended() != nil || s.ctx.Err() != nil {
+		return nil // the stream failed or was cancelled; Err says why
+	}
+	if len(s.buf) > 0 {
+		err := s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", s.buf))
+		s.buf = nil
+		if err != nil {
+			return err
+		}
+	}
+	s.endSent.Store(true)
+	if err := s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", nil)); err != nil {
+		return err
+	}
+	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(errFinalTimeout) })
+	return nil
+}
+
+// startTurn sends the WAV header with which the audio of a turn begins. s.mu is held.
+func (s *stream) startTurn() error {
+	return s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), contentWAV, wavHeader()))
+}
+
+// nextTurn continues the audio in a new turn when Azure ended one before the audio ended
+// (as it may after long silence, or after ten minutes); done when the audio had ended.
+func (s *stream) nextTurn() (id string, done bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return "", true, nil
+	}
+	// Audio still on its way under the old id is dropped by the service.
+	s.requestID = newID()
+	return s.requestID, false, s.startTurn()
+}
+
+func (s *stream) ended() error {
+	select {
+	case <-s.done:
+		if err := s.Err(); err != nil {
+			return err
+		}
+		return errClosed
 	default:
-		return speech.Result{}, false, fault(what+": Antwort von Azure ohne Text", nil)
+		return nil
 	}
-	if res.Text == "" {
-		return speech.Result{}, false, nil
+}
+
+// send writes one message. s.mu is held. A failed write has closed the connection, so the
+// reader ends too, with the better reason: a close frame it got, or the caller's context.
+func (s *stream) send(typ websocket.MessageType, msg []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
+	defer cancel()
+	if err := s.conn.Write(ctx, typ, msg); err != nil {
+		if s.ctx.Err() != nil {
+			return sttFault("abgebrochen", context.Cause(s.ctx))
+		}
+		return sttFault("Senden an den Dienst fehlgeschlagen", netCause(err))
 	}
-	return res, true, nil
+	return nil
+}
+
+// read receives the service's messages until the turn that Close ended has ended, and
+// closes Results.
+func (s *stream) read(requestID string) {
+	err := s.receive(requestID)
+	s.mu.Lock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.mu.Unlock()
+	s.errMu.Lock()
+	s.err = err
+	s.errMu.Unlock()
+	s.cancel(errEnded)
+	close(s.done) // first, so that Write fails once Results is seen closed
+	close(s.results)
+	if err == nil {
+		s.conn.Close(websocket.StatusNormalClosure, "")
+	} else {
+		s.conn.CloseNow()
+	}
+}
+
+func (s *stream) receive(requestID string) error {
+	last := "" // the interim text delivered last; Azure repeats a hypothesis at times
+	for {
+		typ, data, err := s.conn.Read(s.ctx)
+		if err != nil {
+			return s.readError(err)
+		}
+		if typ != websocket.MessageText {
+			return sttFault("unerwartete Binärnachricht vom Dienst", nil)
+		}
+		m, err := parseMessage(data)
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(m.requestID, requestID) {
+			continue // a turn that is over
+		}
+		k, res, err := m.interpret()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case kindInterim:
+			if res.Text == "" || res.Text == last {
+				continue
+			}
+			last = res.Text
+		case kindFinal:
+			last = ""
+		case kindTurnEnd:
+			id, done, err := s.nextTurn()
+			if done || err != nil {
+				return err
+			}
+			requestID, last = id, ""
+			continue
+		default:
+			continue
+		}
+		if !s.deliver(res) {
+			return s.readError(s.ctx.Err())
+		}
+	}
+}
+
+func (s *stream) deliver(r speech.Result) bool {
+	select {
+	case s.results <- r:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// readError says why reading ended, without anything the service sent but its close code:
+// a close reason is free text.
+func (s *stream) readError(err error) error {
+	if s.ctx.Err() != nil {
+		cause := context.Cause(s.ctx)
+		if errors.Is(cause, errFinalTimeout) {
+			return sttFault("kein Ergebnis in der Zeitgrenze nach dem Ende der Aufnahme", context.DeadlineExceeded)
+		}
+		return sttFault("abgebrochen", cause)
+	}
+	var ce websocket.CloseError
+	switch {
+	case !errors.As(err, &ce):
+		return sttFault("Verbindung zum Dienst unterbrochen", netCause(err))
+	case ce.Code == websocket.StatusNormalClosure && s.endSent.Load():
+		return nil // closed after the end of the audio without turn.end: nothing more to come
+	case ce.Code == websocket.StatusNormalClosure:
+		return sttFault("der Dienst hat die Verbindung vorzeitig beendet", nil)
+	}
+	return sttFault("der Dienst hat die Verbindung mit einem Fehler beendet", &CloseError{Code: int(ce.Code)})
+}
+
+// CloseError is the cause of a stream error when Azure closed the connection with a
+// WebSocket status other than a normal closure: 1007 for audio or a message it refused,
+// 1002 for a protocol violation, 1011 for a fault of its own.
+type CloseError struct {
+	Code int
+}
+
+func (e *CloseError) Error() string { return fmt.Sprintf("WebSocket-Status %d", e.Code) }
+
+func dialError(ctx context.Context, resp *http.Response, err error) error {
+	if ctx.Err() != nil {
+		return sttFault("abgebrochen", ctx.Err())
+	}
+	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		msg := "der Dienst hat die Verbindung abgelehnt"
+		switch resp.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			msg = "Zugang abgelehnt – bitte Schlüssel und Region der Azure-Speech-Ressource prüfen"
+		case http.StatusNotFound:
+			msg = "Adresse nicht gefunden – bitte Region oder Endpunkt prüfen"
+		case http.StatusTooManyRequests:
+			msg = "zu viele gleichzeitige Verbindungen"
+		}
+		return sttFault(msg, &StatusError{StatusCode: resp.StatusCode})
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return sttFault("Dienst nicht in der Zeitgrenze erreichbar", context.DeadlineExceeded)
+	}
+	return sttFault("Verbindung zum Dienst fehlgeschlagen", netCause(err))
+}
+
+// netCause keeps a network error, which names addresses but never data; other errors of
+// the WebSocket library are dropped, as they may quote what was received.
+func netCause(err error) error {
+	if opErr, ok := errors.AsType[*net.OpError](err); ok {
+		return opErr
+	}
+	return nil
+}
+
+func sttFault(msg string, cause error) error {
+	return fault("Spracherkennung (Azure): "+msg, cause)
 }

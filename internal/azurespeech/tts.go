@@ -1,11 +1,6 @@
 // Package azurespeech implements speech.Voice over Azure Speech's REST text to speech and
-// speech.Recognizer over its REST recognition for short audio.
-//
-// The recogniser is not streaming: it buffers a caller's turn (at most 60 seconds) and
-// posts it on Close, so there are no partial results and the final one comes after a
-// round trip. Azure's streaming recognition speaks a WebSocket protocol of its own (the
-// Speech SDK's, with binary audio frames carrying headers and turn events) that is not
-// implemented here.
+// speech.Recognizer over its streaming recognition: the WebSocket protocol of the Speech
+// SDK, with interim and final results while the caller speaks.
 package azurespeech
 
 import (
