@@ -183,18 +183,10 @@ const transferRing = 30 * time.Second
 // caller to it: the call's own RTP loops stop and diago relays the media as is. The call
 // stays up until either side hangs up (see serveDialog).
 func (c *call) join(ctx context.Context, uri sip.Uri) error {
-	out, err := c.srv.dg.NewDialog(uri, diago.NewDialogOptions{})
-	if err != nil {
-		return err
-	}
-	opts := diago.InviteClientOptions{Originator: c.d}
-	if t := c.srv.opts.Trunk; t != nil && uri.Host == t.domain() {
-		opts.Username, opts.Password = t.Username, t.Password
-	}
-	ictx, cancel := context.WithTimeout(ctx, transferRing)
+	dctx, cancel := context.WithTimeout(ctx, transferRing)
 	defer cancel()
-	if err := out.Invite(ictx, opts); err != nil {
-		out.Close()
+	out, err := c.srv.dial(dctx, c.d, uri)
+	if err != nil {
 		if status := responseStatus(err); status != 0 {
 			return fmt.Errorf("the team's phone answered %d", status)
 		}
@@ -205,17 +197,10 @@ func (c *call) join(ctx context.Context, uri sip.Uri) error {
 		return err
 	}
 	c.detach()
-	bridge := diago.NewBridge()
-	err = bridge.AddDialogSession(c.d)
-	if err == nil {
-		err = bridge.AddDialogSession(out)
-	}
-	if err != nil {
-		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer hcancel()
-		_ = out.Hangup(hctx)
+	if err := relay(c.d, out); err != nil {
+		hangup(out, c)
 		out.Close()
-		_ = c.Hangup(hctx) // its media loops are gone: the caller cannot stay with the assistant
+		// Its media loops are gone: the caller cannot stay with the assistant.
 		return fmt.Errorf("joining the calls: %w", err)
 	}
 	c.joined.Store(out)

@@ -635,15 +635,8 @@ func (s *Server) serveDialog(d *diago.DialogServerSession) {
 	cancel()
 	if out := c.joined.Load(); out != nil {
 		// Transferred by joining: the call goes on between the caller and the team.
-		select {
-		case <-d.Context().Done():
-		case <-out.Context().Done():
-		case <-s.stop:
-		}
-		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = out.Hangup(hctx)
-		_ = c.Hangup(hctx)
-		hcancel()
+		s.untilEither(d, out)
+		hangup(out, c)
 		out.Close()
 	} else if !c.ended() {
 		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)

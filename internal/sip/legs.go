@@ -1,3 +1,7 @@
+// Calls Tresen places itself for a caller: the practice's own phone rings first during
+// opening hours, and a transfer where the peer takes no REFER; both are joined to the
+// caller's call with their RTP relayed as is.
+
 package sip
 
 import (
@@ -67,24 +71,13 @@ func (s *Server) ringFirst(d *diago.DialogServerSession, adm admission, ring *ri
 	if err := ring.start(); err != nil {
 		return ringAbandoned
 	}
-	out, err := s.dg.NewDialog(uri, diago.NewDialogOptions{})
-	if err != nil {
-		s.log.Error("ring first: cannot dial, the assistant answers", "call", id, "err", err)
-		return ringUnanswered
-	}
-	defer out.Close()
-
 	ctx, cancel := context.WithTimeout(d.Context(), wait)
 	defer cancel()
-	opts := diago.InviteClientOptions{Originator: d}
-	if t := s.opts.Trunk; t != nil && uri.Host == t.domain() {
-		opts.Username, opts.Password = t.Username, t.Password
-	}
-	err = out.Invite(ctx, opts)
+	out, err := s.dial(ctx, d, uri)
 	if d.Context().Err() != nil { // CANCEL from the caller
 		s.log.Info("call cancelled while the practice rang", "call", id)
-		if err == nil {
-			_ = out.Hangup(context.Background())
+		if out != nil {
+			hangup(out)
 		}
 		return ringAbandoned
 	}
@@ -99,6 +92,7 @@ func (s *Server) ringFirst(d *diago.DialogServerSession, adm admission, ring *ri
 		}
 		return ringUnanswered
 	}
+	defer out.Close()
 
 	// Answer the caller with what the practice's phone chose, so that the RTP passes
 	// through unchanged.
@@ -113,41 +107,72 @@ func (s *Server) ringFirst(d *diago.DialogServerSession, adm admission, ring *ri
 		}
 	}
 	ring.stop()
-	hangupBoth := func() {
-		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer hcancel()
-		_ = out.Hangup(hctx)
-		_ = d.Hangup(hctx)
-	}
 	if err := d.AnswerOptions(diago.AnswerOptions{Codecs: codecs}); err != nil {
 		s.log.Warn("ring first: answering the caller failed", "call", id, "err", err)
-		hangupBoth()
+		hangup(out, d)
 		return ringAbandoned
 	}
 	if err := out.Ack(context.Background()); err != nil {
 		s.log.Warn("ring first: ACK to the practice failed", "call", id, "err", err)
-		hangupBoth()
+		hangup(out, d)
 		return ringAbandoned
 	}
-	bridge := diago.NewBridge()
-	err = bridge.AddDialogSession(d)
-	if err == nil {
-		err = bridge.AddDialogSession(out)
-	}
-	if err != nil {
+	if err := relay(d, out); err != nil {
 		s.log.Error("ring first: joining the calls failed", "call", id, "err", err)
-		hangupBoth()
+		hangup(out, d)
 		return ringAbandoned
 	}
 	s.log.Info("the practice took the call", "call", id)
-	select {
-	case <-d.Context().Done():
-	case <-out.Context().Done():
-	case <-s.stop:
-	}
-	hangupBoth()
+	s.untilEither(d, out)
+	hangup(out, d)
 	s.log.Info("call ended", "call", id)
 	return ringTaken
+}
+
+// dial places a call to uri for the caller of d (showing the caller's number; with the
+// trunk's credentials where it goes to the trunk) and waits until it is answered, or
+// refused, or ctx ends.
+func (s *Server) dial(ctx context.Context, d *diago.DialogServerSession, uri sip.Uri) (*diago.DialogClientSession, error) {
+	out, err := s.dg.NewDialog(uri, diago.NewDialogOptions{})
+	if err != nil {
+		return nil, err
+	}
+	opts := diago.InviteClientOptions{Originator: d}
+	if t := s.opts.Trunk; t != nil && uri.Host == t.domain() {
+		opts.Username, opts.Password = t.Username, t.Password
+	}
+	if err := out.Invite(ctx, opts); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return out, nil
+}
+
+// relay joins two answered calls: diago relays their RTP as is, in the background.
+func relay(a *diago.DialogServerSession, b *diago.DialogClientSession) error {
+	br := diago.NewBridge()
+	if err := br.AddDialogSession(a); err != nil {
+		return err
+	}
+	return br.AddDialogSession(b)
+}
+
+// untilEither waits until either of two joined calls ends, or the server closes.
+func (s *Server) untilEither(a *diago.DialogServerSession, b *diago.DialogClientSession) {
+	select {
+	case <-a.Context().Done():
+	case <-b.Context().Done():
+	case <-s.stop:
+	}
+}
+
+// hangup ends calls (BYE, or a final response to one not yet answered).
+func hangup(calls ...interface{ Hangup(context.Context) error }) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, c := range calls {
+		_ = c.Hangup(ctx)
+	}
 }
 
 // responseStatus is the status of the final response an INVITE failed with, 0 if it
