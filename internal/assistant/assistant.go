@@ -67,7 +67,7 @@ func Engine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error
 				doctors = append(doctors, r.Surname)
 			}
 		}
-		e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: doctors}, Practice: set.Practice(t.Name, doctors, holidays)}
+		e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: doctors}, Practice: set.Practice(t.Name, doctors, holidays), Now: db.Now}
 		pvs, err := PracticeSystem(ctx, db, tenantID)
 		if err != nil {
 			return nil, err
