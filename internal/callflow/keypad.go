@@ -84,7 +84,9 @@ func (s *session) keypad(ctx context.Context, greeting dialogue.Reply) error {
 // voicemail records the caller's message until '#', the end of their turn, or the
 // longest message; the recording is kept with the call.
 func (s *session) voicemail(ctx context.Context) error {
-	// Keys pressed before the invitation (the '#' after the birth date) do not end it.
+	s.waitPlayed(ctx, s.speak(ctx, sayVoicemail))
+	// Keys pressed before the end of the invitation (the '#' after the birth date, which
+	// comes after the eighth digit has ended the date) do not end it.
 	for drained := false; !drained; {
 		select {
 		case _, ok := <-s.c.DTMF():
@@ -95,7 +97,6 @@ func (s *session) voicemail(ctx context.Context) error {
 			drained = true
 		}
 	}
-	s.waitPlayed(ctx, s.speak(ctx, sayVoicemail))
 	det := s.f.Detector()
 	limit := time.NewTimer(maxVoicemail)
 	defer limit.Stop()
