@@ -37,107 +37,18 @@ const baresipModules = "/usr/lib/baresip/modules"
 // dumps it: Debian's baresip 1.0 has no file player) is speech — greeting, birth date
 // prompt, goodbye — not silence.
 func TestPhoneBaresip(t *testing.T) {
-	bin, err := exec.LookPath("baresip")
-	if err != nil {
-		t.Fatalf("baresip not installed (Debian package baresip-core; scripts/deps.sh test installs it): %v", err)
-	}
-	for _, mod := range []string{"g711.so", "aufile.so", "sndfile.so", "ctrl_tcp.so", "menu.so", "account.so"} {
-		if _, err := os.Stat(filepath.Join(baresipModules, mod)); err != nil {
-			t.Fatalf("baresip module %s missing (Debian package baresip-core): %v", mod, err)
-		}
-	}
-	dir := t.TempDir()
-	mic := filepath.Join(dir, "caller.wav")
+	mic := filepath.Join(t.TempDir(), "caller.wav")
 	writeCallerSpeech(t, mic, "Guten Tag, hier ist Erika Mustermann. Ich brauche ein neues Rezept für mein Blutdruckmittel.", 2*time.Minute)
 
 	m, _ := MustRunMain(t, store.SQLite, func(m *Main) { m.SIPAddr = "127.0.0.1:0" })
 	if m.sip == nil {
 		t.Fatal("no SIP server")
 	}
-
-	dumps := filepath.Join(dir, "heard")
-	if err := os.Mkdir(dumps, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctrlAddr := "127.0.0.1:" + freePort(t, "tcp")
-	config := strings.Join([]string{
-		"poll_method epoll",
-		"sip_listen 127.0.0.1:0",
-		"call_local_timeout 60",
-		"call_max_calls 1",
-		"audio_source aufile," + mic,
-		// No file player in baresip 1.0: what Tresen sends is taken from the sndfile dump.
-		"audio_player aubridge,nil",
-		"audio_alert aubridge,nil",
-		"ausrc_srate 8000",
-		"auplay_srate 8000",
-		"ausrc_channels 1",
-		"auplay_channels 1",
-		"audio_buffer 20-160",
-		"rtp_ports 20000-40000",
-		"rtcp_mux no",
-		"jitter_buffer_delay 1-20",
-		"module_path " + baresipModules,
-		"module g711.so",
-		"module aufile.so",
-		"module aubridge.so",
-		"module sndfile.so",
-		"module_tmp account.so",
-		"module_app menu.so",
-		"statmode_default off",
-		"module_app ctrl_tcp.so",
-		"ctrl_tcp_listen " + ctrlAddr,
-		"snd_path " + dumps,
-		"",
-	}, "\n")
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The caller's number as her phone's account; A-law only, no registration.
-	account := "<sip:+491701234567@127.0.0.1>;regint=0;audio_codecs=PCMA/8000/1\n"
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "contacts"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var out lockedBuffer
-	cmd := exec.CommandContext(ctx, bin, "-f", dir)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("baresip:\n%s", tailString(out.String(), 6000))
-		}
-	}()
-
-	ctrl := dialCtrl(ctx, t, ctrlAddr, exited)
-	defer ctrl.Close()
-
-	host, port, _ := net.SplitHostPort(m.sip.Addr())
-	target := fmt.Sprintf("sip:04211234567@%s:%s;transport=udp", host, port)
-	if err := ctrl.command("dial", target); err != nil {
-		t.Fatal(err)
-	}
-	established, err := ctrl.waitEvent(ctx, "CALL_ESTABLISHED", "CALL_CLOSED")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if established.Type != "CALL_ESTABLISHED" {
-		t.Fatalf("call not established: %s %s", established.Type, established.Param)
-	}
+	phone := startBaresip(ctx, t, mic)
+	ctrl := phone.ctrl
+	phone.dial(ctx, t, m)
 	start := time.Now()
 
 	// The greeting and the menu are heard for a while, then 2 (a prescription) stops them;
@@ -146,20 +57,11 @@ func TestPhoneBaresip(t *testing.T) {
 		t.Fatal(err)
 	}
 	pressed := time.Since(start)
-	if err := ctrl.command("sndcode", "2"); err != nil {
-		t.Fatal(err)
-	}
+	phone.press(ctx, t, "2", 0)
 	if err := ctrl.sleep(ctx, 1500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range "12031984#" {
-		if err := ctrl.command("sndcode", string(k)); err != nil {
-			t.Fatal(err)
-		}
-		if err := ctrl.sleep(ctx, 300*time.Millisecond); err != nil {
-			t.Fatal(err)
-		}
-	}
+	phone.press(ctx, t, "12031984#", 300*time.Millisecond)
 	typed := time.Since(start)
 
 	// Tresen says goodbye and hangs up.
@@ -169,61 +71,28 @@ func TestPhoneBaresip(t *testing.T) {
 	}
 	callLen := time.Since(start)
 	t.Logf("call established, 2 at %v, date typed by %v, closed after %v: %s", pressed.Round(time.Millisecond), typed.Round(time.Millisecond), callLen.Round(time.Millisecond), closed.Param)
-	// baresip's words for a BYE from the other side.
-	if closed.Param != "Connection reset by peer" {
+	if closed.Param != byeFromPeer {
 		t.Errorf("the call closed with %q, want Tresen's BYE", closed.Param)
 	}
-	// baresip quits, closing its dumps.
-	ctrl.send("quit", "")
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		t.Error("baresip did not quit")
-		cmd.Process.Kill()
-		<-exited
-	}
+	phone.quit(t)
 
 	// The practice's inbox has the request.
 	pr, err := m.DB.FindTenantByCode(ctx, demo.PracticeTenant.Kind, demo.PracticeTenant.Code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kind := retention.Request
-	inbox := time.Now().Add(20 * time.Second)
-	for {
-		recs, err := m.DB.ListRecords(ctx, pr.ID, store.RecordFilter{Kind: &kind})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		found := false
-		for _, rec := range recs {
-			var rq request.Request
-			if err := json.Unmarshal(rec.Data, &rq); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, fmt.Sprintf("%s/%s born %q from %q", rq.Type, rq.Channel, rq.Patient.BirthDate, rq.Patient.Phone))
-			if rq.Type == request.PrescriptionRefill && rq.Patient.BirthDate == "1984-03-12" && rq.Channel == request.Phone {
-				if rq.Patient.Phone != "+491701234567" {
-					t.Errorf("caller's number %q, want +491701234567", rq.Patient.Phone)
-				}
-				found = true
-			}
-		}
-		if found {
-			if len(recs) != 1 {
-				t.Errorf("%d requests in the inbox, want 1: %v", len(recs), got)
-			}
-			break
-		}
-		if time.Now().After(inbox) {
-			t.Fatalf("no prescription request by phone with the birth date 1984-03-12 in the inbox: %v", got)
-		}
-		time.Sleep(200 * time.Millisecond)
+	_, all := waitRequest(ctx, t, m, pr.ID, "a prescription request by phone with the birth date 1984-03-12", func(rq request.Request) bool {
+		return rq.Type == request.PrescriptionRefill && rq.Patient.BirthDate == "1984-03-12" && rq.Channel == request.Phone
+	})
+	if rq := all[0]; rq.Patient.Phone != "+491701234567" {
+		t.Errorf("caller's number %q, want +491701234567", rq.Patient.Phone)
+	}
+	if len(all) != 1 {
+		t.Errorf("%d requests in the inbox, want 1: %v", len(all), describeRequests(all))
 	}
 
 	// What baresip heard from Tresen.
-	heard := readDump(t, dumps)
+	heard := phone.heard(t)
 	frames := speechFrames(heard)
 	t.Logf("heard %d ms, speech in %d of %d frames", len(heard)/8, count(frames), len(frames))
 	defer func() {
@@ -254,9 +123,214 @@ func TestPhoneBaresip(t *testing.T) {
 	}
 }
 
+// byeFromPeer is baresip's reason for a call the other side ended with BYE.
+const byeFromPeer = "Connection reset by peer"
+
+// baresipPhone is Debian's baresip as the caller's phone: its account is the caller's
+// number (+491701234567), its microphone a WAV file (aufile), what it decodes from the
+// other side is dumped to WAV files (sndfile), and it is driven over its TCP control
+// socket (ctrl_tcp).
+type baresipPhone struct {
+	ctrl   *baresipCtrl
+	dumps  string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// startBaresip starts baresip with mic as its microphone; extra are further lines of its
+// config. It is killed when the test ends, and its output logged if the test failed.
+func startBaresip(ctx context.Context, t *testing.T, mic string, extra ...string) *baresipPhone {
+	t.Helper()
+	bin, err := exec.LookPath("baresip")
+	if err != nil {
+		t.Fatalf("baresip not installed (Debian package baresip-core; scripts/deps.sh test installs it): %v", err)
+	}
+	for _, mod := range []string{"g711.so", "aufile.so", "sndfile.so", "ctrl_tcp.so", "menu.so", "account.so"} {
+		if _, err := os.Stat(filepath.Join(baresipModules, mod)); err != nil {
+			t.Fatalf("baresip module %s missing (Debian package baresip-core): %v", mod, err)
+		}
+	}
+	dir := t.TempDir()
+	dumps := filepath.Join(dir, "heard")
+	if err := os.Mkdir(dumps, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctrlAddr := "127.0.0.1:" + freePort(t, "tcp")
+	config := strings.Join(append([]string{
+		"poll_method epoll",
+		"sip_listen 127.0.0.1:0",
+		"call_local_timeout 60",
+		"call_max_calls 1",
+		"audio_source aufile," + mic,
+		// No file player in baresip 1.0: what Tresen sends is taken from the sndfile dump.
+		"audio_player aubridge,nil",
+		"audio_alert aubridge,nil",
+		"ausrc_srate 8000",
+		"auplay_srate 8000",
+		"ausrc_channels 1",
+		"auplay_channels 1",
+		"audio_buffer 20-160",
+		"rtp_ports 20000-40000",
+		"rtcp_mux no",
+		"jitter_buffer_delay 1-20",
+		"module_path " + baresipModules,
+		"module g711.so",
+		"module aufile.so",
+		"module aubridge.so",
+		"module sndfile.so",
+		"module_tmp account.so",
+		"module_app menu.so",
+		"statmode_default off",
+		"module_app ctrl_tcp.so",
+		"ctrl_tcp_listen " + ctrlAddr,
+		"snd_path " + dumps,
+	}, append(extra, "")...), "\n")
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The caller's number as her phone's account; A-law only, no registration.
+	account := "<sip:+491701234567@127.0.0.1>;regint=0;audio_codecs=PCMA/8000/1\n"
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "contacts"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var out lockedBuffer
+	cmd := exec.CommandContext(ctx, bin, "-f", dir)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &baresipPhone{dumps: dumps, cmd: cmd, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		if p.ctrl != nil {
+			p.ctrl.Close()
+		}
+		cmd.Process.Kill()
+		<-p.exited
+		if t.Failed() {
+			t.Logf("baresip:\n%s", tailString(out.String(), 6000))
+		}
+	})
+	p.ctrl = dialCtrl(ctx, t, ctrlAddr, p.exited)
+	return p
+}
+
+// dial calls the demo practice's number at Tresen and waits until Tresen has answered.
+func (p *baresipPhone) dial(ctx context.Context, t *testing.T, m *Main) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(m.sip.Addr())
+	target := fmt.Sprintf("sip:04211234567@%s:%s;transport=udp", host, port)
+	if err := p.ctrl.command("dial", target); err != nil {
+		t.Fatal(err)
+	}
+	established, err := p.ctrl.waitEvent(ctx, "CALL_ESTABLISHED", "CALL_CLOSED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if established.Type != "CALL_ESTABLISHED" {
+		t.Fatalf("call not established: %s %s", established.Type, established.Param)
+	}
+}
+
+// press sends keys as RFC 4733 events, gap apart.
+func (p *baresipPhone) press(ctx context.Context, t *testing.T, keys string, gap time.Duration) {
+	t.Helper()
+	for i, k := range keys {
+		if i > 0 && gap > 0 {
+			if err := p.ctrl.sleep(ctx, gap); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.ctrl.command("sndcode", string(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if gap > 0 {
+		if err := p.ctrl.sleep(ctx, gap); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// quit ends baresip, which closes its dumps.
+func (p *baresipPhone) quit(t *testing.T) {
+	t.Helper()
+	p.ctrl.send("quit", "")
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Error("baresip did not quit")
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// heard is what baresip decoded from Tresen, once it has quit.
+func (p *baresipPhone) heard(t *testing.T) []int16 {
+	t.Helper()
+	return readDump(t, p.dumps)
+}
+
+// waitRequest waits until the practice's inbox has a request that want accepts and
+// returns it with every request in the inbox, the one wanted first.
+func waitRequest(ctx context.Context, t *testing.T, m *Main, tenantID, what string, want func(request.Request) bool) (store.Record, []request.Request) {
+	t.Helper()
+	kind := retention.Request
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		recs, err := m.DB.ListRecords(ctx, tenantID, store.RecordFilter{Kind: &kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []request.Request
+		found := -1
+		for i, rec := range recs {
+			var rq request.Request
+			if err := json.Unmarshal(rec.Data, &rq); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, rq)
+			if found < 0 && want(rq) {
+				found = i
+			}
+		}
+		if found >= 0 {
+			all[0], all[found] = all[found], all[0]
+			return recs[found], all
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("no %s in the inbox: %v", what, describeRequests(all))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// describeRequests says what the requests are, for a failure message.
+func describeRequests(rqs []request.Request) []string {
+	var out []string
+	for _, rq := range rqs {
+		out = append(out, fmt.Sprintf("%s/%s/%s born %q from %q: %q", rq.Type, rq.Channel, rq.Status, rq.Patient.BirthDate, rq.Patient.Phone, rq.Details.Note))
+	}
+	return out
+}
+
 // writeCallerSpeech has espeak-ng say text in German and writes it as an 8 kHz mono WAV
 // file followed by pad of silence, baresip's microphone.
 func writeCallerSpeech(t *testing.T, path, text string, pad time.Duration) {
+	t.Helper()
+	writeCallerSpeechAt(t, path, 0, text, pad)
+}
+
+// writeCallerSpeechAt is writeCallerSpeech with lead of silence before the speech: the
+// caller says nothing for that long after the call is answered. It returns the speech.
+func writeCallerSpeechAt(t *testing.T, path string, lead time.Duration, text string, pad time.Duration) []int16 {
 	t.Helper()
 	espeak, err := exec.LookPath("espeak-ng")
 	if err != nil {
@@ -271,14 +345,16 @@ func writeCallerSpeech(t *testing.T, path, text string, pad time.Duration) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	pcm, rate, err := audio.ReadWAV(f)
+	speech, rate, err := audio.ReadWAV(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcm, err = audio.Resample(pcm, rate, 8000)
+	speech, err = audio.Resample(speech, rate, 8000)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pcm := make([]int16, int(lead.Seconds()*8000), int((lead+pad).Seconds()*8000)+len(speech))
+	pcm = append(pcm, speech...)
 	// Then she listens: baresip ends the call when its microphone file ends.
 	pcm = append(pcm, make([]int16, int(pad.Seconds()*8000))...)
 	var b bytes.Buffer
@@ -288,6 +364,7 @@ func writeCallerSpeech(t *testing.T, path, text string, pad time.Duration) {
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return speech
 }
 
 // readDump reads the audio baresip decoded from Tresen (sndfile's "-dec" dump).
