@@ -283,25 +283,33 @@ func (s *session) remaining() time.Duration {
 }
 
 // waitPlayed waits until the reply is synthesised and has gone out (or the call ends).
+// The caller's audio meanwhile is taken as always (kept when the call is recorded), so
+// that nothing of it is lost or shifted.
 func (s *session) waitPlayed(ctx context.Context, queued <-chan struct{}) {
-	select {
-	case <-queued:
-	case <-ctx.Done():
-		return
-	case <-s.c.Done():
-		return
-	}
+	audio := s.c.Audio()
 	for {
-		r := s.remaining()
-		if r == 0 {
-			return
+		var poll <-chan time.Time
+		if queued == nil {
+			r := s.remaining()
+			if r == 0 {
+				return
+			}
+			poll = time.After(min(r, 100*time.Millisecond))
 		}
 		select {
+		case <-queued:
+			queued = nil
 		case <-ctx.Done():
 			return
 		case <-s.c.Done():
 			return
-		case <-time.After(min(r, 100*time.Millisecond)):
+		case frame, ok := <-audio:
+			if !ok {
+				audio = nil
+				continue
+			}
+			s.hear(frame)
+		case <-poll:
 		}
 	}
 }

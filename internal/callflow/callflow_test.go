@@ -481,3 +481,50 @@ func TestKeypadVoicemail(t *testing.T) {
 		}
 	})
 }
+
+// TestKeypadVoicemailKeepsAudioDuringPrompt: the caller's audio while the invitation to
+// speak plays is taken and kept (a recording has no gap, nothing is shifted), not left to
+// overflow the call's buffer.
+func TestKeypadVoicemailKeepsAudioDuringPrompt(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		h := newHarnessWith(t, db, "+491701234567", nil, true, func(f *callflow.Flow) {
+			f.Recording = func(context.Context, string) (bool, error) { return true, nil }
+		})
+		playedOut := func() {
+			h.call.mu.Lock()
+			h.call.played = h.call.queued
+			h.call.mu.Unlock()
+		}
+		h.hears("wird aufgezeichnet")
+		h.call.dtmf <- '4'
+		h.hears("Geburtsdatum")
+		for _, k := range "12031984#" {
+			h.call.dtmf <- k
+		}
+		h.hears("Ihre Nachricht")
+		// The invitation is still playing: 3 s of line noise, more than the call buffers.
+		sent := make(chan struct{})
+		go func() {
+			h.call.frames(false, 150)
+			close(sent)
+		}()
+		select {
+		case <-sent:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the caller's audio is not taken while the invitation plays")
+		}
+		playedOut()
+		h.says()
+		h.call.frames(false, 110) // the pause that ends the message
+		h.hears("meldet sich bei Ihnen")
+		playedOut()
+		h.wait()
+		audio, err := h.flow.Reception.Audio(ctx, h.p.ID, h.conversation())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 44 + 2*160*(150+8+12+110); len(audio) < want {
+			t.Errorf("recording of %d bytes, want ≥ %d (every frame sent)", len(audio), want)
+		}
+	})
+}

@@ -367,6 +367,10 @@ func TestHuman(t *testing.T) {
 		if r.Action != ActionTransfer || !r.Done || !h.c.Ended {
 			t.Errorf("reply: %+v", r)
 		}
+		// The inbox learns that the caller was handed over, not that she named no wish.
+		if len(h.c.Requests) != 1 || h.c.Requests[0].Type != request.Callback || !strings.Contains(h.c.Requests[0].Details.Note, "weitergeleitet") {
+			t.Errorf("requests: %+v", h.c.Requests)
+		}
 	})
 	t.Run("staff away", func(t *testing.T) {
 		h := newHarness(t, options{})

@@ -574,6 +574,14 @@ func (t *turn) human() {
 }
 
 func (t *turn) transfer() {
+	// The inbox shows that the caller was handed over (the team calls back if the
+	// connection failed), not a conversation that ended without a wish.
+	const note = "Wollte mit dem Praxisteam sprechen und wurde weitergeleitet; falls niemand das Gespräch übernommen hat, bitte zurückrufen."
+	if cur := t.c.current(); cur != nil {
+		cur.Details.Note = joinNote(cur.Details.Note, note)
+	} else {
+		t.start(request.Callback, false).Details.Note = note
+	}
 	if t.c.Channel == request.Chat {
 		t.say("Einen Moment bitte, ich gebe Ihr Gespräch an das Praxisteam weiter.")
 	} else {
