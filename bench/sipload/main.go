@@ -35,6 +35,23 @@
 //
 // The exit status is 1 when a call failed, the p99 of the RTP packet spacing is outside
 // -spacing-min…-spacing-max, or the p95 of a reply latency exceeds -reply-p95.
+//
+// With -caller sipp, sipp places the calls instead (Debian's sip-tester, scenario
+// sipp_keypad.xml, embedded):
+//
+//	go run ./bench/sipload -caller sipp -sip 127.0.0.1:5080 -calls 200 -ramp 20s -duration 3m -pid PID -data DATA
+//
+// sipp sends all of the callers' SIP and RTP: A-law silence all call long, the keys as
+// RFC 4733 events replayed from pcaps, 2 after -sipp-menu, the birth date 12031984 and
+// '#' after -sipp-prompt more; then it waits for the server's BYE. It places -calls
+// calls a -ramp, holds up to -calls at once and, when -duration is over, places no new
+// ones. Each call's SDP offers an RTP port of a socket of sipload's, so sipload hears
+// every packet the server sends and times it as above; sipp logs when it pressed each
+// key, so that sipload can time the replies and check that each prompt had ended
+// before the key. A call fails when sipp counts it failed or sipload finds a prompt
+// missing, cut short by a key, or no goodbye. The exit status is 1 when a call failed,
+// sipp's exit status is not 0, the spacing p99 is outside the window, or the store
+// lacks a completed call's request; the reply latencies are reported only.
 package main
 
 import (
@@ -91,6 +108,14 @@ func main() {
 	var sipAddr string
 	var st loadstore.Flags
 	var pid int
+	var caller string
+	var sc sippConfig
+	flag.StringVar(&caller, "caller", "diago", "who places the calls: diago (callers in this program) or sipp (sipp places them, this program listens to the server's RTP)")
+	flag.StringVar(&sc.bin, "sipp", "sipp", "with -caller sipp: the sipp program (3.6.1 with PCAP and RTPSTREAM, Debian's sip-tester)")
+	flag.StringVar(&sc.dir, "sipp-dir", "", "with -caller sipp: directory for sipp's scenario, injection file, statistics and logs (default: a new temporary one)")
+	flag.IntVar(&sc.rtpBase, "rtp-base", 20000, "with -caller sipp: the RTP ports this program offers for the calls start here (two a call)")
+	flag.DurationVar(&sc.menu, "sipp-menu", 29*time.Second, "with -caller sipp: from the answer to key 2 (the greeting and menu take about 26.5 s)")
+	flag.DurationVar(&sc.prompt, "sipp-prompt", 10500*time.Millisecond, "with -caller sipp: from key 2 to the first digit of the birth date (its prompt takes about 8.7 s)")
 	flag.StringVar(&sipAddr, "sip", "127.0.0.1:5080", "the server's SIP address (UDP)")
 	flag.StringVar(&c.to, "to", "04211234567", "the number called (with --demo every number reaches the demo practice)")
 	flag.StringVar(&c.bind, "bind", "127.0.0.1", "local address for SIP and RTP")
@@ -127,9 +152,19 @@ func main() {
 	if c.numberBase == 0 {
 		c.numberBase = (time.Now().Unix() % 1000) * 10000
 	}
-	fmt.Printf("sipload: %d concurrent calls to sip:%s@%s, ramp %v, duration %v; GOMAXPROCS %d, %d CPUs\n",
-		c.n, c.to, sipAddr, c.ramp, c.duration, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Printf("sipload: %d concurrent calls to sip:%s@%s by %s, ramp %v, duration %v; GOMAXPROCS %d, %d CPUs\n",
+		c.n, c.to, sipAddr, caller, c.ramp, c.duration, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Printf("load average at the start: %s\n", loadstat.Loadavg())
+	switch caller {
+	case "diago":
+	case "sipp":
+		if !runSippMode(c, sc, st, pid) {
+			os.Exit(1)
+		}
+		return
+	default:
+		fatalf("-caller: diago or sipp, not %q", caller)
+	}
 
 	r, err := newRun(c)
 	if err != nil {
@@ -409,25 +444,7 @@ func (r *run) listen(d *diago.DialogClientSession, l *line) {
 			l.mu.Unlock()
 			continue
 		}
-		audible := false
-		for _, b := range buf[:n] {
-			if b != 0xD5 && b != 0x55 { // A-law of 0 and -1: the server's silence
-				audible = true
-				break
-			}
-		}
-		speech := false
-		if audible {
-			m, err := audio.DecodeAlawTo(pcm, buf[:n])
-			if err == nil && m >= 2 {
-				var sum float64
-				for i := 0; i+1 < m; i += 2 {
-					v := float64(int16(uint16(pcm[i]) | uint16(pcm[i+1])<<8))
-					sum += v * v
-				}
-				speech = math.Sqrt(sum/float64(m/2)) > r.c.speechRMS
-			}
-		}
+		audible, speech := frameKind(buf[:n], r.c.speechRMS, pcm)
 		if !l.mark.IsZero() {
 			if audible && l.firstAudio.IsZero() {
 				l.firstAudio = now
@@ -450,6 +467,31 @@ func (r *run) listen(d *diago.DialogClientSession, l *line) {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// frameKind classes an A-law frame the server sent: audible when it holds other codes
+// than those of 0 and -1 (the server's silence), speech when the RMS of its samples
+// exceeds speechRMS. pcm is room for the decoded samples (twice the frame's length).
+func frameKind(alaw []byte, speechRMS float64, pcm []byte) (audible, speech bool) {
+	for _, b := range alaw {
+		if b != 0xD5 && b != 0x55 {
+			audible = true
+			break
+		}
+	}
+	if !audible {
+		return false, false
+	}
+	m, err := audio.DecodeAlawTo(pcm, alaw)
+	if err != nil || m < 2 {
+		return true, false
+	}
+	var sum float64
+	for i := 0; i+1 < m; i += 2 {
+		v := float64(int16(uint16(pcm[i]) | uint16(pcm[i+1])<<8))
+		sum += v * v
+	}
+	return true, math.Sqrt(sum/float64(m/2)) > speechRMS
 }
 
 // errHungUp: the server ended the call while the caller still expected it to talk.

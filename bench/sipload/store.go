@@ -24,10 +24,19 @@ type storeVerdict struct {
 	problems    []string
 }
 
+// verifyStore matches the prescription requests to the diago callers' calls.
+func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*storeVerdict, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return verifyStore(st, start, r.c.birth, r.results)
+}
+
 // verifyStore reads the request records created since start straight from the store
 // (SQLite under the -data directory, opened as `tresen serve` opens it; see loadstore)
-// of the demo practice.
-func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*storeVerdict, error) {
+// of the demo practice and matches them to the calls by the caller's number: every
+// completed call must have left exactly one prescription request with the birth date
+// keyed in (DDMMYYYY).
+func verifyStore(st loadstore.Flags, start time.Time, birth string, results []*callResult) (*storeVerdict, error) {
 	ctx := loadstore.Context()
 	db, err := st.Open(ctx)
 	if err != nil {
@@ -57,10 +66,8 @@ func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*storeVerdict, e
 		v.total++
 		byNumber[rq.Patient.Phone] = append(byNumber[rq.Patient.Phone], rq)
 	}
-	want := birthISO(r.c.birth)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, res := range r.results {
+	want := birthISO(birth)
+	for _, res := range results {
 		rqs := byNumber[res.number]
 		v.ours += len(rqs)
 		if !res.complete {
