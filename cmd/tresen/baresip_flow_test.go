@@ -309,9 +309,8 @@ func TestPhoneBaresipVoicemail(t *testing.T) {
 	}
 
 	// The recording is the caller's side of the call up to the end of her message: quiet
-	// while she listened and keyed, then her message, then the silence that ended it.
-	// (Shorter than the call: what she said while the invitation played is kept only as
-	// far as the call's 5 s buffer of incoming audio goes.)
+	// while she listened and keyed, then her message, then the silence that ended it (not
+	// the goodbye after it).
 	recLen := time.Duration(len(recorded)) * time.Second / 8000
 	recFrames, msgFrames := speechFrames(recorded), speechFrames(message)
 	first, last := speechSpan(recFrames)

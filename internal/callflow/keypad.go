@@ -77,6 +77,7 @@ func (s *session) keypad(ctx context.Context, greeting dialogue.Reply) error {
 		if err := s.voicemail(ctx); err != nil {
 			return err
 		}
+		s.record = false // the recording ends with the message, not with the goodbye
 	}
 	return s.goodbye(ctx)
 }
