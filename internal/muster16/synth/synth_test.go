@@ -1,0 +1,97 @@
+package synth
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tresen/tresen/internal/muster16"
+)
+
+// Erika is a synthetic prescription with every field printed.
+var Erika = map[string]string{
+	"payer_name": "AOK Bremen/Bremerh.", "payer_ik": "108310400",
+	"patient_name": "Mustermann, Erika", "patient_address": "Musterweg 6, D 12345 Musterhausen",
+	"birth_date": "1984-03-12", "kvnr": "A123456780", "status": "1000000",
+	"bsnr": "021234500", "lanr": "123456601", "date": "2026-11-23",
+	"gebuehr_frei": "false", "geb_pfl": "true", "noctu": "false", "sonstige": "false", "unfall": "false", "arbeitsunfall": "false",
+	"bvg": "false", "hilfsmittel": "false", "impfstoff": "false", "sprechstundenbedarf": "false", "begruendungspflicht": "false",
+	"aut_idem_1": "true", "aut_idem_2": "false", "aut_idem_3": "false",
+	"rx_line_1": "Ramipril 5 mg 100 Tbl. N3 >>1-0-0<<", "rx_line_2": "", "rx_line_3": "",
+	"pharmacy_ik": "308412345", "total_gross": "15.48", "copayment": "5.00",
+	"pzn_1": "02567018", "factor_1": "1", "price_1": "15.48",
+	"dispense_date": "2026-11-24",
+}
+
+// inkIn counts the dark (black print) pixels in the field's first box, with a margin.
+func inkIn(img image.Image, key string, dpi float64) int {
+	f, _ := muster16.FieldByKey(key)
+	b := f.Boxes[0]
+	s := dpi / 25.4
+	n := 0
+	for y := int((b.Y - 1) * s); y < int((b.Y+b.H+1)*s); y++ {
+		for x := int((b.X - 1) * s); x < int((b.X+b.W+1)*s); x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r < 0x5000 && g < 0x5000 && bl < 0x5000 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestRender(t *testing.T) {
+	img, err := Render(Erika, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 1748 || b.Dy() != 1240 {
+		t.Errorf("page %v, want 1748 × 1240 at 300 dpi (spec §1)", b)
+	}
+	// The pink ground left of the Personalienfeld, the red frame, black print in the fields.
+	if c := color.RGBAModel.Convert(img.At(100, 709)).(color.RGBA); c != pink {
+		t.Errorf("ground %v, want the form's pink", c)
+	}
+	for _, key := range []string{"kvnr", "payer_ik", "birth_date", "pzn_1", "geb_pfl", "aut_idem_1", "total_gross", "dispense_date"} {
+		if n := inkIn(img, key, 300); n < 20 {
+			t.Errorf("%s: %d black pixels, want its print", key, n)
+		}
+	}
+	for _, key := range []string{"gebuehr_frei", "noctu", "bvg", "pzn_2"} {
+		if n := inkIn(img, key, 300); n > 0 {
+			t.Errorf("%s: %d black pixels in a field that is not printed", key, n)
+		}
+	}
+	if os.Getenv("TRESEN_SYNTH_OUT") != "" {
+		f, _ := os.Create(filepath.Join(os.Getenv("TRESEN_SYNTH_OUT"), "erika.png"))
+		png.Encode(f, img)
+		f.Close()
+	}
+}
+
+// TestRenderVariation: every variation renders at its size, and the same seed gives the
+// same page.
+func TestRenderVariation(t *testing.T) {
+	o := Options{DPI: 200, Skew: 2.5, OffsetX: 1.5, OffsetY: -1, JPEG: 60, Stamp: true, Signature: true, FaintRed: true, Comma: true, Seed: 7}
+	a, err := Render(Erika, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := a.Bounds(); b.Dx() != 1165 || b.Dy() != 827 {
+		t.Errorf("page %v at 200 dpi", b)
+	}
+	b, _ := Render(Erika, o)
+	for y := 0; y < a.Bounds().Dy(); y += 7 {
+		for x := 0; x < a.Bounds().Dx(); x += 7 {
+			if a.At(x, y) != b.At(x, y) {
+				t.Fatalf("the same seed gave another page at (%d, %d)", x, y)
+			}
+		}
+	}
+	if _, err := Render(Erika, Options{DPI: 20}); err == nil {
+		t.Error("20 dpi accepted")
+	}
+}
