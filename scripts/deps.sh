@@ -5,7 +5,10 @@
 set -euo pipefail
 
 run_pkgs=(ca-certificates espeak-ng)
-test_pkgs=(ca-certificates postgresql chromium espeak-ng sip-tester baresip-core)
+# OCR (internal/ocr through gosseract, cgo): g++, Tesseract and Leptonica headers, the German
+# model; fonts-liberation for the synthetic prescriptions (Courier-compatible).
+test_pkgs=(ca-certificates postgresql chromium espeak-ng sip-tester baresip-core
+	g++ libtesseract-dev libleptonica-dev tesseract-ocr-deu fonts-liberation)
 
 case "${1:-}" in
 run) want=("${run_pkgs[@]}") ;;

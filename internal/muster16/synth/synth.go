@@ -14,6 +14,7 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 
 	"golang.org/x/image/draw"
@@ -79,8 +80,9 @@ func Render(values map[string]string, o Options) (image.Image, error) {
 	p := &page{scale: o.DPI / 25.4}
 	p.img = image.NewRGBA(image.Rect(0, 0, p.px(muster16.WidthMM), p.px(muster16.HeightMM)))
 	var err error
-	// Courier 12 pt at 10 characters per inch (spec §3.1): Go Mono's advance is 0.6 em.
-	if p.mono, err = face(gomono.TTF, 12, o.DPI); err != nil {
+	// Courier 12 pt at 10 characters per inch (spec §3.1): Liberation Mono, metric
+	// compatible with Courier New (an advance of 0.6 em).
+	if p.mono, err = face(courier(), 12, o.DPI); err != nil {
 		return nil, err
 	}
 	if p.label, err = face(goregular.TTF, 6, o.DPI); err != nil {
@@ -119,6 +121,19 @@ func Render(values map[string]string, o Options) (image.Image, error) {
 		}
 	}
 	return out, nil
+}
+
+// CourierFont is Debian's Liberation Mono (package fonts-liberation), metric compatible
+// with Courier New, which practice software prints with.
+const CourierFont = "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf"
+
+// courier returns Liberation Mono, or Go Mono where it is missing (Go Mono's slashed zero
+// is not what printers print: install fonts-liberation).
+func courier() []byte {
+	if b, err := os.ReadFile(CourierFont); err == nil {
+		return b
+	}
+	return gomono.TTF
 }
 
 func face(ttf []byte, size, dpi float64) (font.Face, error) {
