@@ -83,23 +83,26 @@ func (e *Engine) ReadPage(img image.Image) (Page, error) {
 	if b.Dx() < 400 || b.Dy() < 280 {
 		return Page{}, fmt.Errorf("ocr: the page is %d × %d pixels, too small for a Muster 16", b.Dx(), b.Dy())
 	}
-	ink := dropRed(img)
-	scale := float64(b.Dx()) / muster16.WidthMM // pixels per mm
+	img, g := locate(img)
+	ink := dropRed(img, !g.found)
 	// The form's black "666" reaches into the third prescription line's margin.
-	blank(ink, muster16.Box{X: 7.4, Y: 81.4, W: 9.5, H: 4.6}, scale)
+	blank(ink, g.rect(muster16.Box{X: 7.4, Y: 81.4, W: 9.5, H: 4.6}, 0, 0))
 	p := Page{Form: "muster16", Fields: map[string]Field{}, Review: []string{}}
+	if !g.found {
+		p.Review = append(p.Review, "Formular: rosa Grund nicht gefunden, Seite als Formular gelesen")
+	}
 	raw := map[string]Field{}
 	for _, f := range muster16.Fields {
 		var texts []string
 		conf := 1.0
 		switch f.Kind {
 		case muster16.Cross, muster16.Digit:
-			marked, c := markIn(ink, f.Boxes[0], scale)
+			marked, c := markIn(ink, g.rect(f.Boxes[0], -0.5, -0.5))
 			raw[f.Key] = Field{Value: fmt.Sprint(marked), Confidence: c}
 			continue
 		}
 		for _, box := range f.Boxes {
-			text, c, err := readBox(c, ink, box, scale, f.Kind)
+			text, c, err := readBox(c, ink, g, box, f.Kind)
 			if err != nil {
 				return Page{}, err
 			}
@@ -139,16 +142,25 @@ func (e *Engine) ReadPage(img image.Image) (Page, error) {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
+// greyPaper is, in a grey scan, the darkest grey that is still not black print: black is
+// darker (about 20–60), the red form print lighter (about 100).
+const greyPaper = 85
+
 // dropRed keeps only what is printed in black: a pixel's value is its brightest channel,
-// so the red form print, the pink ground and a blue stamp turn light and black stays dark.
-func dropRed(img image.Image) *image.Gray {
+// so the red form print, the pink ground and a blue stamp turn light. In a grey scan
+// (grey set) the red print is only lighter than black: what is lighter than greyPaper
+// becomes paper.
+func dropRed(img image.Image, grey bool) *image.Gray {
 	b := img.Bounds()
-	out := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	out := image.NewGray(b)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, _ := img.At(x, y).RGBA()
-			v := max(r, g, bl) >> 8
-			out.SetGray(x-b.Min.X, y-b.Min.Y, color.Gray{Y: uint8(v)})
+			v := uint8(max(r, g, bl) >> 8)
+			if grey && v > greyPaper {
+				v = 255
+			}
+			out.SetGray(x, y, color.Gray{Y: v})
 		}
 	}
 	return out
@@ -159,20 +171,18 @@ func dropRed(img image.Image) *image.Gray {
 // between the columns of a Taxzeile, which touch.
 const marginX, marginY, columnMargin = 1.2, 0.0, 0.3
 
-// crop cuts a box, widened by mx and my mm, out of the page, clipped to it.
-func crop(ink *image.Gray, box muster16.Box, mx, my, scale float64) *image.Gray {
-	r := image.Rect(int((box.X-mx)*scale), int((box.Y-my)*scale),
-		int(math.Ceil((box.X+box.W+mx)*scale)), int(math.Ceil((box.Y+box.H+my)*scale))).Intersect(ink.Bounds())
-	return ink.SubImage(r).(*image.Gray)
+// crop cuts r out of the page, clipped to it.
+func crop(ink *image.Gray, r image.Rectangle) *image.Gray {
+	return ink.SubImage(r.Intersect(ink.Bounds())).(*image.Gray)
 }
 
 // readBox reads the text of one box as a single line with the kind's character set.
-func readBox(c *gosseract.Client, ink *image.Gray, box muster16.Box, scale float64, kind muster16.Kind) (string, float64, error) {
+func readBox(c *gosseract.Client, ink *image.Gray, g geometry, box muster16.Box, kind muster16.Kind) (string, float64, error) {
 	mx := marginX
 	if box.X >= 91 && box.Y >= 28 && box.Y < 52 { // a Taxzeile
 		mx = columnMargin
 	}
-	part := crop(ink, box, mx, marginY, scale)
+	part := crop(ink, g.rect(box, mx, marginY))
 	if inkRatio(part) < 0.002 {
 		return "", 1, nil // nothing printed
 	}
@@ -207,10 +217,9 @@ func readBox(c *gosseract.Client, ink *image.Gray, box muster16.Box, scale float
 	return strings.Join(parts, " "), conf, nil
 }
 
-// blank whitens a box of the page.
-func blank(ink *image.Gray, box muster16.Box, scale float64) {
-	r := crop(ink, box, 0, 0, scale)
-	b := r.Bounds()
+// blank whitens a part of the page.
+func blank(ink *image.Gray, r image.Rectangle) {
+	b := r.Intersect(ink.Bounds())
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			ink.SetGray(x, y, color.Gray{Y: 255})
@@ -238,9 +247,9 @@ func inkRatio(g *image.Gray) float64 {
 // markIn tells whether a checkbox holds a black mark (an X, or its digit 6–9: the
 // pre-printed red digit is gone after dropRed), and how sure that is: a box clearly empty
 // or clearly marked is sure, ink in between is not.
-func markIn(ink *image.Gray, box muster16.Box, scale float64) (bool, float64) {
-	// Inside the box's frame only: a neighbour's print must not count.
-	ratio := inkRatio(crop(ink, box, -0.5, -0.5, scale))
+// r is the box's inside, within its frame: a neighbour's print must not count.
+func markIn(ink *image.Gray, r image.Rectangle) (bool, float64) {
+	ratio := inkRatio(crop(ink, r))
 	const empty, marked = 0.01, 0.04
 	switch {
 	case ratio <= empty:

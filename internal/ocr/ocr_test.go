@@ -1,6 +1,8 @@
 package ocr
 
 import (
+	"image"
+	"image/draw"
 	"strings"
 	"testing"
 
@@ -23,29 +25,16 @@ var erika = map[string]string{
 	"dispense_date": "2026-11-24",
 }
 
-// TestReadCleanPage reads a clean synthetic page at 300 dpi: every field as printed.
-func TestReadCleanPage(t *testing.T) {
-	img, err := synth.Render(erika, synth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	p, err := e.ReadPage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
+// compare counts the fields read right; a field read wrong must be marked for review.
+func compare(t *testing.T, p Page, truth map[string]string) int {
+	t.Helper()
 	right := 0
-	for key, want := range erika {
+	for key, want := range truth {
 		got := p.Fields[key]
 		if got.Value == want {
 			right++
 			continue
 		}
-		// A field read wrong must be marked for review.
 		flagged := false
 		for _, r := range p.Review {
 			flagged = flagged || strings.HasPrefix(r, key+":")
@@ -54,8 +43,70 @@ func TestReadCleanPage(t *testing.T) {
 			t.Errorf("%s: %q (confidence %.2f), want %q, and it is not marked for review", key, got.Value, got.Confidence, want)
 		}
 	}
+	return right
+}
+
+// TestReadPages reads synthetic pages, clean and degraded the ways scans are: every field
+// is read right or marked for review, and most are read right.
+func TestReadPages(t *testing.T) {
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, tc := range []struct {
+		name string
+		o    synth.Options
+		want int // percent of fields read right at least
+	}{
+		{"clean 300 dpi", synth.Options{}, 98},
+		{"skewed 2.5°, printer offset", synth.Options{Skew: 2.5, OffsetX: 1.0, OffsetY: 0.4, Seed: 1}, 95},
+		{"skewed −4°, 200 dpi, JPEG", synth.Options{DPI: 200, Skew: -4, JPEG: 70, Seed: 2}, 95},
+		{"stamp, signature, faint red, comma amounts", synth.Options{Stamp: true, Signature: true, FaintRed: true, Comma: true, Seed: 3}, 95},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := synth.Render(erika, tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := e.ReadPage(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			right := compare(t, p, erika)
+			t.Logf("%d of %d fields right; review: %v", right, len(erika), p.Review)
+			if right*100 < len(erika)*tc.want {
+				t.Errorf("%d of %d fields right, want ≥ %d %%", right, len(erika), tc.want)
+			}
+		})
+	}
+}
+
+// TestReadGreyScan: a scan without colour has no pink ground to find; the page is read
+// as the form, the review says so, and what is read wrong is marked.
+func TestReadGreyScan(t *testing.T) {
+	img, err := synth.Render(erika, synth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grey := image.NewGray(img.Bounds())
+	draw.Draw(grey, grey.Bounds(), img, image.Point{}, draw.Src)
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	p, err := e.ReadPage(grey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Review) == 0 || !strings.HasPrefix(p.Review[0], "Formular") {
+		t.Errorf("review %v, want the form not found first", p.Review)
+	}
+	// The red print stays grey here and disturbs some fields; those are marked.
+	right := compare(t, p, erika)
 	t.Logf("%d of %d fields right; review: %v", right, len(erika), p.Review)
-	if right < len(erika)*95/100 {
-		t.Errorf("%d of %d fields right on a clean page, want ≥ 95 %%", right, len(erika))
+	if _, err := e.ReadPage(image.NewGray(image.Rect(0, 0, 100, 70))); err == nil {
+		t.Error("a 100 × 70 pixel page was read")
 	}
 }

@@ -22,9 +22,9 @@ import (
 	"golang.org/x/image/font/gofont/gomono"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
-	"golang.org/x/image/math/f64"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/tresen/tresen/internal/imaging"
 	"github.com/tresen/tresen/internal/muster16"
 )
 
@@ -109,7 +109,7 @@ func Render(values map[string]string, o Options) (image.Image, error) {
 	}
 	var out image.Image = p.img
 	if o.Skew != 0 {
-		out = rotate(p.img, o.Skew)
+		out = imaging.Rotate(p.img, o.Skew)
 	}
 	if o.JPEG > 0 {
 		var buf bytes.Buffer
@@ -339,17 +339,4 @@ func (p *page) text(f font.Face, x, y float64, s string, c color.Color) {
 	d := font.Drawer{Dst: p.img, Src: image.NewUniform(c), Face: f,
 		Dot: fixed.Point26_6{X: fixed.Int26_6(x * p.scale * 64), Y: fixed.Int26_6(y * p.scale * 64)}}
 	d.DrawString(s)
-}
-
-// rotate turns the page by deg degrees about its centre, on white, as a skewed scan.
-func rotate(src *image.RGBA, deg float64) image.Image {
-	b := src.Bounds()
-	dst := image.NewRGBA(b)
-	draw.Draw(dst, b, image.White, image.Point{}, draw.Src)
-	a := deg * math.Pi / 180
-	cx, cy := float64(b.Dx())/2, float64(b.Dy())/2
-	sin, cos := math.Sin(a), math.Cos(a)
-	m := f64.Aff3{cos, -sin, cx - cos*cx + sin*cy, sin, cos, cy - sin*cx - cos*cy}
-	draw.BiLinear.Transform(dst, m, src, b, draw.Over, nil)
-	return dst
 }
