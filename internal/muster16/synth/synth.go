@@ -61,7 +61,8 @@ var (
 type page struct {
 	img   *image.RGBA
 	scale float64 // pixels per mm
-	mono  font.Face
+	mono  font.Face // Courier 10 cpi, the Personalienfeld's and the pharmacy's
+	rx    font.Face // Courier 12 cpi, the prescription lines'
 	label font.Face
 	small font.Face
 }
@@ -83,6 +84,10 @@ func Render(values map[string]string, o Options) (image.Image, error) {
 	// Courier 12 pt at 10 characters per inch (spec §3.1): Liberation Mono, metric
 	// compatible with Courier New (an advance of 0.6 em).
 	if p.mono, err = face(courier(), 12, o.DPI); err != nil {
+		return nil, err
+	}
+	// The prescription lines are commonly set at 12 cpi (spec §3.3): 10 pt.
+	if p.rx, err = face(courier(), 10, o.DPI); err != nil {
 		return nil, err
 	}
 	if p.label, err = face(goregular.TTF, 6, o.DPI); err != nil {
@@ -230,7 +235,7 @@ func (p *page) practicePrint(v map[string]string, dx, dy float64) {
 		case f.Kind == muster16.Digit && v[f.Key] == "true":
 			p.text(p.mono, b.X+b.W/2-0.9+dx, b.Y+b.H/2+1.2+dy, string(f.Mark), black)
 		case strings.HasPrefix(f.Key, "rx_line_") && v[f.Key] != "":
-			p.text(p.mono, 12.0+dx, b.Y+4.2+dy, v[f.Key], black)
+			p.text(p.rx, 12.0+dx, b.Y+4.2+dy, v[f.Key], black)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tresen/tresen/internal/muster16"
+	"github.com/tresen/tresen/internal/prescription"
 )
 
 // Erika is a synthetic prescription with every field printed.
@@ -93,5 +94,32 @@ func TestRenderVariation(t *testing.T) {
 	}
 	if _, err := Render(Erika, Options{DPI: 20}); err == nil {
 		t.Error("20 dpi accepted")
+	}
+}
+
+// TestRecord: synthetic records carry every key, valid numbers and dates in format, and
+// repeat by seed.
+func TestRecord(t *testing.T) {
+	for seed := range uint64(50) {
+		r := Record(seed)
+		for _, f := range muster16.Fields {
+			if _, ok := r[f.Key]; !ok {
+				t.Fatalf("seed %d: no %s", seed, f.Key)
+			}
+		}
+		for key, check := range map[string]func(string) error{"kvnr": prescription.ValidateKVNR, "payer_ik": prescription.ValidateIK,
+			"pharmacy_ik": prescription.ValidateIK, "lanr": prescription.ValidateLANR, "bsnr": prescription.ValidateBSNR, "pzn_1": prescription.ValidatePZN} {
+			if err := check(r[key]); err != nil {
+				t.Errorf("seed %d: %s %s: %v", seed, key, r[key], err)
+			}
+		}
+		for _, f := range muster16.Fields {
+			if f.Kind == muster16.Date && muster16.Read(f, shortDate(r[f.Key], "."), 26).Value != r[f.Key] {
+				t.Errorf("seed %d: %s %s does not read back", seed, f.Key, r[f.Key])
+			}
+		}
+	}
+	if a, b := Record(7), Record(7); a["kvnr"] != b["kvnr"] || a["rx_line_1"] != b["rx_line_1"] {
+		t.Error("the same seed gave another record")
 	}
 }
