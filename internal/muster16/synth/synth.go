@@ -60,7 +60,7 @@ var (
 // page is a page being drawn, in millimetres.
 type page struct {
 	img   *image.RGBA
-	scale float64 // pixels per mm
+	scale float64   // pixels per mm
 	mono  font.Face // Courier 10 cpi, the Personalienfeld's and the pharmacy's
 	rx    font.Face // Courier 12 cpi, the prescription lines'
 	label font.Face
