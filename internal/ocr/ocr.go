@@ -16,6 +16,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/otiai10/gosseract/v2"
@@ -38,8 +39,17 @@ type Page struct {
 	Review []string `json:"review"`
 }
 
-// minConfidence is the confidence below which a field goes to review.
-const minConfidence = 0.75
+// minConfidence is the confidence below which a field goes to review; text, which no
+// format or check digit guards, needs more.
+const minConfidence, minTextConfidence = 0.75, 0.9
+
+// printedAlways are the fields the practice prints on every GKV prescription (the payer's
+// IK is missing only on Arbeitsunfall ones); read empty, they were missed, not absent.
+var printedAlways = []string{"payer_name", "patient_name", "birth_date", "kvnr", "status", "bsnr", "lanr", "date", "rx_line_1"}
+
+// printedByPharmacy are the pharmacy's fields that come together: when it printed any,
+// it printed these.
+var printedByPharmacy = []string{"pharmacy_ik", "total_gross", "pzn_1", "factor_1", "price_1", "dispense_date"}
 
 // Engine reads pages; it holds one Tesseract engine per worker, reused across pages.
 type Engine struct {
@@ -106,6 +116,9 @@ func (e *Engine) ReadPage(img image.Image) (Page, error) {
 			if err != nil {
 				return Page{}, err
 			}
+			if f.Kind == muster16.Text {
+				text = withoutRules(text)
+			}
 			if text != "" {
 				texts = append(texts, text)
 			}
@@ -130,17 +143,90 @@ func (e *Engine) ReadPage(img image.Image) (Page, error) {
 		}
 		r := muster16.Read(f, got.Value, issueYY)
 		p.Fields[f.Key] = Field{Value: r.Value, Confidence: round2(got.Confidence), Corrected: r.Corrected}
+		need := minConfidence
+		if f.Kind == muster16.Text {
+			need = minTextConfidence
+		}
 		switch {
 		case r.Review != "":
 			p.Review = append(p.Review, f.Key+": "+r.Review)
-		case r.Value != "" && got.Confidence < minConfidence:
+		case r.Value != "" && got.Confidence < need:
 			p.Review = append(p.Review, f.Key+": unsichere Erkennung")
+		case r.Value == "" && expected(f.Key, raw):
+			p.Review = append(p.Review, f.Key+": nichts gelesen, steht aber auf jedem Rezept")
 		}
 	}
+	p.Review = append(p.Review, sums(p)...)
 	return p, nil
 }
 
+// withoutRules drops what the remnants of the form's frame lines read as ("|" standing
+// alone), which no name, address or prescription has.
+func withoutRules(text string) string {
+	words := strings.Fields(text)
+	words = slices.DeleteFunc(words, func(w string) bool { return strings.Trim(w, "|!") == "" })
+	return strings.Join(words, " ")
+}
+
+// sums checks the pharmacy's Gesamt-Brutto against its Taxen: when all were read, they
+// must add up; if not, one of them was misread, and all go to review.
+func sums(p Page) []string {
+	total, ok := cents(p.Fields["total_gross"].Value)
+	if !ok {
+		return nil
+	}
+	sum := 0
+	for _, n := range []string{"1", "2", "3"} {
+		if v := p.Fields["price_"+n].Value; v != "" {
+			c, ok := cents(v)
+			if !ok {
+				return nil
+			}
+			sum += c
+		}
+	}
+	if sum == 0 || sum == total {
+		return nil
+	}
+	const why = ": die Taxen ergeben nicht das Gesamt-Brutto (eine Taxe oder die Summe falsch gelesen)"
+	out := []string{"total_gross" + why}
+	for _, n := range []string{"1", "2", "3"} {
+		if p.Fields["price_"+n].Value != "" {
+			out = append(out, "price_"+n+why)
+		}
+	}
+	return out
+}
+
+// cents reads "12.34" as 1234.
+func cents(v string) (int, bool) {
+	whole, frac, ok := strings.Cut(v, ".")
+	if !ok || len(frac) != 2 {
+		return 0, false
+	}
+	var w, f int
+	if _, err := fmt.Sscanf(whole+" "+frac, "%d %d", &w, &f); err != nil {
+		return 0, false
+	}
+	return w*100 + f, true
+}
+
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// expected tells whether key must have been printed, given what else was read.
+func expected(key string, raw map[string]Field) bool {
+	if slices.Contains(printedAlways, key) {
+		return true
+	}
+	if slices.Contains(printedByPharmacy, key) {
+		for _, k := range printedByPharmacy {
+			if raw[k].Value != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // greyPaper is, in a grey scan, the darkest grey that is still not black print: black is
 // darker (about 20–60), the red form print lighter (about 100).
