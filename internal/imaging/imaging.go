@@ -25,3 +25,32 @@ func Rotate(src image.Image, deg float64) *image.RGBA {
 	draw.BiLinear.Transform(dst, m, src, b, draw.Over, nil)
 	return dst
 }
+
+// Turn turns src by quarter turns clockwise (1: 90°, 2: 180°, 3: 270°), pixel for pixel.
+func Turn(src image.Image, quarters int) *image.RGBA {
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	q := ((quarters % 4) + 4) % 4
+	dw, dh := w, h
+	if q%2 == 1 {
+		dw, dh = h, w
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for y := range h {
+		for x := range w {
+			var dx, dy int
+			switch q {
+			case 0:
+				dx, dy = x, y
+			case 1:
+				dx, dy = h-1-y, x
+			case 2:
+				dx, dy = w-1-x, h-1-y
+			case 3:
+				dx, dy = y, w-1-x
+			}
+			dst.Set(dx, dy, src.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return dst
+}

@@ -38,6 +38,7 @@ func isForm(c image.Image, x, y int) bool {
 // form's position and scale. A page without the pink ground (a grey scan) is taken as the
 // form, edge to edge.
 func locate(img image.Image) (image.Image, geometry) {
+	img = upright(img)
 	b := img.Bounds()
 	whole := geometry{x0: float64(b.Min.X), y0: float64(b.Min.Y), scale: float64(b.Dx()) / muster16.WidthMM}
 	if deg, ok := skew(img); ok && math.Abs(deg) > 0.05 {
@@ -53,6 +54,42 @@ func locate(img image.Image) (image.Image, geometry) {
 		return img, whole // not the form's ground: something else is pink
 	}
 	return img, geometry{x0: float64(left) - groundLeft*scale, y0: float64(top) - groundTop*scale, scale: scale, found: true}
+}
+
+// upright turns a page scanned on its side or upside down: of the turns that make it
+// landscape, the one whose lower left holds the form's pink extension below the frame
+// (spec §1: x 2–72 mm, y 88.75–103 mm) while the lower right is white paper.
+func upright(img image.Image) image.Image {
+	b := img.Bounds()
+	turns := []int{0, 2}
+	if b.Dy() > b.Dx() {
+		turns = []int{1, 3}
+	}
+	best, bestScore := img, math.Inf(-1)
+	for _, q := range turns {
+		cand := img
+		if q != 0 {
+			cand = imaging.Turn(img, q)
+		}
+		cb := cand.Bounds()
+		scale := float64(cb.Dx()) / muster16.WidthMM
+		band := func(x0, x1 float64) float64 {
+			n, form := 0, 0
+			for y := 92.0; y < 101; y += 1.5 {
+				for x := x0; x < x1; x += 1.5 {
+					n++
+					if isForm(cand, cb.Min.X+int(x*scale), cb.Min.Y+int(y*scale)) {
+						form++
+					}
+				}
+			}
+			return float64(form) / float64(n)
+		}
+		if score := band(5, 68) - band(76, 144); score > bestScore {
+			best, bestScore = cand, score
+		}
+	}
+	return best
 }
 
 // topEdge is the first row of form colour in column x from the top, -1 if none in the

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tresen/tresen/internal/imaging"
 	"github.com/tresen/tresen/internal/muster16/synth"
 )
 
@@ -138,6 +139,29 @@ func TestReadChecksSums(t *testing.T) {
 	for _, key := range []string{"total_gross", "price_1", "kvnr"} {
 		if !slices.ContainsFunc(p.Review, func(r string) bool { return strings.HasPrefix(r, key+":") }) {
 			t.Errorf("%s not marked for review: %v", key, p.Review)
+		}
+	}
+}
+
+// TestReadTurnedPages: pages scanned on their side or upside down are turned upright.
+func TestReadTurnedPages(t *testing.T) {
+	img, err := synth.Render(erika, synth.Options{Skew: 1.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, q := range []int{1, 2, 3} {
+		p, err := e.ReadPage(imaging.Turn(img, q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		right := compare(t, p, erika)
+		if right*100 < len(erika)*95 {
+			t.Errorf("turned %d°: %d of %d fields right", 90*q, right, len(erika))
 		}
 	}
 }
