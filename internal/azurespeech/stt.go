@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -308,7 +307,7 @@ func (s *stream) send(typ websocket.MessageType, msg []byte) error {
 		if s.ctx.Err() != nil {
 			return sttFault("abgebrochen", context.Cause(s.ctx))
 		}
-		return sttFault("Senden an den Dienst fehlgeschlagen", netCause(err))
+		return sttFault("Senden an den Dienst fehlgeschlagen", speech.NetCause(err))
 	}
 	return nil
 }
@@ -402,7 +401,7 @@ func (s *stream) readError(err error) error {
 	var ce websocket.CloseError
 	switch {
 	case !errors.As(err, &ce):
-		return sttFault("Verbindung zum Dienst unterbrochen", netCause(err))
+		return sttFault("Verbindung zum Dienst unterbrochen", speech.NetCause(err))
 	case ce.Code == websocket.StatusNormalClosure && s.endSent.Load():
 		return nil // closed after the end of the audio without turn.end: nothing more to come
 	case ce.Code == websocket.StatusNormalClosure:
@@ -421,34 +420,12 @@ type CloseError struct {
 func (e *CloseError) Error() string { return fmt.Sprintf("WebSocket-Status %d", e.Code) }
 
 func dialError(ctx context.Context, resp *http.Response, err error) error {
-	if ctx.Err() != nil {
-		return sttFault("abgebrochen", ctx.Err())
-	}
-	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-		msg := "der Dienst hat die Verbindung abgelehnt"
-		switch resp.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			msg = "Zugang abgelehnt – bitte Schlüssel und Region der Azure-Speech-Ressource prüfen"
-		case http.StatusNotFound:
-			msg = "Adresse nicht gefunden – bitte Region oder Endpunkt prüfen"
-		case http.StatusTooManyRequests:
-			msg = "zu viele gleichzeitige Verbindungen"
-		}
-		return sttFault(msg, &StatusError{StatusCode: resp.StatusCode})
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return sttFault("Dienst nicht in der Zeitgrenze erreichbar", context.DeadlineExceeded)
-	}
-	return sttFault("Verbindung zum Dienst fehlgeschlagen", netCause(err))
-}
-
-// netCause keeps a network error, which names addresses but never data; other errors of
-// the WebSocket library are dropped, as they may quote what was received.
-func netCause(err error) error {
-	if opErr, ok := errors.AsType[*net.OpError](err); ok {
-		return opErr
-	}
-	return nil
+	return sttFault(speech.DialFault(ctx, resp, err, "Dienst", map[int]string{
+		http.StatusUnauthorized:    "Zugang abgelehnt – bitte Schlüssel und Region der Azure-Speech-Ressource prüfen",
+		http.StatusForbidden:       "Zugang abgelehnt – bitte Schlüssel und Region der Azure-Speech-Ressource prüfen",
+		http.StatusNotFound:        "Adresse nicht gefunden – bitte Region oder Endpunkt prüfen",
+		http.StatusTooManyRequests: "zu viele gleichzeitige Verbindungen",
+	}, func(code int) error { return &StatusError{StatusCode: code} }))
 }
 
 func sttFault(msg string, cause error) error {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -401,7 +400,7 @@ func (s *stream) send(typ websocket.MessageType, msg []byte) error {
 		if s.ctx.Err() != nil {
 			return fault("abgebrochen", context.Cause(s.ctx))
 		}
-		return fault("Senden an den Dienst fehlgeschlagen", netCause(err))
+		return fault("Senden an den Dienst fehlgeschlagen", speech.NetCause(err))
 	}
 	return nil
 }
@@ -481,7 +480,7 @@ func (s *stream) readError(err error) error {
 	var ce websocket.CloseError
 	switch {
 	case !errors.As(err, &ce):
-		return fault("Verbindung zum Dienst unterbrochen", netCause(err))
+		return fault("Verbindung zum Dienst unterbrochen", speech.NetCause(err))
 	case ce.Code == websocket.StatusNormalClosure && s.closeSent.Load():
 		return nil
 	case ce.Code == websocket.StatusNormalClosure:
@@ -591,34 +590,12 @@ func (e *CloseError) Error() string {
 }
 
 func dialError(ctx context.Context, resp *http.Response, err error) error {
-	if ctx.Err() != nil {
-		return fault("abgebrochen", ctx.Err())
-	}
-	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-		msg := "der Dienst hat die Verbindung abgelehnt"
-		switch resp.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			msg = "Zugang abgelehnt – bitte den API-Schlüssel prüfen"
-		case http.StatusPaymentRequired:
-			msg = "das Guthaben des Kontos ist aufgebraucht"
-		case http.StatusTooManyRequests:
-			msg = "zu viele gleichzeitige Verbindungen"
-		}
-		return fault(msg, &StatusError{StatusCode: resp.StatusCode})
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fault("Dienst nicht in der Zeitgrenze erreichbar", context.DeadlineExceeded)
-	}
-	return fault("Verbindung zum Dienst fehlgeschlagen", netCause(err))
-}
-
-// netCause keeps a network error, which names addresses but never data; other errors of
-// the WebSocket library are dropped, as they may quote what was received.
-func netCause(err error) error {
-	if opErr, ok := errors.AsType[*net.OpError](err); ok {
-		return opErr
-	}
-	return nil
+	return fault(speech.DialFault(ctx, resp, err, "Dienst", map[int]string{
+		http.StatusUnauthorized:    "Zugang abgelehnt – bitte den API-Schlüssel prüfen",
+		http.StatusForbidden:       "Zugang abgelehnt – bitte den API-Schlüssel prüfen",
+		http.StatusPaymentRequired: "das Guthaben des Kontos ist aufgebraucht",
+		http.StatusTooManyRequests: "zu viele gleichzeitige Verbindungen",
+	}, func(code int) error { return &StatusError{StatusCode: code} }))
 }
 
 func fault(msg string, cause error) error {

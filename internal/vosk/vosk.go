@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -148,7 +147,7 @@ func (r *Recognizer) Stream(ctx context.Context) (_ speech.Stream, err error) {
 	config := fmt.Sprintf(`{"config": {"sample_rate": %d}}`, speech.SampleRate)
 	if err := conn.Write(dialCtx, websocket.MessageText, []byte(config)); err != nil {
 		conn.CloseNow()
-		return nil, fault("Konfiguration konnte nicht gesendet werden", netCause(err))
+		return nil, fault("Konfiguration konnte nicht gesendet werden", speech.NetCause(err))
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
 	s := &stream{
@@ -280,7 +279,7 @@ func (s *stream) send(typ websocket.MessageType, msg []byte) error {
 		if s.ctx.Err() != nil {
 			return fault("abgebrochen", context.Cause(s.ctx))
 		}
-		return fault("Senden an den Server fehlgeschlagen", netCause(err))
+		return fault("Senden an den Server fehlgeschlagen", speech.NetCause(err))
 	}
 	return nil
 }
@@ -371,7 +370,7 @@ func (s *stream) readError(err error) error {
 	case code != -1:
 		return fault("der Server hat die Verbindung mit einem Fehler beendet", &CloseError{Code: int(code)})
 	}
-	return fault("Verbindung zum Server unterbrochen", netCause(err))
+	return fault("Verbindung zum Server unterbrochen", speech.NetCause(err))
 }
 
 // parseMessage decodes one answer of the server: {"partial": "..."} while it listens,
@@ -438,25 +437,7 @@ type CloseError struct {
 func (e *CloseError) Error() string { return fmt.Sprintf("WebSocket-Status %d", e.Code) }
 
 func dialError(ctx context.Context, resp *http.Response, err error) error {
-	if ctx.Err() != nil {
-		return fault("abgebrochen", ctx.Err())
-	}
-	if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-		return fault("der Server hat die Verbindung abgelehnt", &StatusError{StatusCode: resp.StatusCode})
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fault("Server nicht in der Zeitgrenze erreichbar", context.DeadlineExceeded)
-	}
-	return fault("Verbindung zum Server fehlgeschlagen", netCause(err))
-}
-
-// netCause keeps a network error, which names addresses but never data; other errors of
-// the WebSocket library are dropped, as they may quote what was received.
-func netCause(err error) error {
-	if opErr, ok := errors.AsType[*net.OpError](err); ok {
-		return opErr
-	}
-	return nil
+	return fault(speech.DialFault(ctx, resp, err, "Server", nil, func(code int) error { return &StatusError{StatusCode: code} }))
 }
 
 func fault(msg string, cause error) error {
