@@ -4,11 +4,13 @@
 # names what is missing and fails.
 set -euo pipefail
 
-run_pkgs=(ca-certificates espeak-ng)
 # OCR (internal/ocr through gosseract, cgo): g++, Tesseract and Leptonica headers, the German
-# model; fonts-liberation for the synthetic prescriptions (Courier-compatible).
+# model. Scanning: sane-utils (scanimage). fonts-liberation for the synthetic prescriptions
+# (Courier-compatible).
+ocr_pkgs=(g++ libtesseract-dev libleptonica-dev tesseract-ocr-deu sane-utils)
+run_pkgs=(ca-certificates espeak-ng "${ocr_pkgs[@]}")
 test_pkgs=(ca-certificates postgresql chromium espeak-ng sip-tester baresip-core
-	g++ libtesseract-dev libleptonica-dev tesseract-ocr-deu fonts-liberation)
+	"${ocr_pkgs[@]}" fonts-liberation)
 
 case "${1:-}" in
 run) want=("${run_pkgs[@]}") ;;
