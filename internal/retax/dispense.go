@@ -291,10 +291,19 @@ func formCode(form string) string {
 // specialCodes are the TA1 Sonderkennzeichen the checks know.
 var specialCodes = map[string]string{
 	"02567018": "Notdienstgebühr",
+	"02567001": "BtM-Gebühr",
+	"06461110": "Botendienst",
 	"09999011": "Rezeptur (allgemein)",
 	"09999092": "parenterale Zubereitung mit Zytostatika",
 	"06460518": "Zuschläge für Rezepturen und Zubereitungen",
 	"17717446": "Lieferengpass-Zuschlag",
+}
+
+// IsSpecialCode tells whether code is a Sonderkennzeichen the checks know rather than a
+// product's PZN: a paper prescription's Taxzeile holds either.
+func IsSpecialCode(code string) bool {
+	_, ok := specialCodes[code]
+	return ok
 }
 
 func checkSpecialCodes(c *check) {

@@ -83,6 +83,8 @@ type Check struct {
 	CreatedAt      time.Time    `json:"-"`
 	PrescriptionID string       `json:"prescription_id"`
 	Files          []File       `json:"files"`
+	// Paper is set when the prescription was read from a scanned Muster 16.
+	Paper *Paper `json:"paper,omitempty"`
 	Report         retax.Report `json:"report"`
 	Summary        Summary      `json:"summary"`
 	Decisions      []Decision   `json:"decisions,omitempty"`
@@ -238,6 +240,15 @@ func (s *Service) save(ctx context.Context, tenantID, rxID string, files []File)
 // run reads a check's files and runs the rules; decisions on findings that are gone are
 // dropped.
 func (s *Service) run(chk *Check) error {
+	defer func() {
+		chk.Decisions = slices.DeleteFunc(chk.Decisions, func(d Decision) bool {
+			return !slices.ContainsFunc(chk.Report.Findings, func(f retax.Finding) bool { return f.Code == d.Code && f.Path == d.Path })
+		})
+	}()
+	if chk.Paper != nil {
+		s.runPaper(chk)
+		return nil
+	}
 	var read []erezept.File
 	for _, f := range chk.Files {
 		ef, err := erezept.Read(f.Name, f.Data)
@@ -255,9 +266,6 @@ func (s *Service) run(chk *Check) error {
 	chk.Report = retax.Check(retax.Input{Prescription: c.Prescription, Dispense: c.Dispense, Unsupported: c.Unsupported, At: now, Articles: s.Articles})
 	chk.CheckedAt = now
 	chk.Summary = summarize(c)
-	chk.Decisions = slices.DeleteFunc(chk.Decisions, func(d Decision) bool {
-		return !slices.ContainsFunc(chk.Report.Findings, func(f retax.Finding) bool { return f.Code == d.Code && f.Path == d.Path })
-	})
 	return nil
 }
 
