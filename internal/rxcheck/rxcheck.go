@@ -79,16 +79,16 @@ type Summary struct {
 
 // Check is one checked prescription as stored.
 type Check struct {
-	ID             string       `json:"-"` // the record's id
-	CreatedAt      time.Time    `json:"-"`
-	PrescriptionID string       `json:"prescription_id"`
-	Files          []File       `json:"files"`
+	ID             string    `json:"-"` // the record's id
+	CreatedAt      time.Time `json:"-"`
+	PrescriptionID string    `json:"prescription_id"`
+	Files          []File    `json:"files"`
 	// Paper is set when the prescription was read from a scanned Muster 16.
-	Paper *Paper `json:"paper,omitempty"`
-	Report         retax.Report `json:"report"`
-	Summary        Summary      `json:"summary"`
-	Decisions      []Decision   `json:"decisions,omitempty"`
-	CheckedAt      time.Time    `json:"checked_at"`
+	Paper     *Paper       `json:"paper,omitempty"`
+	Report    retax.Report `json:"report"`
+	Summary   Summary      `json:"summary"`
+	Decisions []Decision   `json:"decisions,omitempty"`
+	CheckedAt time.Time    `json:"checked_at"`
 }
 
 // Traffic lights.
