@@ -379,3 +379,44 @@ func euroCents(s string) (int64, bool) {
 	}
 	return e*100 + c, true
 }
+
+// Token is an E-Rezept token as scanned from the patient's printout: the access code
+// the pharmacy needs to retrieve the prescription from the E-Rezept-Fachdienst.
+type Token struct {
+	AccessCode string `json:"access_code"`
+	PageID     string `json:"page_id"`
+}
+
+// AddToken keeps a scanned E-Rezept token under its Rezept-ID: the check waits for the
+// prescription's data, which join it by that ID when they arrive (or joins the check
+// they already made).
+func (s *Service) AddToken(ctx context.Context, tenantID, rxID string, t Token) (Check, error) {
+	if err := prescription.ValidatePrescriptionID(rxID); err != nil {
+		return Check{}, errs.E(errs.Invalid, "%s", errs.Message(err))
+	}
+	kind := retention.Prescription
+	recs, err := s.Store.ListRecords(ctx, tenantID, store.RecordFilter{Kind: &kind, Lookup: &rxID, Limit: 1})
+	if err != nil {
+		return Check{}, err
+	}
+	chk := Check{PrescriptionID: rxID}
+	if len(recs) > 0 {
+		if chk, err = decode(recs[0]); err != nil {
+			return Check{}, err
+		}
+	}
+	chk.Token = &t
+	if err := s.run(&chk); err != nil {
+		return Check{}, err
+	}
+	data, err := json.Marshal(chk)
+	if err != nil {
+		return Check{}, err
+	}
+	if len(recs) > 0 {
+		return chk, s.Store.UpdateRecord(ctx, tenantID, chk.ID, data)
+	}
+	rec, err := s.Store.AddRecord(ctx, tenantID, store.Record{Kind: retention.Prescription, Lookup: rxID, Data: data}, nil)
+	chk.ID, chk.CreatedAt = rec.ID, rec.CreatedAt
+	return chk, err
+}

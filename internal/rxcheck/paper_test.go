@@ -177,3 +177,39 @@ func TestPaperAccident(t *testing.T) {
 		}
 	})
 }
+
+// TestToken: a scanned token waits for its prescription's data, which join it by the
+// Rezept-ID.
+func TestToken(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &rxcheck.Service{Store: db, Now: func() time.Time { return time.Date(2026, 7, 19, 15, 0, 0, 0, time.UTC) }}
+		if _, err := s.AddToken(ctx, ph.ID, "160.115.468.135.035.51", rxcheck.Token{AccessCode: "ab"}); !errs.Is(err, errs.Invalid) {
+			t.Errorf("wrong check digit: %v", err)
+		}
+		tok := rxcheck.Token{AccessCode: strings.Repeat("7a", 32), PageID: "page-1"}
+		c, err := s.AddToken(ctx, ph.ID, "160.115.468.135.035.50", tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Light() != rxcheck.Yellow || len(c.Report.NotChecked) != 1 {
+			t.Errorf("token only: light %s, not checked %q", c.Light(), c.Report.NotChecked)
+		}
+		res, err := s.Add(ctx, ph.ID, files(t, "PZN_Nr31_VerordnungArzt.xml"))
+		if err != nil || len(res.Checks) != 1 {
+			t.Fatalf("add: %+v %v", res, err)
+		}
+		got := res.Checks[0]
+		if got.ID != c.ID || got.Token == nil || got.Token.AccessCode != tok.AccessCode || got.Light() != rxcheck.Green {
+			t.Errorf("joined: id %s/%s token %+v light %s", got.ID, c.ID, got.Token, got.Light())
+		}
+		// Scanned again after the data came: still one check.
+		again, err := s.AddToken(ctx, ph.ID, "160.115.468.135.035.50", tok)
+		if err != nil || again.ID != c.ID || len(again.Files) != 1 {
+			t.Errorf("token again: %s %d %v", again.ID, len(again.Files), err)
+		}
+	})
+}

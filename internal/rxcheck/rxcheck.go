@@ -84,7 +84,9 @@ type Check struct {
 	PrescriptionID string    `json:"prescription_id"`
 	Files          []File    `json:"files"`
 	// Paper is set when the prescription was read from a scanned Muster 16.
-	Paper     *Paper       `json:"paper,omitempty"`
+	Paper *Paper `json:"paper,omitempty"`
+	// Token is set when an E-Rezept token printout was scanned for it.
+	Token     *Token       `json:"token,omitempty"`
 	Report    retax.Report `json:"report"`
 	Summary   Summary      `json:"summary"`
 	Decisions []Decision   `json:"decisions,omitempty"`
@@ -247,6 +249,13 @@ func (s *Service) run(chk *Check) error {
 	}()
 	if chk.Paper != nil {
 		s.runPaper(chk)
+		return nil
+	}
+	if len(chk.Files) == 0 && chk.Token != nil {
+		now := s.now()
+		chk.Report = retax.Report{PrescriptionID: chk.PrescriptionID, CheckedAt: now.Format(time.RFC3339), Findings: []retax.Finding{},
+			NotChecked: []string{"Nur der Token wurde gescannt: die Verordnung prüft Tresen, sobald ihre E-Rezept-Daten da sind."}}
+		chk.CheckedAt = now
 		return nil
 	}
 	var read []erezept.File
