@@ -308,6 +308,7 @@ type pdfPage struct {
 	imageDict string // entries of the image's dictionary, without Length; "" for a page without image
 	data      []byte
 	text      string // text on the page
+	inForm    bool   // the image is drawn by a Form XObject, as some scan software does
 }
 
 func buildPDF(pages []pdfPage) []byte {
@@ -337,6 +338,10 @@ func buildPDF(pages []pdfPage) []byte {
 		if p.imageDict != "" {
 			im := obj(fmt.Sprintf("<< /Type /XObject /Subtype /Image %s /Length %d >>", p.imageDict, len(p.data)), p.data)
 			resources = fmt.Sprintf("/XObject << /Im0 %d 0 R >>", im)
+			if p.inForm {
+				fm := obj(fmt.Sprintf("<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << %s >> /Length %d >>", resources, len(content)), []byte(content))
+				resources, content = fmt.Sprintf("/XObject << /Fm0 %d 0 R >>", fm), "/Fm0 Do"
+			}
 		} else {
 			content = fmt.Sprintf("BT /F1 12 Tf 72 720 Td (%s) Tj ET", p.text)
 			resources = fmt.Sprintf("/Font << /F1 %d 0 R >>", font)

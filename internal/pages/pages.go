@@ -237,10 +237,15 @@ func prefixPage(n int, err error) error {
 	return &errs.Error{Kind: errs.Invalid, Message: fmt.Sprintf("Seite %d: %s", n, msg), Err: cause}
 }
 
-// panicError turns a recovered value into an error with the stack, for the log.
-func panicError(r any) error {
-	return fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+// panicked is a decoder's panic on hostile data, recovered; the stack is for the log.
+type panicked struct {
+	value any
+	stack []byte
 }
+
+func (p *panicked) Error() string { return fmt.Sprintf("panic: %v\n%s", p.value, p.stack) }
+
+func panicError(r any) error { return &panicked{value: r, stack: debug.Stack()} }
 
 func megapixels(n int) string {
 	if n < 1_000_000 {

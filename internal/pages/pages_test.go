@@ -284,6 +284,7 @@ func TestReadPDFRaster(t *testing.T) {
 		{imageDict: "/Width 4 /Height 2 /ColorSpace [/Indexed /DeviceRGB 3 <FF0000 00FF00 0000FF FFFFFF>] /BitsPerComponent 8 /Filter /ASCIIHexDecode", data: []byte(fmt.Sprintf("%X>", indexed))},
 		{imageDict: "/Width 4 /Height 2 /ColorSpace /DeviceCMYK /BitsPerComponent 8 /Filter /FlateDecode", data: mustZlib(t, cmyk)},
 		{imageDict: "/Width 4 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8 /Decode [1 0] /Filter /FlateDecode", data: mustZlib(t, gray)},
+		{imageDict: "/Width 4 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", data: mustZlib(t, gray), inForm: true},
 	})
 	got, err := Read("raster.pdf", pdf, Limits{})
 	if err != nil {
@@ -296,6 +297,7 @@ func TestReadPDFRaster(t *testing.T) {
 		{{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}},
 		{{255, 0, 0}, {255, 0, 0}, {255, 0, 0}, {255, 0, 0}},
 		{{255, 255, 255}, {170, 170, 170}, {85, 85, 85}, {0, 0, 0}},
+		{{0, 0, 0}, {85, 85, 85}, {170, 170, 170}, {255, 255, 255}},
 	}
 	var gotRows [][][3]uint8
 	for _, p := range got {
@@ -515,5 +517,47 @@ func TestPDFWritesNoConfig(t *testing.T) {
 	}
 	if model.ConfigPath == "disable" {
 		t.Error("model.ConfigPath was changed")
+	}
+}
+
+// A 300 dpi A5 scan, as the OCR (about 1 s a page) gets it.
+func benchmarkRead(b *testing.B, data []byte) {
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		pages, err := Read("bench", data, Limits{})
+		if err != nil || pages[0].Err != nil {
+			b.Fatal(err, pages[0].Err)
+		}
+	}
+}
+
+func a5(tb testing.TB) image.Image {
+	tb.Helper()
+	p := paper(1748, 2480, white, 10, 1)
+	for y := 200; y < 2300; y += 120 {
+		write(p, "Ibuprofen 400 mg N2 PZN 01234567", 150, y, 3, ink)
+	}
+	return p
+}
+
+func BenchmarkReadJPEG(b *testing.B) { benchmarkRead(b, mustJPEG(b, a5(b), 85)) }
+func BenchmarkReadPDF(b *testing.B)  { benchmarkRead(b, mustPDF(b, mustJPEG(b, a5(b), 85))) }
+func BenchmarkReadTIFFDeflate(b *testing.B) {
+	benchmarkRead(b, buildTIFF(binary.LittleEndian, []tiffPage{rgbTIFFPage(b, a5(b), 8)}, nil))
+}
+
+// pdfcpu's import writes a PNG with transparency as an image with a soft mask of the same
+// size; the page is the image, not its mask.
+func TestReadPDFSoftMask(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 20, 10))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = red.R, red.G, red.B, 0x80
+	}
+	pages, err := Read("alpha.pdf", mustPDF(t, mustPNG(t, img)), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pages[0]; p.Err != nil || !near(rgbAt(p.Image, 5, 5), [3]uint8{red.R, red.G, red.B}, 2) {
+		t.Errorf("page %+v, colour %v", summarise(pages), rgbAt(p.Image, 5, 5))
 	}
 }
