@@ -146,6 +146,16 @@ func TestBlank(t *testing.T) {
 			draw.Draw(p, image.Rect(0, 0, 40, a6H), image.NewUniform(color.RGBA{60, 60, 60, 255}), image.Point{}, draw.Src)
 			return p
 		}, true},
+		{"show-through of a printed front on thin paper", func(t *testing.T) image.Image {
+			p := paper(a6W, a6H, white, 10, 17)
+			for y := 200; y < 1100; y += 90 {
+				write(p, "tropfen N1 1-0-1 mg", 200, y, 3, color.RGBA{215, 215, 215, 255})
+			}
+			return jpegRoundTrip(t, p, 75)
+		}, true},
+		{"show-through of a pink form", func(t *testing.T) image.Image {
+			return jpegRoundTrip(t, faint(paper(a6W, a6H, white, 10, 18), mirror(form(t, 4)), 0.15), 75)
+		}, true},
 		{"a few words", func(t *testing.T) image.Image {
 			p := paper(a6W, a6H, white, 10, 11)
 			write(p, "Bitte wenden", 500, 600, 3, ink)
@@ -183,6 +193,33 @@ func TestBlank(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mirror flips img left to right, as the front looks through the paper from the back.
+func mirror(img image.Image) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := range b.Dy() {
+		for x := range b.Dx() {
+			out.Set(b.Dx()-1-x, y, img.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return out
+}
+
+// faint blends share of over into dst, as light through paper does.
+func faint(dst *image.RGBA, over image.Image, share float64) *image.RGBA {
+	for y := range dst.Rect.Dy() {
+		for x := range dst.Rect.Dx() {
+			c := rgbAt(over, x, y)
+			p := dst.Pix[dst.PixOffset(x, y):]
+			for k := range 3 {
+				// Light passes what the ink on the other side does not absorb.
+				p[k] = uint8(float64(p[k]) * (1 - share*(1-float64(c[k])/255)))
+			}
+		}
+	}
+	return dst
 }
 
 func BenchmarkBlank(b *testing.B) {

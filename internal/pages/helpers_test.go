@@ -101,6 +101,7 @@ type tiffPage struct {
 	strips [][]byte
 	// stripOffset, when set, replaces the real offset of strip 0 (to point it astray).
 	stripOffset uint32
+	tiled       bool // the strips are tiles
 }
 
 func short(tag uint16, v ...uint32) tiffField { return tiffField{tag: tag, typ: tShort, vals: v} }
@@ -135,7 +136,10 @@ func buildTIFF(bo byteOrder, pages []tiffPage, next map[int]int) []byte {
 			offs[0] = p.stripOffset
 		}
 		fields := slices.Clone(p.fields)
-		if len(p.strips) > 0 {
+		switch {
+		case p.tiled:
+			fields = append(fields, long(tagTileOffsets, offs...), long(tagTileByteCounts, counts...))
+		case len(p.strips) > 0:
 			fields = append(fields, long(tagStripOffsets, offs...), long(tagStripByteCounts, counts...))
 		}
 		slices.SortFunc(fields, func(a, b tiffField) int { return int(a.tag) - int(b.tag) })
@@ -270,6 +274,30 @@ func jpegTIFFPage(tb testing.TB, img image.Image, rows int, tables bool, photome
 	if tables {
 		p.fields = append(p.fields, tiffField{tag: tagJPEGTables, typ: tUndefined, raw: shared})
 	}
+	return p
+}
+
+// jpegTIFFTiles is a page in JPEG compression in tiles of size × size pixels, padded at
+// the right and bottom edges as the spec asks, with shared tables.
+func jpegTIFFTiles(tb testing.TB, img image.Image, size int) tiffPage {
+	tb.Helper()
+	r := img.Bounds()
+	p := tiffPage{tiled: true, fields: []tiffField{
+		long(tagImageWidth, uint32(r.Dx())), long(tagImageLength, uint32(r.Dy())),
+		short(258, 8, 8, 8), short(tagCompression, 7), short(tagPhotometric, 6),
+		short(tagSamplesPerPixel, 3), long(tagTileWidth, uint32(size)), long(tagTileLength, uint32(size)),
+	}}
+	var shared []byte
+	for y := r.Min.Y; y < r.Max.Y; y += size {
+		for x := r.Min.X; x < r.Max.X; x += size {
+			tile := image.NewRGBA(image.Rect(0, 0, size, size))
+			draw.Draw(tile, tile.Rect, img, image.Pt(x, y), draw.Src)
+			var data []byte
+			shared, data = splitJPEG(tb, mustJPEG(tb, tile, 90))
+			p.strips = append(p.strips, data)
+		}
+	}
+	p.fields = append(p.fields, tiffField{tag: tagJPEGTables, typ: tUndefined, raw: shared})
 	return p
 }
 

@@ -76,6 +76,14 @@ type File struct {
 // bytes), never by its name. It fails when the whole file is unusable: empty, too large,
 // not a supported type, a truncated or broken header, too many pages, a PDF without images
 // or one that needs a password. The message says what is wrong, in German.
+//
+// What is read: TIFF pages uncompressed, LZW, Deflate, PackBits, CCITT G3 (1-D) and G4 and
+// JPEG (TIFF 6.0 style, strips or tiles); in PDF the largest image of each page in DCT
+// (JPEG), Flate, LZW, RunLength or ASCII filters (gray, RGB, CMYK, indexed; ICC-based and
+// calibrated spaces as their device spaces) or CCITT fax (G4, G3 1-D); PNG; JPEG. A page
+// in another encoding — JBIG2, JPEG 2000, old-style JPEG in TIFF, CCITT G3 2-D, planar
+// TIFF, Lab or DeviceN colour — comes with an error naming it; its file's other pages
+// still come.
 func Open(name string, data []byte, lim Limits) (f *File, err error) {
 	lim = lim.withDefaults()
 	if len(data) == 0 {

@@ -139,6 +139,9 @@ func TestRead(t *testing.T) {
 		{"tiff jpeg one strip", buildTIFF(binary.LittleEndian, []tiffPage{jpegTIFFPage(t, solid(40, 40, red), 40, true, 6)}, nil), Limits{}, []summary{
 			{Number: 1, Size: "40×40"},
 		}},
+		{"tiff jpeg tiles padded at the edges", buildTIFF(binary.LittleEndian, []tiffPage{jpegTIFFTiles(t, solid(40, 30, red), 16)}, nil), Limits{}, []summary{
+			{Number: 1, Size: "40×30"},
+		}},
 		{"tiff jpeg said to be rgb but subsampled", buildTIFF(binary.LittleEndian, []tiffPage{jpegTIFFPage(t, solid(40, 40, red), 40, false, 2)}, nil), Limits{}, []summary{
 			{Number: 1, Err: "Seite 1: TIFF mit unterabgetastetem RGB-JPEG wird nicht unterstützt"},
 		}},
@@ -206,9 +209,9 @@ func TestReadOrderAndColours(t *testing.T) {
 		tiffPages = append(tiffPages, rgbTIFFPage(t, solid(64, 48, c), 8))
 	}
 	files := map[string][]byte{
-		"scan.tif":  buildTIFF(binary.LittleEndian, tiffPages, nil),
-		"scan.pdf":  mustPDF(t, jpegs...),
-		"scan2.tif": buildTIFF(binary.BigEndian, []tiffPage{jpegTIFFPage(t, solid(64, 48, red), 16, true, 6), jpegTIFFPage(t, solid(64, 48, green), 48, false, 6), jpegTIFFPage(t, solid(64, 48, blue), 8, true, 6)}, nil),
+		"scan.tif": buildTIFF(binary.LittleEndian, tiffPages, nil),
+		"scan.pdf": mustPDF(t, jpegs...),
+		"jpeg.tif": buildTIFF(binary.BigEndian, []tiffPage{jpegTIFFPage(t, solid(64, 48, red), 16, true, 6), jpegTIFFPage(t, solid(64, 48, green), 48, false, 6), jpegTIFFTiles(t, solid(64, 48, blue), 16)}, nil),
 	}
 	for name, data := range files {
 		t.Run(name, func(t *testing.T) {
@@ -239,6 +242,7 @@ func TestReadCCITT(t *testing.T) {
 		{imageDict: "/Width 153 /Height 55 /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns 153 /Rows 55 >>", data: g4},
 		{imageDict: "/Width 153 /Height 55 /ImageMask true /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns 153 /Rows 55 >>", data: g4},
 		{imageDict: "/Width 153 /Height 55 /ColorSpace /DeviceGray /BitsPerComponent 1 /Decode [1 0] /Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns 153 /BlackIs1 true >>", data: g4},
+		{imageDict: "/Width 153 /Height 55 /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode /DecodeParms << /K -1 >>", data: g4},
 	})
 	files := map[string][]byte{
 		"tiff": buildTIFF(binary.BigEndian, []tiffPage{g4TIFFPage(g4, 153, 55)}, nil),

@@ -466,7 +466,8 @@ func raster(data []byte, w, h, bpc int, space pdfSpace, decode []float64) image.
 // decodePDFCCITT decodes a bilevel image in CCITT fax compression (Group 4, or Group 3
 // one-dimensional) straight into gray.
 func decodePDFCCITT(ctx *model.Context, im pdfImage, parms types.Dict, data []byte) (image.Image, error) {
-	k, cols, blackIs1, align := 0, 1728, false, false
+	// Columns defaults to 1728 (a fax line), but writers that leave it out mean the width.
+	k, cols, blackIs1, align := 0, im.w, false, false
 	if parms != nil {
 		if v, ok := parms.Find("K"); ok {
 			if i, err := ctx.DereferenceInteger(v); err == nil && i != nil {

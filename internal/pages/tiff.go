@@ -346,6 +346,9 @@ func (t *tiffFile) decodeJPEG(p tiffIFD, w, h int, lim Limits) (image.Image, err
 		if cfg.Width > bw || cfg.Height > bh {
 			return nil, errs.E(errs.Invalid, "ein Bildstreifen ist mit %d × %d Pixeln größer als angegeben (%d × %d)", cfg.Width, cfg.Height, bw, bh)
 		}
+		if err := checkPixels(int64(cfg.Width), int64(cfg.Height), lim); err != nil {
+			return nil, err
+		}
 		block, err := jpeg.Decode(bytes.NewReader(stream))
 		if err != nil {
 			return nil, invalid(err, "die Bilddaten sind beschädigt oder unvollständig")
