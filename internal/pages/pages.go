@@ -18,7 +18,10 @@ import (
 type Page struct {
 	File   string      // the file's name as it came in
 	Number int         // 1-based page within the file
-	Image  image.Image // nil when Err != nil
+	// Image is as the decoder returns it, not converted: *image.YCbCr from JPEG,
+	// *image.Gray from black-and-white and gray scans, *image.RGBA, *image.CMYK,
+	// *image.Paletted and the rest. Nil when Err != nil.
+	Image image.Image
 	// Err says why this page could not be read, in German for the per-page status
 	// ("Seite 3: …"); the other pages of the file still come.
 	Err error
@@ -75,7 +78,8 @@ type File struct {
 // Open reads the structure of the file data called name, typed by its content (magic
 // bytes), never by its name. It fails when the whole file is unusable: empty, too large,
 // not a supported type, a truncated or broken header, too many pages, a PDF without images
-// or one that needs a password. The message says what is wrong, in German.
+// or one that needs a password. The message says what is wrong, in German. The File reads
+// from data, which must not change while it is used.
 //
 // What is read: TIFF pages uncompressed, LZW, Deflate, PackBits, CCITT G3 (1-D) and G4 and
 // JPEG (TIFF 6.0 style, strips or tiles); in PDF the largest image of each page in DCT
@@ -120,7 +124,9 @@ func Open(name string, data []byte, lim Limits) (f *File, err error) {
 }
 
 // Read returns all pages of the file data called name; see Open for when it fails as a
-// whole. A page that cannot be read carries its reason in Page.Err.
+// whole. A page that cannot be read carries its reason in Page.Err. All decoded pages are
+// held at once (a 300 dpi A4 colour page is about 13 MB as JPEG decodes it, 35 MB as
+// RGBA); Open and File.All hand them out one at a time.
 func Read(name string, data []byte, lim Limits) ([]Page, error) {
 	f, err := Open(name, data, lim)
 	if err != nil {
