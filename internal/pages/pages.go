@@ -16,8 +16,8 @@ import (
 
 // Page is one side of a sheet as scanned.
 type Page struct {
-	File   string      // the file's name as it came in
-	Number int         // 1-based page within the file
+	File   string // the file's name as it came in
+	Number int    // 1-based page within the file
 	// Image is as the decoder returns it, not converted: *image.YCbCr from JPEG,
 	// *image.Gray from black-and-white and gray scans, *image.RGBA, *image.CMYK,
 	// *image.Paletted and the rest. Nil when Err != nil.
