@@ -28,8 +28,8 @@ const (
 	// maxPixels refuses images that would take seconds to convert, such as A4 at 1200 dpi in
 	// colour.
 	maxPixels = 150_000_000
-	// minCodeSide is the smallest region, in work pixels, taken for a code: a token needs at
-	// least 40×40 modules and the reader at least 2 px per module.
+	// minCodeSide is the smallest L, in work pixels, taken for a code: 20 modules of 2 px,
+	// the fewest the reader can sample. A token's symbol has 40 modules or more.
 	minCodeSide = 40
 	// maxAttempts bounds the regions given to the reader on one page, and maxWorkFactor
 	// their pixels, as a multiple of the page's.
@@ -146,8 +146,7 @@ type run struct {
 
 // component is a connected (8-neighbour) region of dark pixels.
 type component struct {
-	box    image.Rectangle
-	pixels int
+	box image.Rectangle
 }
 
 // newPage makes a page of img averaged down by k.
@@ -228,7 +227,6 @@ func (p *page) label() {
 		r.comp = c
 		comp := &p.comps[c]
 		comp.box = comp.box.Union(image.Rect(int(r.x0), int(r.y), int(r.x1), int(r.y)+1))
-		comp.pixels += int(r.x1 - r.x0)
 	}
 }
 
@@ -269,8 +267,9 @@ func (p *page) findCodes() []code {
 }
 
 // looksLikeCode reports whether the component with bounding box r may be the L of a
-// DataMatrix symbol: big enough, about square, about half dark, and crossed by many dark runs in both
-// directions (a symbol of n modules by about n/4 per line; a letter by at most 4).
+// DataMatrix symbol: big enough, about square, about half dark, and crossed by many dark
+// runs in both directions (a symbol of n modules by about n/4 per line, a letter by at most
+// 4).
 func (p *page) looksLikeCode(r image.Rectangle) bool {
 	w, h := r.Dx(), r.Dy()
 	// The L of a square symbol turned by θ is 1+tan θ times as wide as high: 1.36 at 20°.
@@ -316,9 +315,9 @@ func (p *page) darkRuns(x, y, dx, dy, n int) int {
 
 // read gives the region around the component ci, a symbol's L, to the DataMatrix reader,
 // with everything that is not part of the symbol whitened. The symbol is the dark pixels
-// chained to the L by gaps of up to about one and a half modules: a DataMatrix has no white
-// area wider than that (24 white modules around a dark one are rare enough), while text and
-// lines keep a wider distance.
+// chained to the L by gaps of up to about one and a half modules: within a DataMatrix a dark
+// module is that close to another one unless all 24 modules around it are white (one in 16
+// million in random data), while text and lines keep a wider distance from the code.
 func (p *page) read(ci int) (string, bool) {
 	box := p.comps[ci].box
 	region := p.region(box)

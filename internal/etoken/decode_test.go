@@ -189,27 +189,40 @@ func TestDecode(t *testing.T) {
 		turn   int     // quarter turns clockwise
 		skew   float64 // degrees clockwise
 		jpeg   int     // quality, 0 for none
+		decoy  bool    // a halftone picture that looks like a code to the eye of Decode
 	}{
-		{"A5 three clean", false, 300, 0.5, three, 0, 0, 0},
-		{"A5 three JPEG 60", false, 300, 0.5, three, 0, 0, 60},
-		{"A5 three skewed 2.5° JPEG 60", false, 300, 0.5, three, 0, 2.5, 60},
-		{"A5 three skewed -3° JPEG 60", false, 300, 0.5, three, 0, -3, 60},
-		{"A5 three 200 dpi skewed 3° JPEG 60", false, 200, 0.5, three, 0, 3, 60},
-		{"A5 two 200 dpi skewed -2° JPEG 60", false, 200, 0.5, []Token{tokenP, tokenB}, 0, -2, 60},
-		{"A5 one 200 dpi JPEG 60", false, 200, 0.5, []Token{tokenC}, 0, 0, 60},
-		{"A5 three 0.4 mm 200 dpi skewed 2° JPEG 60", false, 200, 0.4, three, 0, 2, 60},
-		{"A5 three gematik's 0.7 mm skewed 2°", false, 300, 0.7, three, 0, 2, 75},
-		{"A5 three skewed 15° JPEG 60", false, 300, 0.5, three, 0, 15, 60},
-		{"A5 three turned sideways 200 dpi skewed 2° JPEG 60", false, 200, 0.5, three, 1, 2, 60},
-		{"A5 three upside down 200 dpi JPEG 60", false, 200, 0.5, three, 2, 0, 60},
-		{"A5 three turned left JPEG 60", false, 300, 0.5, three, 3, -1, 60},
-		{"A5 three 600 dpi skewed 1° JPEG 60", false, 600, 0.5, three, 0, 1, 60},
-		{"A4 three skewed 2° JPEG 60", true, 300, 0.5, three, 0, 2, 60},
-		{"A4 three 200 dpi skewed -2.5° JPEG 60", true, 200, 0.5, three, 0, -2.5, 60},
+		{"A5 three clean", false, 300, 0.5, three, 0, 0, 0, false},
+		{"A5 three JPEG 60", false, 300, 0.5, three, 0, 0, 60, false},
+		{"A5 three skewed 2.5° JPEG 60", false, 300, 0.5, three, 0, 2.5, 60, false},
+		{"A5 three skewed -3° JPEG 60", false, 300, 0.5, three, 0, -3, 60, false},
+		{"A5 three 200 dpi skewed 3° JPEG 60", false, 200, 0.5, three, 0, 3, 60, false},
+		{"A5 two 200 dpi skewed -2° JPEG 60", false, 200, 0.5, []Token{tokenP, tokenB}, 0, -2, 60, false},
+		{"A5 one 200 dpi JPEG 60", false, 200, 0.5, []Token{tokenC}, 0, 0, 60, false},
+		{"A5 three 0.4 mm 200 dpi skewed 2° JPEG 60", false, 200, 0.4, three, 0, 2, 60, false},
+		{"A5 three gematik's 0.7 mm skewed 2°", false, 300, 0.7, three, 0, 2, 75, false},
+		{"A5 three skewed 15° JPEG 60", false, 300, 0.5, three, 0, 15, 60, false},
+		{"A5 three turned sideways 200 dpi skewed 2° JPEG 60", false, 200, 0.5, three, 1, 2, 60, false},
+		{"A5 three upside down 200 dpi JPEG 60", false, 200, 0.5, three, 2, 0, 60, false},
+		{"A5 three turned left JPEG 60", false, 300, 0.5, three, 3, -1, 60, false},
+		{"A5 three 600 dpi skewed 1° JPEG 60", false, 600, 0.5, three, 0, 1, 60, false},
+		{"A4 three skewed 2° JPEG 60", true, 300, 0.5, three, 0, 2, 60, false},
+		{"A4 three 200 dpi skewed -2.5° JPEG 60", true, 200, 0.5, three, 0, -2.5, 60, false},
+		{"A4 three and a decoy skewed 2° JPEG 60", true, 300, 0.5, three, 0, 2, 60, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var img image.Image = printout(t, tt.a4, tt.dpi, tt.module, tt.tokens...)
+			page := printout(t, tt.a4, tt.dpi, tt.module, tt.tokens...)
+			if tt.decoy {
+				s := &sheet{img: page, dpi: tt.dpi, rnd: rand.New(rand.NewPCG(5, 6))}
+				for y := range 80 {
+					for x := range 80 {
+						if s.rnd.IntN(2) == 0 {
+							s.rect(120+float64(x)*0.5, 200+float64(y)*0.5, 0.5, 0.5)
+						}
+					}
+				}
+			}
+			var img image.Image = page
 			if tt.turn != 0 {
 				img = imaging.Turn(img, tt.turn)
 			}
