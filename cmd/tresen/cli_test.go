@@ -56,7 +56,7 @@ func TestCLI(t *testing.T) {
 			if code, _, _ := cli(t, "gibtsnicht"); code != 2 {
 				t.Errorf("unknown command: exit %d", code)
 			}
-			if code, _, errOut := cli(t, "rx", "ocr"); code != 2 || !strings.Contains(errOut, "folgt mit seinem Issue") {
+			if code, _, errOut := cli(t, "rx", "ocr"); code != 2 || !strings.Contains(errOut, "kein Bild angegeben") {
 				t.Errorf("rx ocr: exit %d %q", code, errOut)
 			}
 

@@ -52,7 +52,7 @@ Aufruf:
   tresen nlu [--now RFC3339] [--json] TEXT
   tresen chat [--tenant ID]
   tresen rx check [--at JJJJ-MM-TT[THH:MM]] [--articles DATEI] [--state BL] [--json] DATEI|ORDNER...
-  tresen rx ocr   (folgt mit seinem Issue)
+  tresen rx ocr   [--json] BILD|ORDNER...      (TIFF, PDF, PNG, JPEG: Muster 16 und E-Rezept-Ausdrucke)
 
 Jeder Befehl, der gespeicherte Daten liest oder schreibt, nimmt --data DIR oder --postgres URL.
 Geheimnisse: TRESEN_MASTER_KEY / --master-key-file, TRESEN_PEPPER / --pepper-file (siehe README).

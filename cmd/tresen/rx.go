@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,20 +16,28 @@ import (
 	"github.com/tresen/tresen/internal/erezept"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhir"
+	"github.com/tresen/tresen/internal/intake"
 	"github.com/tresen/tresen/internal/retax"
+	"github.com/tresen/tresen/internal/rxcheck"
 )
 
 // runRx dispatches the prescription commands.
 func runRx(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "check" {
-		return usagef("rx: Unterbefehl check erwartet (rx ocr folgt mit seinem Issue)")
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return runRxCheck(args[1:], stdout, stderr)
+		case "ocr":
+			return runRxOCR(args[1:], stdout, stderr)
+		}
 	}
-	return runRxCheck(args[1:], stdout, stderr)
+	return usagef("rx: Unterbefehl check oder ocr erwartet")
 }
 
-// runRxCheck reads E-Rezept files (and directories of them), groups them by Rezept-ID and
-// prints the findings per prescription: JSON lines with --json, else a report for people.
-// Exit status 1 when any finding is an error, 2 when a file is unreadable.
+// runRxCheck reads E-Rezept files and scanned paper prescriptions (and directories of
+// them), groups the E-Rezept files by Rezept-ID, reads the paper ones by OCR and prints
+// the findings per prescription: JSON lines with --json, else a report for people. Exit
+// status 1 when any finding is an error, 2 when a file is unreadable.
 func runRxCheck(args []string, stdout, stderr io.Writer) error {
 	fset := newFlags("rx check")
 	atFlag := fset.String("at", "", "dispensing time when the data gives none: YYYY-MM-DD or YYYY-MM-DDTHH:MM (Berlin; default now)")
@@ -59,7 +66,7 @@ func runRxCheck(args []string, stdout, stderr io.Writer) error {
 		in.Articles = cat
 	}
 
-	files, unreadable := readRxFiles(paths, stderr)
+	files, scans, unreadable := readRxFiles(paths, stderr)
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	errorsFound := 0
@@ -79,6 +86,16 @@ func runRxCheck(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		printReport(stdout, rep, c.Files)
+	}
+	if len(scans) > 0 {
+		n, err := checkScans(scans, in, *asJSON, stdout, stderr)
+		errorsFound += n
+		if err != nil {
+			if unreadable != nil {
+				fmt.Fprintln(stderr, "tresen:", unreadable.(usageError).msg)
+			}
+			unreadable = err
+		}
 	}
 	switch {
 	case unreadable != nil:
@@ -102,8 +119,7 @@ func parseAt(s string) (time.Time, error) {
 // readRxFiles reads every file named, and the .xml and .json files of every directory
 // named. Each unreadable file gets a line on stderr; the last one is returned as the
 // usage error that sets the exit status.
-func readRxFiles(paths []string, stderr io.Writer) ([]erezept.File, error) {
-	var names []string
+func readRxFiles(paths []string, stderr io.Writer) ([]erezept.File, []string, error) {
 	var unreadable error
 	fail := func(name, reason string) {
 		if unreadable != nil {
@@ -111,29 +127,14 @@ func readRxFiles(paths []string, stderr io.Writer) ([]erezept.File, error) {
 		}
 		unreadable = usagef("rx check: %s: %s", name, reason)
 	}
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil || !info.IsDir() {
-			names = append(names, p) // reading it says what is wrong
-			continue
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			names = append(names, p)
-			continue
-		}
-		var inDir []string
-		for _, e := range entries {
-			ext := strings.ToLower(filepath.Ext(e.Name()))
-			if e.Type().IsRegular() && (ext == ".xml" || ext == ".json") {
-				inDir = append(inDir, filepath.Join(p, e.Name()))
-			}
-		}
-		sort.Strings(inDir)
-		names = append(names, inDir...)
-	}
+	names := expand(paths, append([]string{".xml", ".json"}, scanExts...))
 	var files []erezept.File
+	var scans []string
 	for _, name := range names {
+		if scanned(name) {
+			scans = append(scans, name)
+			continue
+		}
 		data, err := readLimited(name)
 		if err != nil {
 			fail(name, fileReason(err))
@@ -146,7 +147,77 @@ func readRxFiles(paths []string, stderr io.Writer) ([]erezept.File, error) {
 		}
 		files = append(files, f)
 	}
-	return files, unreadable
+	return files, scans, unreadable
+}
+
+// scanned tells whether a file holds scanned pages, by its first bytes.
+func scanned(name string) bool {
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	return isScanData(head[:n])
+}
+
+// checkScans reads scanned paper prescriptions and checks each Muster 16 page (token
+// printouts carry no prescription data to check). It returns how many have retax risks;
+// the error names the last unreadable file or page, the others go to stderr.
+func checkScans(names []string, in retax.Input, asJSON bool, stdout, stderr io.Writer) (int, error) {
+	r, err := newScanReader()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	var unreadable error
+	fail := func(msg string) {
+		if unreadable != nil {
+			fmt.Fprintln(stderr, "tresen:", unreadable.(usageError).msg)
+		}
+		unreadable = usagef("%s", msg)
+	}
+	risky := 0
+	for _, name := range names {
+		data, err := readScanFile(name)
+		if err != nil {
+			fail("rx check: " + name + ": " + fileReason(err))
+			continue
+		}
+		out, reads, err := r.read(name, data)
+		if err != nil {
+			fail("rx check: " + name + ": " + errs.Message(err))
+			continue
+		}
+		for i, o := range out {
+			switch {
+			case o.Error != "":
+				fail(fmt.Sprintf("rx check: %s Seite %d: %s", name, o.Page, o.Error))
+				continue
+			case o.Form == tokenForm:
+				for _, t := range o.Tokens {
+					fmt.Fprintf(stderr, "tresen: %s Seite %d: E-Rezept-Token %s; die Verordnung prüft rx check mit ihren E-Rezept-Daten\n", name, o.Page, t.TaskID)
+				}
+				continue
+			}
+			paper := intake.Paper(reads[i])
+			rep, _ := rxcheck.CheckPaper(&paper, in)
+			if rep.HasErrors() {
+				risky++
+			}
+			if asJSON {
+				if err := enc.Encode(rep); err != nil {
+					return risky, err
+				}
+				continue
+			}
+			printReport(stdout, rep, []string{fmt.Sprintf("%s Seite %d", name, o.Page)})
+		}
+	}
+	return risky, unreadable
 }
 
 // readLimited reads a file of at most fhir.MaxSize bytes.

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +26,7 @@ import (
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/fhirapi"
+	"github.com/tresen/tresen/internal/intake"
 	"github.com/tresen/tresen/internal/reminder"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/sip"
@@ -46,6 +49,8 @@ type Main struct {
 	// Articles is the Artikelstamm file for Pharma-Control; with --demo and none given,
 	// the synthetic sample.
 	Articles string
+	// Intake configures how scanned prescriptions come in.
+	Intake IntakeFlags
 
 	Out    io.Writer // where the demo prints its logins
 	Logger *slog.Logger
@@ -63,15 +68,19 @@ type Main struct {
 	twilio *twilio.Handler
 	bus    *store.EventBus
 	widget *widget.Handler
-	http   *http.Server
-	ln     net.Listener
-	stop   context.CancelFunc
-	done   chan struct{}
+	intake *intake.Service
+	ocr    *lazyOCR
+	// background are the hot folders' watchers.
+	background sync.WaitGroup
+	http       *http.Server
+	ln         net.Listener
+	stop       context.CancelFunc
+	done       chan struct{}
 }
 
 // NewMain returns a Main with defaults.
 func NewMain() *Main {
-	return &Main{Addr: ":8080", Out: os.Stdout, Logger: slog.Default()}
+	return &Main{Addr: ":8080", Out: os.Stdout, Logger: slog.Default(), Intake: IntakeFlags{Workers: runtime.NumCPU()}}
 }
 
 // ParseFlags reads the serve command line.
@@ -86,6 +95,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	fs.StringVar(&m.Articles, "articles", "", "Artikelstamm (CSV or JSON, docs/artikelstamm.md) for Pharma-Control and prices")
+	m.Intake.register(fs)
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -95,6 +105,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if (m.TLSCert == "") != (m.TLSKey == "") {
 		return usagef("serve: --tls-cert und --tls-key nur zusammen")
+	}
+	if err := m.Intake.check(); err != nil {
+		return err
 	}
 	return m.SIP.check(m)
 }
@@ -155,6 +168,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.twilio != nil {
 		opts.Twilio = m.twilio
 	}
+	if err := m.setUpIntake(cat, &opts); err != nil {
+		return err
+	}
 	if m.Web, err = web.New(m.DB, opts); err != nil {
 		return err
 	}
@@ -192,6 +208,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop, m.done = stop, make(chan struct{})
 	go m.hourly(bg)
+	if err := m.startIntake(bg); err != nil {
+		return err
+	}
 	m.Logger.Info("serving", "url", m.URL(), "engine", string(m.DB.Engine))
 	return nil
 }
@@ -256,6 +275,11 @@ func (m *Main) Close() error {
 	if m.stop != nil {
 		m.stop()
 		<-m.done
+		m.background.Wait()
+		m.intake.Wait()
+	}
+	if m.ocr != nil {
+		m.ocr.Close()
 	}
 	if m.alerts != nil {
 		m.alerts.Wait()

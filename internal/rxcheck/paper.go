@@ -236,21 +236,29 @@ func paperValue(f muster16.Field, in string) (string, error) {
 	return s, nil
 }
 
-// runPaper checks a paper prescription: the form's values become the prescription and,
-// when the pharmacy printed its part, the dispense.
+// runPaper checks a paper prescription.
 func (s *Service) runPaper(chk *Check) {
 	now := s.now()
-	p, d := paperInput(chk.Paper.Fields)
-	chk.Report = retax.Check(retax.Input{Prescription: &p, Dispense: d, At: now, Articles: s.Articles})
+	chk.Report, chk.Summary = CheckPaper(chk.Paper, retax.Input{At: now, Articles: s.Articles})
+	chk.CheckedAt = now
+}
+
+// CheckPaper runs the rules over a paper prescription: the form's values become the
+// prescription and, when the pharmacy printed its part, the dispense. in gives the
+// moment, the Artikelstamm and the Bundesland; its prescription and dispense are ignored.
+func CheckPaper(paper *Paper, in retax.Input) (retax.Report, Summary) {
+	p, d := paperInput(paper.Fields)
+	in.Prescription, in.Dispense, in.Unsupported = &p, d, nil
+	rep := retax.Check(in)
 	// What OCR does not read from the paper is not missing: the accident's day and
 	// employer stand in the boxes below the form.
 	if p.Accident != nil {
-		chk.Report.Findings = slices.DeleteFunc(chk.Report.Findings, func(f retax.Finding) bool {
+		rep.Findings = slices.DeleteFunc(rep.Findings, func(f retax.Finding) bool {
 			return strings.HasPrefix(f.Path, "medicationRequest.accident.")
 		})
-		chk.Report.NotChecked = append(chk.Report.NotChecked, "Unfalltag und Unfallbetrieb: auf dem Papierrezept bitte selbst prüfen")
+		rep.NotChecked = append(rep.NotChecked, "Unfalltag und Unfallbetrieb: auf dem Papierrezept bitte selbst prüfen")
 	}
-	if open, general := chk.Paper.Open(); len(open) > 0 || len(general) > 0 {
+	if open, general := paper.Open(); len(open) > 0 || len(general) > 0 {
 		labels := make([]string, len(open))
 		for i, k := range open {
 			labels[i] = PaperLabel(k)
@@ -258,16 +266,16 @@ func (s *Service) runPaper(chk *Check) {
 		if len(general) > 0 {
 			labels = append(labels, "Formular")
 		}
-		chk.Report.NotChecked = append(chk.Report.NotChecked, "Erkennung noch zu prüfen: "+strings.Join(labels, ", "))
+		rep.NotChecked = append(rep.NotChecked, "Erkennung noch zu prüfen: "+strings.Join(labels, ", "))
 	}
-	chk.CheckedAt = now
-	chk.Summary = Summary{Payer: p.Payer.Name, Drug: paperDrugs(chk.Paper.Fields)}
+	sum := Summary{Payer: p.Payer.Name, Drug: paperDrugs(paper.Fields)}
 	if d != nil {
-		chk.Summary.Total = d.TotalGross
+		sum.Total = d.TotalGross
 		if !d.HandedOver.IsZero() {
-			chk.Summary.DispensedOn = d.HandedOver.Format(time.DateOnly)
+			sum.DispensedOn = d.HandedOver.Format(time.DateOnly)
 		}
 	}
+	return rep, sum
 }
 
 func paperDrugs(f map[string]PaperField) string {
@@ -419,4 +427,28 @@ func (s *Service) AddToken(ctx context.Context, tenantID, rxID string, t Token) 
 	rec, err := s.Store.AddRecord(ctx, tenantID, store.Record{Kind: retention.Prescription, Lookup: rxID, Data: data}, nil)
 	chk.ID, chk.CreatedAt = rec.ID, rec.CreatedAt
 	return chk, err
+}
+
+// Confirm takes what is left to review off a paper prescription: a person compared every
+// value shown with the page and found them right. Audited.
+func (s *Service) Confirm(ctx context.Context, tenantID, id, userID string) (Check, error) {
+	c, err := s.Get(ctx, tenantID, id)
+	if err != nil {
+		return Check{}, err
+	}
+	if c.Paper == nil {
+		return Check{}, errs.E(errs.Invalid, "Dieses Rezept kam nicht vom Papier; es gibt nichts zu bestätigen.")
+	}
+	c.Paper.Review = []string{}
+	if err := s.run(&c); err != nil {
+		return Check{}, err
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return Check{}, err
+	}
+	if err := s.Store.UpdateRecord(ctx, tenantID, id, data); err != nil {
+		return Check{}, err
+	}
+	return c, s.Store.Audit(ctx, tenantID, audit.Update, "prescription_review", id, "confirmed by="+userID)
 }

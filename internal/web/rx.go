@@ -11,14 +11,16 @@ import (
 	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhir"
+	"github.com/tresen/tresen/internal/intake"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/tenant"
 )
 
-// maxUploadBody bounds an upload of E-Rezept files; maxUploadFiles their number.
+// maxUploadBody bounds an upload of E-Rezept files and scanned pages (held in memory,
+// never in a temporary file); maxUploadFiles their number.
 const (
-	maxUploadBody  = 64 << 20
+	maxUploadBody  = 256 << 20
 	maxUploadFiles = 200
 )
 
@@ -43,6 +45,11 @@ type rxListData struct {
 	Totals   rxcheck.Totals
 	Problems []rxcheck.Problem
 	Query    string // the filter as a query string, for the export links
+	// Batch is the scanned pages just uploaded, when some came with E-Rezept files.
+	Batch *intake.Receipt
+	// Scanner: a scanner is set up for this server; Intake: scanned pages are taken.
+	Scanner, Intake bool
+	Done            bool // the review queue was just emptied
 }
 
 // period reads the filter of the lists: from and to as days (to inclusive), by default
@@ -92,6 +99,7 @@ func (s *Server) handleRxList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Totals = rxcheck.Sum(d.Checks)
+	d.Intake, d.Scanner, d.Done = s.intake != nil, s.intake != nil && s.scan != nil, r.URL.Query().Get("done") != ""
 	s.render(w, r, http.StatusOK, "rx", page{Title: "Rezeptprüfung", Tenant: &t, Data: d})
 	return nil
 }
@@ -113,6 +121,7 @@ func (s *Server) handleRxUpload(w http.ResponseWriter, r *http.Request) error {
 		return errs.E(errs.Invalid, "Höchstens %d Dateien auf einmal.", maxUploadFiles)
 	}
 	var files []rxcheck.File
+	var scans []intake.File
 	var problems []rxcheck.Problem
 	for _, h := range headers {
 		name := filepath.Base(strings.ReplaceAll(h.Filename, `\`, "/"))
@@ -121,30 +130,57 @@ func (s *Server) handleRxUpload(w http.ResponseWriter, r *http.Request) error {
 			problems = append(problems, rxcheck.Problem{Name: name, Reason: "nicht lesbar"})
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(f, fhir.MaxSize+1))
+		data, err := io.ReadAll(io.LimitReader(f, maxUploadBody))
 		f.Close()
 		switch {
 		case err != nil:
 			problems = append(problems, rxcheck.Problem{Name: name, Reason: "nicht lesbar"})
+		case isScan(data):
+			scans = append(scans, intake.File{Name: name, Data: data})
 		case len(data) > fhir.MaxSize:
 			problems = append(problems, rxcheck.Problem{Name: name, Reason: fmt.Sprintf("größer als %d MiB", fhir.MaxSize>>20)})
 		default:
 			files = append(files, rxcheck.File{Name: name, Data: data})
 		}
 	}
-	res, err := s.rx.Add(r.Context(), t.ID, files)
-	if err != nil {
-		return err
+	var batch *intake.Receipt
+	if len(scans) > 0 {
+		if s.intake == nil {
+			for _, f := range scans {
+				problems = append(problems, rxcheck.Problem{Name: f.Name, Reason: "gescannte Rezepte nimmt dieser Server nicht an"})
+			}
+		} else {
+			rc, err := s.intake.Submit(r.Context(), t.ID, intake.Batch{Source: intake.Upload, Duplex: r.PostFormValue("duplex") != ""}, scans)
+			if err != nil {
+				return err
+			}
+			batch = &rc
+		}
+	}
+	res := rxcheck.Result{}
+	if len(files) > 0 {
+		if res, err = s.rx.Add(r.Context(), t.ID, files); err != nil {
+			return err
+		}
 	}
 	res.Problems = append(problems, res.Problems...)
+	if batch != nil && len(files) == 0 && len(res.Problems) == 0 {
+		http.Redirect(w, r, batchURL(*batch), http.StatusSeeOther)
+		return nil
+	}
 	d, f, _ := period(r, s.db.Now())
 	if d.Checks, err = s.rx.List(r.Context(), t.ID, f); err != nil {
 		return err
 	}
 	d.Totals = rxcheck.Sum(d.Checks)
+	d.Intake, d.Scanner, d.Done = s.intake != nil, s.intake != nil && s.scan != nil, r.URL.Query().Get("done") != ""
 	d.Problems = res.Problems
+	d.Batch = batch
 	p := page{Title: "Rezeptprüfung", Tenant: &t, Data: d,
 		Notice: fmt.Sprintf("%d Rezept(e) geprüft.", len(res.Checks))}
+	if batch != nil {
+		p.Notice += fmt.Sprintf(" %d gescannte Seite(n) angenommen.", batch.Pages)
+	}
 	if len(res.Problems) > 0 {
 		p.Error = fmt.Sprintf("%d Datei(en) nicht geprüft, siehe unten.", len(res.Problems))
 	}
@@ -157,6 +193,10 @@ type rxDetailData struct {
 	Check    rxcheck.Check
 	Findings []rxFinding
 	Rules    map[string]retax.Rule
+	// Open and Rest are a paper prescription's fields, those to check first; General
+	// what OCR noted about the form as a whole.
+	Open, Rest []rxField
+	General    []string
 }
 
 type rxFinding struct {
@@ -167,6 +207,16 @@ type rxFinding struct {
 
 func (s *Server) rxDetail(w http.ResponseWriter, r *http.Request, t tenant.Tenant, c rxcheck.Check, notice string, status int, formErr string) {
 	d := rxDetailData{Check: c}
+	if c.Paper != nil {
+		d.Open, d.Rest = paperFields(c.Paper)
+		_, d.General = c.Paper.Open()
+		csrf := sessionFrom(r.Context()).CSRFToken
+		for _, fs := range [][]rxField{d.Open, d.Rest} {
+			for i := range fs {
+				fs[i].CheckID, fs[i].CSRF = c.ID, csrf
+			}
+		}
+	}
 	titles := map[string]string{}
 	for _, rule := range retax.Rules() {
 		titles[rule.Code] = rule.Title

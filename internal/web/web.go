@@ -23,6 +23,7 @@ import (
 
 	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/inbox"
+	"github.com/tresen/tresen/internal/intake"
 	"github.com/tresen/tresen/internal/reception"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/rxcheck"
@@ -46,6 +47,8 @@ type Server struct {
 	handler http.Handler
 	logins  *limiter // password and code attempts per client address
 	rx      *rxcheck.Service
+	intake  *intake.Service // nil: scanned prescriptions are not taken
+	scan    Scan            // nil: no scanner
 	events  events.Bus
 	inbox   *inbox.Service
 	// conversations reads the assistant's conversations for the inbox's transcripts.
@@ -66,6 +69,11 @@ type Options struct {
 	Widget http.Handler
 	// Twilio serves the phone carrier's webhook and media streams (/twilio/…); nil: none.
 	Twilio http.Handler
+	// Intake takes scanned paper prescriptions (upload, and the scanner when Scan is
+	// set); nil: only E-Rezept files are checked. Its Checks must be the pharmacy checks
+	// of this server's store.
+	Intake *intake.Service
+	Scan   Scan
 	// Events carries new and changed requests to the practice team's open inbox; nil: the
 	// inbox shows what is there when it is loaded.
 	Events events.Bus
@@ -74,7 +82,7 @@ type Options struct {
 // New parses the templates (failing fast) and builds the routes.
 func New(db *store.DB, o Options) (*Server, error) {
 	s := &Server{db: db, log: o.Logger, secure: o.TLS, logins: newLimiter(loginBurst, loginEvery),
-		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}, events: o.Events,
+		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}, events: o.Events, intake: o.Intake, scan: o.Scan,
 		inbox: &inbox.Service{Store: db, Now: db.Now, Events: o.Events}, conversations: &reception.Service{Store: db}}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -164,8 +172,9 @@ func (s *Server) loadTemplates() error {
 			}
 			return "–"
 		},
-		"add": func(a, b int) int { return a + b },
-		"sub": func(a, b int) int { return a - b },
+		"add":     func(a, b int) int { return a + b },
+		"percent": func(f float64) string { return fmt.Sprintf("%.0f %%", f*100) },
+		"sub":     func(a, b int) int { return a - b },
 	}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")

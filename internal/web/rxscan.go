@@ -1,0 +1,252 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/intake"
+	"github.com/tresen/tresen/internal/muster16"
+	"github.com/tresen/tresen/internal/rxcheck"
+)
+
+// Scan scans a batch on the pharmacy's scanner and returns its files in scan order.
+type Scan func(ctx context.Context, tenantID string) ([]intake.File, error)
+
+// isScan tells scanned pages (images and PDFs) from E-Rezept files by their first bytes.
+func isScan(data []byte) bool {
+	for _, magic := range [][]byte{{0xFF, 0xD8, 0xFF}, []byte("\x89PNG"), []byte("II*\x00"), []byte("MM\x00*"), []byte("%PDF-")} {
+		if bytes.HasPrefix(data, magic) {
+			return true
+		}
+	}
+	return false
+}
+
+// rxBatchData is a batch's pages and how far reading them got.
+type rxBatchData struct {
+	ID                          string
+	Pages                       []intake.Page
+	Waiting, Read, Failed, Back int
+	Review                      int // pages with fields to check
+	BlankBacks                  int // dropped, as the upload reported
+}
+
+func (d rxBatchData) Done() int { return d.Read + d.Failed + d.Back }
+
+func (s *Server) handleRxBatch(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.pharmacy(r)
+	if err != nil {
+		return err
+	}
+	if s.intake == nil {
+		return errs.E(errs.NotFound, "Gescannte Rezepte nimmt dieser Server nicht an.")
+	}
+	ps, err := s.intake.BatchPages(r.Context(), t.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d := rxBatchData{ID: r.PathValue("id"), Pages: ps}
+	fmt.Sscan(r.URL.Query().Get("blank"), &d.BlankBacks)
+	for _, p := range ps {
+		switch p.Status {
+		case intake.Queued:
+			d.Waiting++
+		case intake.Read:
+			d.Read++
+			if p.Review > 0 {
+				d.Review++
+			}
+		case intake.Failed:
+			d.Failed++
+		case intake.Back:
+			d.Back++
+		}
+	}
+	p := page{Title: "Scan-Stapel", Tenant: &t, Data: d}
+	if r.Header.Get("HX-Request") == "true" {
+		s.renderPart(w, r, http.StatusOK, "rx_batch", "rx-batch", p)
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "rx_batch", p)
+	return nil
+}
+
+// handleRxScan scans a batch on the pharmacy's scanner and shows its progress.
+func (s *Server) handleRxScan(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.pharmacy(r)
+	if err != nil {
+		return err
+	}
+	if s.intake == nil || s.scan == nil {
+		return errs.E(errs.NotFound, "An diesem Server ist kein Scanner eingerichtet.")
+	}
+	files, err := s.scan(r.Context(), t.ID)
+	if err != nil {
+		return errs.E(errs.Invalid, "Scannen fehlgeschlagen: %s", errs.Message(err))
+	}
+	rc, err := s.intake.Submit(r.Context(), t.ID, intake.Batch{Source: intake.Scanner, Duplex: r.PostFormValue("duplex") != ""}, files)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, batchURL(rc), http.StatusSeeOther)
+	return nil
+}
+
+func batchURL(rc intake.Receipt) string {
+	return "/scans/" + url.PathEscape(rc.Batch) + fmt.Sprintf("?blank=%d", rc.BlankBacks)
+}
+
+// handleRxPageImage sends a scanned page as it was kept.
+func (s *Server) handleRxPageImage(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.pharmacy(r)
+	if err != nil {
+		return err
+	}
+	if s.intake == nil {
+		return errs.E(errs.NotFound, "Gescannte Rezepte nimmt dieser Server nicht an.")
+	}
+	data, err := s.intake.Image(r.Context(), t.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return sendImage(w, data)
+}
+
+// handleRxFormImage sends the form image a paper prescription was read from.
+func (s *Server) handleRxFormImage(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.pharmacy(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.rx.Get(r.Context(), t.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if c.Paper == nil {
+		return errs.E(errs.NotFound, "Dieses Rezept kam nicht vom Papier.")
+	}
+	data, err := s.db.RecordFile(r.Context(), t.ID, c.ID)
+	if err != nil {
+		return err
+	}
+	return sendImage(w, data)
+}
+
+// sendImage sends a kept image with the type its bytes say; anything else (a file that
+// failed to read) as a download, never rendered by the browser.
+func sendImage(w http.ResponseWriter, data []byte) error {
+	ctype := http.DetectContentType(data)
+	switch ctype {
+	case "image/jpeg", "image/png":
+	default:
+		ctype = "application/octet-stream"
+		w.Header().Set("Content-Disposition", `attachment; filename="seite"`)
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, err := w.Write(data)
+	return err
+}
+
+// rxField is one field of a paper prescription in the review view.
+type rxField struct {
+	CheckID, CSRF string
+	Key, Label    string
+	rxcheck.PaperField
+	Kind   muster16.Kind
+	Box    [4]int
+	HasBox bool
+	Open   bool   // OCR asked a person to check it
+	Why    string // OCR's reason
+}
+
+func (f rxField) Checkbox() bool { return f.Kind == muster16.Cross || f.Kind == muster16.Digit }
+
+// paperFields lists a paper prescription's fields, those to check first.
+func paperFields(p *rxcheck.Paper) (open, rest []rxField) {
+	keys, _ := p.Open()
+	for _, l := range rxcheck.PaperLabels {
+		def, _ := muster16.FieldByKey(l.Key)
+		box, ok := p.Boxes[l.Key]
+		f := rxField{Key: l.Key, Label: l.Label, PaperField: p.Fields[l.Key], Kind: def.Kind, Box: box, HasBox: ok,
+			Open: slices.Contains(keys, l.Key), Why: p.Why(l.Key)}
+		if f.Open {
+			open = append(open, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	return open, rest
+}
+
+// handleRxCorrect sets a field of a paper prescription and checks it again.
+func (s *Server) handleRxCorrect(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.pharmacy(r)
+	if err != nil {
+		return err
+	}
+	id, key := r.PathValue("id"), r.PathValue("key")
+	value := r.PostFormValue("value")
+	if f, ok := muster16.FieldByKey(key); ok && (f.Kind == muster16.Cross || f.Kind == muster16.Digit) {
+		value = fmt.Sprint(value != "")
+	}
+	c, err := s.rx.Correct(r.Context(), t.ID, id, key, value, sessionFrom(r.Context()).User.ID)
+	if errs.Is(err, errs.Invalid) {
+		c, gerr := s.rx.Get(r.Context(), t.ID, id)
+		if gerr != nil {
+			return gerr
+		}
+		s.rxDetail(w, r, t, c, "", http.StatusUnprocessableEntity, rxcheck.PaperLabel(key)+": "+errs.Message(err))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.rxDetail(w, r, t, c, rxcheck.PaperLabel(key)+" gespeichert.", http.StatusOK, "")
+	return nil
+}
+
+// handleRxNext opens the next paper prescription with fields to check, oldest first.
+func (s *Server) handleRxNext(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.pharmacy(r)
+	if err != nil {
+		return err
+	}
+	checks, err := s.rx.List(r.Context(), t.ID, rxcheck.Filter{})
+	if err != nil {
+		return err
+	}
+	skip := r.URL.Query().Get("after")
+	for i := len(checks) - 1; i >= 0; i-- {
+		c := checks[i]
+		if c.Paper == nil || c.ID == skip {
+			continue
+		}
+		if open, general := c.Paper.Open(); len(open) > 0 || len(general) > 0 {
+			http.Redirect(w, r, "/rx/"+url.PathEscape(c.ID), http.StatusSeeOther)
+			return nil
+		}
+	}
+	http.Redirect(w, r, "/rx?done=1", http.StatusSeeOther)
+	return nil
+}
+
+// handleRxConfirm takes the notes about the form as a whole off a paper prescription
+// once a person compared it with the page.
+func (s *Server) handleRxConfirm(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.pharmacy(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.rx.Confirm(r.Context(), t.ID, r.PathValue("id"), sessionFrom(r.Context()).User.ID)
+	if err != nil {
+		return err
+	}
+	s.rxDetail(w, r, t, c, "Erkennung bestätigt.", http.StatusOK, "")
+	return nil
+}
