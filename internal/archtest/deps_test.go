@@ -25,7 +25,8 @@ var adapters = map[string]string{
 
 // domain lists the packages that hold domain types and rules.
 var domain = []string{"errs", "tenant", "user", "person", "audit", "retention", "password", "vault", "blob", "nlu", "request", "dialogue", "llm",
-	"fhir", "prescription", "erezept", "retax", "articles", "holiday", "appointment", "calendar", "matching", "events"}
+	"fhir", "prescription", "erezept", "retax", "articles", "holiday", "appointment", "calendar", "matching", "events",
+	"muster16", "etoken", "imaging"}
 
 func TestDomainImportsNoAdapters(t *testing.T) {
 	args := []string{"list", "-json=ImportPath,Deps"}
