@@ -40,6 +40,7 @@ type Store interface {
 	RecordFile(ctx context.Context, tenantID, id string) ([]byte, error)
 	ListRecords(ctx context.Context, tenantID string, f store.RecordFilter) ([]store.Record, error)
 	ListTenants(ctx context.Context) ([]tenant.Tenant, error)
+	ClaimRecord(ctx context.Context, tenantID, id string, until time.Time) (bool, error)
 }
 
 // Reader reads the fields of a Muster 16 (package ocr).
@@ -212,6 +213,9 @@ func (s *Service) sweep(ctx context.Context) {
 		}
 	}
 }
+
+// claimFor is how long a worker holds a page it reads; far longer than a page takes.
+const claimFor = 10 * time.Minute
 
 // retentionDays is how far back a sweep looks: pages are kept no longer.
 const retentionDays = 90
@@ -393,6 +397,13 @@ func (s *Service) read(ctx context.Context, j job) {
 		s.mu.Unlock()
 	}()
 	ctx = audit.WithActor(ctx, j.actor)
+	// Another node's worker may have the page (nodes share the store's queue).
+	if ok, err := s.Store.ClaimRecord(ctx, j.tenantID, j.pageID, time.Now().Add(claimFor)); err != nil || !ok {
+		if err != nil {
+			s.log().Error("intake: claim page", slog.String("tenant", j.tenantID), slog.String("kind", errs.KindOf(err).String()))
+		}
+		return
+	}
 	p, err := s.Get(ctx, j.tenantID, j.pageID)
 	if err != nil || p.Status != Queued {
 		if err != nil {

@@ -341,6 +341,25 @@ func (db *DB) SetRecordPerson(ctx context.Context, tenantID, id, personID string
 	})
 }
 
+// ClaimRecord takes a record for background work until until, unless a claim that has
+// not run out holds it: it reports whether this caller has it now. Nodes sharing the
+// store thus leave each other's work alone; work that outlives its claim may be done
+// twice, so until should be generous.
+func (db *DB) ClaimRecord(ctx context.Context, tenantID, id string, until time.Time) (claimed bool, err error) {
+	defer errs.Wrap(&err, "ClaimRecord")
+	err = db.Update(ctx, tenantID, func(tx *Tx) error {
+		res, err := tx.exec(`UPDATE records SET claimed_until = $1 WHERE tenant_id = $2 AND id = $3 AND claimed_until <= $4`,
+			ms(until), tenantID, id, ms(tx.now))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		claimed = n == 1
+		return nil
+	})
+	return claimed, err
+}
+
 // FindRecordByID returns a record; the read is audited.
 func (db *DB) FindRecordByID(ctx context.Context, tenantID, id string) (r Record, err error) {
 	err = db.Update(ctx, tenantID, func(tx *Tx) error {

@@ -146,3 +146,38 @@ func TestFindPersonsBornOn(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimRecord: one node at a time holds a record for background work, until its
+// claim runs out; another tenant cannot claim it at all.
+func TestClaimRecord(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		clock := storetest.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+		db.Now = clock.Now
+		a, b := twoTenants(t, db)
+		r, err := db.AddRecord(ctx, a.ID, store.Record{Kind: retention.PrescriptionImage, Data: []byte(`{}`)}, []byte("page"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		claim := func(tenantID string) bool {
+			t.Helper()
+			ok, err := db.ClaimRecord(ctx, tenantID, r.ID, clock.Now().Add(5*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if !claim(a.ID) {
+			t.Fatal("first claim refused")
+		}
+		if claim(a.ID) {
+			t.Error("second claim granted while the first holds")
+		}
+		if claim(b.ID) {
+			t.Error("another tenant claimed the record")
+		}
+		clock.Advance(5 * time.Minute)
+		if !claim(a.ID) {
+			t.Error("claim refused after the first ran out")
+		}
+	})
+}
