@@ -36,6 +36,7 @@ const usage = `Tresen – Rezeption für Arztpraxen, Rezeptprüfung für Apothek
 
 Aufruf:
   tresen serve [--demo] [--addr :8080] [--sip ADDR] [--articles DATEI] [--data ./data | --postgres URL]
+               [--rx-scanner sane:GERÄT|escl:URL] [--rx-hotfolder ORDNER] [--rx-simplex] [--ocr-workers N]
   tresen audit verify
   tresen purge [--now]
   tresen backup FILE | tresen restore FILE
