@@ -6,9 +6,9 @@ set -euo pipefail
 
 # OCR (internal/ocr through gosseract, cgo): g++, Tesseract and Leptonica headers, the German
 # model. Scanning: sane-utils (scanimage). fonts-liberation for the synthetic prescriptions
-# (Courier-compatible).
+# (Courier-compatible) of the tests and the demo pharmacy.
 ocr_pkgs=(g++ libtesseract-dev libleptonica-dev tesseract-ocr-deu sane-utils)
-run_pkgs=(ca-certificates espeak-ng "${ocr_pkgs[@]}")
+run_pkgs=(ca-certificates espeak-ng "${ocr_pkgs[@]}" fonts-liberation)
 test_pkgs=(ca-certificates postgresql chromium espeak-ng sip-tester baresip-core
 	"${ocr_pkgs[@]}" fonts-liberation)
 

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,13 +16,18 @@ import (
 	"time"
 
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/berlin"
+	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/hotfolder"
 	"github.com/tresen/tresen/internal/intake"
+	"github.com/tresen/tresen/internal/muster16/synth"
 	"github.com/tresen/tresen/internal/ocr"
 	"github.com/tresen/tresen/internal/retax"
+	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/scanner"
+	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
 	"github.com/tresen/tresen/internal/web"
 )
@@ -160,4 +167,60 @@ func (m *Main) startIntake(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// demoScans is how many synthetic scanned prescriptions the demo pharmacy gets.
+const demoScans = 3
+
+// seedDemoScans gives the demo pharmacy a batch of synthetic scanned Muster 16 to read and
+// review, once: the first start of `make run` shows the paper path working.
+func (m *Main) seedDemoScans(ctx context.Context) error {
+	ctx = audit.WithActor(ctx, audit.Actor{UserID: "system", Source: "demo"})
+	ph, err := m.DB.FindTenantByCode(ctx, tenant.Pharmacy, demo.PharmacyTenant.Code)
+	if err != nil {
+		return err
+	}
+	kind := retention.PrescriptionImage
+	if have, err := m.DB.ListRecords(ctx, ph.ID, store.RecordFilter{Kind: &kind, Limit: 1}); err != nil || len(have) > 0 {
+		return err
+	}
+	var files []intake.File
+	for i := range demoScans {
+		seed := uint64(1000 + i)
+		values := synth.Record(seed)
+		// Issued and dispensed this week, so that the checks judge them as fresh.
+		today := m.DB.Now().In(berlin.Location)
+		values["date"] = today.AddDate(0, 0, -3).Format(time.DateOnly)
+		values["dispense_date"] = today.AddDate(0, 0, -1).Format(time.DateOnly)
+		demoCoPayment(values)
+		img, err := synth.Render(values, synth.Options{Seed: seed, Skew: float64(i) - 1, Stamp: i == 1, Signature: true})
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 88}); err != nil {
+			return err
+		}
+		files = append(files, intake.File{Name: fmt.Sprintf("demo-scan-%04d.jpg", i+1), Data: b.Bytes()})
+	}
+	_, err = m.intake.Submit(ctx, ph.ID, intake.Batch{Source: intake.Scanner}, files)
+	return err
+}
+
+// demoCoPayment makes a synthetic record's marks and co-payment what a careful practice
+// and pharmacy print: gebührenpflichtig, no accident or BVG mark, the legal co-payment of
+// each pack. The demo's findings then come from what OCR read, not from random marks.
+func demoCoPayment(values map[string]string) {
+	for _, k := range []string{"gebuehr_frei", "noctu", "unfall", "arbeitsunfall", "bvg"} {
+		values[k] = "false"
+	}
+	values["geb_pfl"] = "true"
+	var due int64
+	for _, n := range []string{"1", "2", "3"} {
+		var euros, cents int64
+		if _, err := fmt.Sscanf(values["price_"+n], "%d.%d", &euros, &cents); err == nil && !retax.IsSpecialCode(values["pzn_"+n]) {
+			due += retax.CoPaymentPerPack(euros*100 + cents)
+		}
+	}
+	values["copayment"] = fmt.Sprintf("%d.%02d", due/100, due%100)
 }

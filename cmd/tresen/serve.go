@@ -44,8 +44,11 @@ type Main struct {
 	SIPAddr string
 	SIP     SIPFlags
 	Demo    bool
-	TLSCert string
-	TLSKey  string
+	// demoScans: with --demo, the demo pharmacy gets synthetic scans to read (set by the
+	// command line only, so that tests do not pay for OCR they do not look at).
+	demoScans bool
+	TLSCert   string
+	TLSKey    string
 	// Articles is the Artikelstamm file for Pharma-Control; with --demo and none given,
 	// the synthetic sample.
 	Articles string
@@ -91,7 +94,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.SIPAddr, "sip", "", "take SIP calls on UDP and TCP ADDR")
 	m.SIP.register(fs)
 	fs.StringVar(&m.PublicURL, "public-url", "", "where the team opens Tresen (https://…), for links in alert e-mails; default: this server's address")
-	fs.BoolVar(&m.Demo, "demo", false, "create the demo practice and pharmacy (idempotent)")
+	fs.BoolVar(&m.Demo, "demo", false, "create the demo practice and pharmacy (idempotent), the pharmacy with synthetic scans")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	fs.StringVar(&m.Articles, "articles", "", "Artikelstamm (CSV or JSON, docs/artikelstamm.md) for Pharma-Control and prices")
@@ -109,6 +112,7 @@ func (m *Main) ParseFlags(args []string) error {
 	if err := m.Intake.check(); err != nil {
 		return err
 	}
+	m.demoScans = m.Demo
 	return m.SIP.check(m)
 }
 
@@ -210,6 +214,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go m.hourly(bg)
 	if err := m.startIntake(bg); err != nil {
 		return err
+	}
+	if m.demoScans {
+		if err := m.seedDemoScans(ctx); err != nil {
+			m.Logger.Warn("demo scans not created (fonts-liberation installed?)", "kind", errs.KindOf(err).String())
+		}
 	}
 	m.Logger.Info("serving", "url", m.URL(), "engine", string(m.DB.Engine))
 	return nil

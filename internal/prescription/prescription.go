@@ -83,6 +83,10 @@ type Prescription struct {
 	Multiple   *Multiple // Mehrfachverordnung part
 
 	Medication Medication
+	// Lines is how many drugs a paper prescription orders (Muster 16: up to three, each
+	// billed on its own Taxzeile); the rules check Medication, the first, and count the
+	// others where a count matters. 0 means one, as on every E-Rezept.
+	Lines int
 
 	// Gaps are parts the reader found missing in the structure ("Composition.section:Coverage").
 	Gaps []string

@@ -54,7 +54,11 @@ func (c *check) splitDispense() bool {
 			return true
 		}
 	}
-	return len(c.products()) > 1
+	ordered := 1
+	if c.p != nil {
+		ordered = max(c.p.Lines, 1)
+	}
+	return len(c.products()) > ordered
 }
 
 func checkKVNRMismatch(c *check) {
@@ -193,6 +197,10 @@ func checkQuantity(c *check) {
 	want := max(m.Quantity, 1)
 	lines := c.products()
 	if len(lines) == 0 {
+		return
+	}
+	if c.p.Lines > 1 {
+		c.skip("das Papierrezept verordnet %d Arzneimittel; welche Taxzeile zu welcher Zeile gehört, ist nicht sicher zuzuordnen", c.p.Lines)
 		return
 	}
 	same := true

@@ -70,9 +70,9 @@ func (f Fees) PharmacyPrice(apu int64) int64 {
 	return (gross + unit*unit/2) / (unit * unit)
 }
 
-// coPaymentPerPack is § 61 Satz 1 SGB V: 10 % of the price, at least 5 and at most 10
+// CoPaymentPerPack is § 61 Satz 1 SGB V: 10 % of the price, at least 5 and at most 10
 // euros, never more than the price.
-func coPaymentPerPack(price int64) int64 {
+func CoPaymentPerPack(price int64) int64 {
 	return min(max(percent(price, 10_000), 500), 1000, price)
 }
 
@@ -141,7 +141,7 @@ func checkCoPayment(c *check) {
 		for _, it := range c.products() {
 			sum += it.Price
 		}
-		want = coPaymentPerPack(sum)
+		want = CoPaymentPerPack(sum)
 	default:
 		for _, it := range c.d.Items {
 			if it.Special != "" && !strings.HasPrefix(it.Special, compoundingCodes) {
@@ -151,7 +151,7 @@ func checkCoPayment(c *check) {
 			if it.Special != "" {
 				n = 1
 			}
-			want += n * coPaymentPerPack(it.Price/n)
+			want += n * CoPaymentPerPack(it.Price/n)
 		}
 	}
 	switch {

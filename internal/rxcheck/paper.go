@@ -333,6 +333,11 @@ func paperInput(f map[string]PaperField) (prescription.Prescription, *prescripti
 	case marked("unfall"):
 		p.Accident = &prescription.Accident{Code: "1"}
 	}
+	for _, k := range []string{"rx_line_1", "rx_line_2", "rx_line_3"} {
+		if v(k) != "" {
+			p.Lines++
+		}
+	}
 	if line := v("rx_line_1"); line != "" {
 		m := prescription.Medication{Kind: prescription.MedFreeText, Name: line, Quantity: 1}
 		if pzn := linePZN.FindStringSubmatch(line); pzn != nil {

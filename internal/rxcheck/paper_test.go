@@ -213,3 +213,28 @@ func TestToken(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckPaperLines: two prescription lines on one form, each billed on its own
+// Taxzeile, owe a co-payment per pack, not one on their sum.
+func TestCheckPaperLines(t *testing.T) {
+	fields := paperFields()
+	set := func(k, v string) { fields[k] = rxcheck.PaperField{Value: v, Confidence: 1} }
+	set("noctu", "false")
+	set("rx_line_2", "Pantoprazol 40 mg 98 Tbl. N3 >>1-0-0<<")
+	set("pzn_2", "01234562")
+	set("price_2", "91.03")
+	set("total_gross", "109.60")
+	set("copayment", "14.10") // 5,00 € for 18,57 €, 9,10 € for 91,03 €
+	rep, sum := rxcheck.CheckPaper(&rxcheck.Paper{Form: "muster16", Fields: fields}, retax.Input{At: time.Date(2026, 11, 4, 15, 0, 0, 0, time.UTC)})
+	if got := codes(rep); len(got) != 0 {
+		t.Errorf("findings %v: %+v", got, rep.Findings)
+	}
+	if sum.Total != 10960 || !strings.Contains(sum.Drug, " + Pantoprazol") {
+		t.Errorf("summary %+v", sum)
+	}
+	set("copayment", "10.00") // one co-payment on the sum: wrong for two drugs
+	rep, _ = rxcheck.CheckPaper(&rxcheck.Paper{Form: "muster16", Fields: fields}, retax.Input{At: time.Date(2026, 11, 4, 15, 0, 0, 0, time.UTC)})
+	if got := codes(rep); !slices.Equal(got, []string{"ZUZAHLUNG-WRONG"}) {
+		t.Errorf("one co-payment for two drugs: findings %v", got)
+	}
+}

@@ -2,8 +2,10 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -44,7 +46,7 @@ type rxListData struct {
 	Checks   []rxcheck.Check
 	Totals   rxcheck.Totals
 	Problems []rxcheck.Problem
-	Query    string // the filter as a query string, for the export links
+	Query    template.URL // the filter as a query string, for the export links
 	// Batch is the scanned pages just uploaded, when some came with E-Rezept files.
 	Batch *intake.Receipt
 	// Scanner: a scanner is set up for this server; Intake: scanned pages are taken.
@@ -82,7 +84,7 @@ func period(r *http.Request, now time.Time) (rxListData, rxcheck.Filter, error) 
 	default:
 		return d, f, errs.Field("light", "unbekannter Status")
 	}
-	d.Query = "from=" + d.From + "&to=" + d.To + "&light=" + d.Light
+	d.Query = template.URL(url.Values{"from": {d.From}, "to": {d.To}, "light": {d.Light}}.Encode())
 	return d, f, nil
 }
 

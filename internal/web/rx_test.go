@@ -59,6 +59,8 @@ var reRxLink = regexp.MustCompile(`href="/rx/([0-9a-f-]{36})"`)
 
 // TestRxWorkflow uploads a pharmacy's E-Rezept files, finds the checked prescriptions
 // with their traffic lights, decides on a finding, and exports the period.
+var reExportLink = regexp.MustCompile(`href="/rx/export/csv[^"]*"`)
+
 func TestRxWorkflow(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		_, ts := newTestServer(t, db)
@@ -88,6 +90,10 @@ func TestRxWorkflow(t *testing.T) {
 		}
 
 		_, body = b.get("/rx" + period)
+		// The export links carry the filter, as a query and not as one escaped word.
+		if !strings.Contains(body, `href="/rx/export/csv?from=2026-01-01&amp;light=&amp;to=2030-12-31"`) {
+			t.Errorf("the export link lost the filter:\n%s", reExportLink.FindString(body))
+		}
 		links := reRxLink.FindAllStringSubmatch(body, -1)
 		if len(links) != 2 {
 			t.Fatalf("list shows %d prescriptions", len(links))
