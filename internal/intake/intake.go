@@ -53,6 +53,7 @@ const (
 	Queued = "queued" // kept, waiting to be read
 	Read   = "read"   // read; its checks are in Checks
 	Back   = "back"   // the printed back side of a sheet, kept with its front, not read
+	Empty  = "empty"  // nothing on it (a blank page outside a duplex pair), kept, not read
 	Failed = "failed" // could not be read; Reason says why
 )
 
@@ -431,6 +432,10 @@ func (s *Service) readPage(ctx context.Context, tenantID string, p *Page) error 
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return errs.E(errs.Invalid, "Bild nicht lesbar")
+	}
+	if pages.Blank(img) {
+		p.Status = Empty
+		return nil
 	}
 	if tokens, err := etoken.Decode(img); err == nil && len(tokens) > 0 {
 		for _, t := range tokens {

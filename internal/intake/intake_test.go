@@ -190,12 +190,12 @@ func TestIntake(t *testing.T) {
 		// Bad input is kept with its reason; the batch goes on.
 		rc, err = s.Submit(ctx, ph.ID, intake.Batch{Source: intake.HotFolder}, []intake.File{
 			{Name: "kaputt.jpg", Data: front[:len(front)/3]}, {Name: "notiz.txt", Data: []byte("keine Seite")},
-			{Name: "rezept.jpg", Data: front},
+			{Name: "rezept.jpg", Data: front}, {Name: "leer.png", Data: blankPNG(t)},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rc.Pages != 3 || rc.Failed < 1 {
+		if rc.Pages != 4 || rc.Failed < 1 {
 			t.Fatalf("bad batch receipt %+v", rc)
 		}
 		ps = wait(t, s, ph.ID, rc.Batch)
@@ -212,6 +212,9 @@ func TestIntake(t *testing.T) {
 		}
 		if ps[2].Status != intake.Read {
 			t.Errorf("good page after bad ones: %+v", ps[2])
+		}
+		if ps[3].Status != intake.Empty || len(ps[3].Checks) != 0 {
+			t.Errorf("blank page: %+v", ps[3])
 		}
 	})
 }

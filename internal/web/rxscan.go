@@ -63,7 +63,7 @@ func (s *Server) handleRxBatch(w http.ResponseWriter, r *http.Request) error {
 			}
 		case intake.Failed:
 			d.Failed++
-		case intake.Back:
+		case intake.Back, intake.Empty:
 			d.Back++
 		}
 	}
