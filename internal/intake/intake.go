@@ -130,8 +130,13 @@ type job struct {
 // picked up by the next sweep.
 const queueSize = 4096
 
-// sweepEvery is how often queued pages left behind (a restart, a full queue) are taken up.
-const sweepEvery = time.Minute
+// Sweeps take up queued pages left behind: at start everything of the retention period
+// (a restart), then every sweepEvery the last sweepRecent (a full queue, a node that died
+// while reading, whose claim ran out).
+const (
+	sweepEvery  = 5 * time.Minute
+	sweepRecent = 48 * time.Hour
+)
 
 // Start starts the workers and takes up what was queued before; they stop when ctx ends.
 func (s *Service) Start(ctx context.Context) {
@@ -155,12 +160,13 @@ func (s *Service) Start(ctx context.Context) {
 	wg.Go(func() {
 		t := time.NewTicker(sweepEvery)
 		defer t.Stop()
+		s.sweep(ctx, retentionDays*24*time.Hour)
 		for {
-			s.sweep(ctx)
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				s.sweep(ctx, sweepRecent)
 			}
 		}
 	})
@@ -189,15 +195,15 @@ func (s *Service) enqueue(j job) {
 	}
 }
 
-// sweep queues the pages of the last days that still wait to be read.
-func (s *Service) sweep(ctx context.Context) {
+// sweep queues the pages that came in over the last span and still wait to be read.
+func (s *Service) sweep(ctx context.Context, span time.Duration) {
 	ctx = audit.WithActor(ctx, audit.Actor{UserID: "system", Source: "intake"})
 	tenants, err := s.Store.ListTenants(ctx)
 	if err != nil {
 		s.log().Error("intake sweep", slog.String("kind", errs.KindOf(err).String()))
 		return
 	}
-	since := time.Now().AddDate(0, 0, -retentionDays)
+	since := time.Now().Add(-span)
 	for _, t := range tenants {
 		if t.Kind != tenant.Pharmacy {
 			continue
@@ -218,7 +224,7 @@ func (s *Service) sweep(ctx context.Context) {
 // claimFor is how long a worker holds a page it reads; far longer than a page takes.
 const claimFor = 10 * time.Minute
 
-// retentionDays is how far back a sweep looks: pages are kept no longer.
+// retentionDays is how long pages are kept: the first sweep looks back as far.
 const retentionDays = 90
 
 func (s *Service) log() *slog.Logger {
@@ -230,79 +236,153 @@ func (s *Service) log() *slog.Logger {
 
 // Submit keeps the pages of files as one batch and queues them for reading. Every page is
 // stored before Submit returns; a file or page that cannot be read is stored with its
-// reason (and the file as it came), so nothing is lost.
+// reason (and the file as it came), so nothing is lost. Pages are decoded one at a time
+// (a duplex pair at most), so a long multi-page file does not fill the memory.
 func (s *Service) Submit(ctx context.Context, tenantID string, b Batch, files []File) (Receipt, error) {
-	rc := Receipt{Batch: uuid.NewString()}
-	var seq []pages.Page
-	raw := map[string][]byte{} // files by name, for the pages that fail
-	single := map[string]bool{}
-	for _, f := range files {
-		raw[f.Name] = f.Data
-		ps, err := pages.Read(f.Name, f.Data, s.Limits)
+	w := &batchWriter{s: s, ctx: ctx, tenantID: tenantID, batch: b, actor: audit.ActorFrom(ctx)}
+	w.rc.Batch = uuid.NewString()
+	names := uniqueNames(files)
+	for i, f := range files {
+		pf, err := pages.Open(names[i], f.Data, s.Limits)
 		if err != nil {
-			seq = append(seq, pages.Page{File: f.Name, Number: 1, Err: err})
+			if err := w.add(item{Page: pages.Page{File: names[i], Number: 1, Err: err}, file: f.Data}); err != nil {
+				return w.rc, err
+			}
 			continue
 		}
-		single[f.Name] = len(ps) == 1 && (isJPEG(f.Data) || isPNG(f.Data))
-		seq = append(seq, ps...)
-	}
-	type kept struct {
-		page pages.Page
-		back bool
-	}
-	var order []kept
-	if b.Duplex {
-		for _, sh := range pages.Duplex(seq) {
-			order = append(order, kept{page: sh.Front})
-			if sh.Back != nil {
-				order = append(order, kept{page: *sh.Back, back: true})
+		single := pf.Len() == 1 && (isJPEG(f.Data) || isPNG(f.Data))
+		for p := range pf.All() {
+			if err := w.add(item{Page: p, file: f.Data, single: single}); err != nil {
+				return w.rc, err
 			}
 		}
-		rc.BlankBacks = len(seq) - len(order)
-	} else {
-		for _, p := range seq {
-			order = append(order, kept{page: p})
+	}
+	return w.rc, w.flush()
+}
+
+// uniqueNames are the files' names, a repeated one numbered ("scan.jpg (2)").
+func uniqueNames(files []File) []string {
+	seen := map[string]int{}
+	out := make([]string, len(files))
+	for i, f := range files {
+		seen[f.Name]++
+		out[i] = f.Name
+		if n := seen[f.Name]; n > 1 {
+			out[i] = fmt.Sprintf("%s (%d)", f.Name, n)
 		}
 	}
-	actor := audit.ActorFrom(ctx)
-	front := ""
-	for i, k := range order {
-		pg := Page{Batch: rc.Batch, Source: b.Source, File: k.page.File, Number: k.page.Number, Seq: i + 1, Status: Queued}
-		var file []byte
-		switch {
-		case k.page.Err != nil:
-			pg.Status, pg.Reason, file = Failed, errs.Message(k.page.Err), raw[k.page.File]
-		case single[k.page.File]:
-			file = raw[k.page.File] // kept as it came
-		default:
-			var buf bytes.Buffer
-			if err := png.Encode(&buf, k.page.Image); err != nil {
-				return rc, fmt.Errorf("intake: encode page: %w", err)
+	return out
+}
+
+// item is a page with the file it came from.
+type item struct {
+	pages.Page
+	file   []byte // the file as it came
+	single bool   // the file is this page alone, a JPEG or PNG: kept as it came
+}
+
+// batchWriter keeps a batch's pages in scan order, pairing fronts and backs of a duplex
+// batch as they come.
+type batchWriter struct {
+	s        *Service
+	ctx      context.Context
+	tenantID string
+	batch    Batch
+	actor    audit.Actor
+	rc       Receipt
+	seq      int
+	front    string // the id of the last front kept
+	pending  *item  // duplex: a front waiting for its back
+}
+
+func (w *batchWriter) add(it item) error {
+	if !w.batch.Duplex {
+		return w.keep(it, false)
+	}
+	if w.pending == nil {
+		w.pending = &it
+		return nil
+	}
+	pair := []item{*w.pending, it}
+	w.pending = nil
+	sheets := pages.Duplex([]pages.Page{pair[0].Page, pair[1].Page})
+	var order []item // the pair as pages.Duplex sorted it: front, back, or a front of its own
+	var backs []bool
+	for _, sh := range sheets {
+		for i, p := range []*pages.Page{&sh.Front, sh.Back} {
+			if p == nil {
+				continue
 			}
-			file = buf.Bytes()
-		}
-		if k.back {
-			pg.Front = front
-			if pg.Status == Queued {
-				pg.Status = Back
+			j := slices.IndexFunc(pair, func(c item) bool { return c.File == p.File && c.Number == p.Number })
+			if j < 0 {
+				return errs.E(errs.Internal, "intake: duplex pairing returned a page it was not given")
 			}
+			order, backs = append(order, pair[j]), append(backs, i == 1)
 		}
-		id, err := s.add(ctx, tenantID, pg, file)
-		if err != nil {
-			return rc, err
+	}
+	w.rc.BlankBacks += len(pair) - len(order)
+	if len(sheets) == 2 && !backs[len(backs)-1] {
+		// The back was a front of its own: it waits for its back.
+		next := order[len(order)-1]
+		w.pending = &next
+		order, backs = order[:len(order)-1], backs[:len(backs)-1]
+	}
+	for i, it := range order {
+		if err := w.keep(it, backs[i]); err != nil {
+			return err
 		}
-		if !k.back {
-			front = id
+	}
+	return nil
+}
+
+// flush keeps a front left without back (an odd last page).
+func (w *batchWriter) flush() error {
+	if w.pending == nil {
+		return nil
+	}
+	it := *w.pending
+	w.pending = nil
+	return w.keep(it, false)
+}
+
+// keep stores one page and queues it for reading.
+func (w *batchWriter) keep(it item, back bool) error {
+	w.seq++
+	pg := Page{Batch: w.rc.Batch, Source: w.batch.Source, File: it.File, Number: it.Number, Seq: w.seq, Status: Queued}
+	var file []byte
+	switch {
+	case it.Err != nil:
+		pg.Status, pg.Reason, file = Failed, errs.Message(it.Err), it.file
+	case it.single:
+		file = it.file
+	default:
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, it.Image); err != nil {
+			return fmt.Errorf("intake: encode page: %w", err)
 		}
-		rc.Pages++
-		if pg.Status == Failed {
-			rc.Failed++
-		}
+		file = buf.Bytes()
+	}
+	if back {
+		pg.Front = w.front
 		if pg.Status == Queued {
-			s.enqueue(job{tenantID: tenantID, pageID: id, actor: actor})
+			pg.Status = Back
 		}
 	}
-	return rc, nil
+	id, err := w.s.add(w.ctx, w.tenantID, pg, file)
+	if err != nil {
+		return err
+	}
+	if !back {
+		w.front = id
+	}
+	w.rc.Pages++
+	if pg.Status == Failed {
+		w.rc.Failed++
+	}
+	if pg.Status == Queued {
+		w.s.enqueue(job{tenantID: w.tenantID, pageID: id, actor: w.actor})
+	}
+	return nil
 }
 
 func isJPEG(b []byte) bool { return bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) }

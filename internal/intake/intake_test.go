@@ -253,3 +253,38 @@ func TestIntakeResumes(t *testing.T) {
 		}
 	})
 }
+
+// TestSubmitDuplex: a stack of forms scanned duplex by mistake — no backs between them —
+// keeps every form as a front; blank backs are dropped; files of the same name stay apart.
+func TestSubmitDuplex(t *testing.T) {
+	a, _ := muster16JPEG(t, 5)
+	b, _ := muster16JPEG(t, 6)
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &intake.Service{Store: db, Checks: &rxcheck.Service{Store: db, Now: db.Now}} // not started: pages stay queued
+		rc, err := s.Submit(ctx, ph.ID, intake.Batch{Source: intake.Upload, Duplex: true}, []intake.File{
+			{Name: "scan.jpg", Data: a}, {Name: "scan.jpg", Data: b}, {Name: "leer.png", Data: blankPNG(t)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc.Pages != 2 || rc.BlankBacks != 1 {
+			t.Fatalf("receipt %+v", rc)
+		}
+		ps, err := s.BatchPages(ctx, ph.ID, rc.Batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 2 || ps[0].File != "scan.jpg" || ps[1].File != "scan.jpg (2)" || ps[0].Status != intake.Queued || ps[1].Status != intake.Queued || ps[1].Front != "" {
+			t.Errorf("pages %+v", ps)
+		}
+		for i, want := range [][]byte{a, b} {
+			if img, err := s.Image(ctx, ph.ID, ps[i].ID); err != nil || !bytes.Equal(img, want) {
+				t.Errorf("page %d kept %d bytes, %v", i+1, len(img), err)
+			}
+		}
+	})
+}
