@@ -146,6 +146,10 @@ func TestReadDatesAmountsAndCodes(t *testing.T) {
 		{"birth_date", "00.03.84", "00.03.84", true}, // partly known (KP7-95)
 		{"birth_date", "31.02.84", "31.02.84", true},
 		{"birth_date", "12-03-84", "12-03-84", true},
+		{"date", "1502.26", "2026-02-15", false}, // a dot OCR missed
+		{"date", "15.0226", "2026-02-15", false},
+		{"date", "1.50226", "1.50226", true},
+		{"date", "150226", "150226", true}, // no dot at all: not the practice's TT.MM.JJ
 		{"dispense_date", "051126", "2026-11-05", false},
 		{"dispense_date", "05 11 26", "2026-11-05", false},
 		{"dispense_date", "05.11.26", "2026-11-05", false},
@@ -162,6 +166,10 @@ func TestReadDatesAmountsAndCodes(t *testing.T) {
 		{"factor_1", "1", "1", false},
 		{"factor_1", "0", "0", true},
 		{"payer_name", "  AOK   Bremen/Bremerh. ", "AOK Bremen/Bremerh.", false},
+		{"rx_line_1", "Salbutamol Dosieraerosol 200 Hub Ni", "Salbutamol Dosieraerosol 200 Hub N1", false},
+		{"rx_line_2", "Ibuprofen 600 mg 50 Tbl. Nl >>1-0-1<<", "Ibuprofen 600 mg 50 Tbl. N1 >>1-0-1<<", false},
+		{"rx_line_3", "Nitrendipin 20 mg N2", "Nitrendipin 20 mg N2", false},
+		{"patient_name", "Ni, Erika", "Ni, Erika", false}, // only prescription lines carry package sizes
 	} {
 		got := Read(field(t, tc.key), tc.printed, 26)
 		if got.Value != tc.want || (got.Review != "") != tc.review {

@@ -14,7 +14,7 @@ type Reading struct {
 	// Value in the format of the spec (§2): "" when nothing is printed.
 	Value string
 	// Corrected: a character OCR misread was put right because exactly one candidate
-	// passed the number's check digit.
+	// passed the number's check digit, or a package size's 1 read as a letter.
 	Corrected bool
 	// Review says why a person must look at the field ("" when the value is sure as far
 	// as its format and check digit go). A value under review is never guessed: it is
@@ -28,6 +28,9 @@ func Read(f Field, printed string, issueYY int) Reading {
 	s := strings.Join(strings.Fields(printed), " ")
 	switch f.Kind {
 	case Text:
+		if strings.HasPrefix(f.Key, "rx_line_") {
+			return readPrescriptionLine(s)
+		}
 		return Reading{Value: s}
 	case Digits:
 		return readNumber(s, f.Len, checkFor(f.Key))
@@ -61,6 +64,19 @@ func checkFor(key string) func(string) error {
 		return prescription.ValidatePZN
 	}
 	return nil
+}
+
+// readPrescriptionLine puts right a package size (Normgröße N1, N2, N3) whose 1 OCR read
+// as a letter ("Ni", "Nl", "NI"): no drug name or dosage is such a word of its own.
+func readPrescriptionLine(s string) Reading {
+	words := strings.Split(s, " ")
+	corrected := false
+	for i, w := range words {
+		if len(w) == 2 && w[0] == 'N' && strings.ContainsRune("ilI|!", rune(w[1])) {
+			words[i], corrected = "N1", true
+		}
+	}
+	return Reading{Value: strings.Join(words, " "), Corrected: corrected}
 }
 
 func readKVNR(s string) Reading {
@@ -151,9 +167,17 @@ func readDate(s string, issueYY int, birth bool) Reading {
 	return Reading{Value: t.Format(time.DateOnly)}
 }
 
-// splitDate splits "TT.MM.JJ" (also with a 4-digit year cut to two, as some printers do
-// not) into its numbers.
+// splitDate splits "TT.MM.JJ" into its numbers; a dot OCR missed ("TTMM.JJ", "TT.MMJJ")
+// leaves the six digits where they were.
 func splitDate(s string) (d, m, y int, ok bool) {
+	if digits := strings.ReplaceAll(s, ".", ""); len(digits) == 6 {
+		for _, form := range []string{"%s.%s.%s", "%s%s.%s", "%s.%s%s"} {
+			if s == fmt.Sprintf(form, digits[:2], digits[2:4], digits[4:]) {
+				s = digits[:2] + "." + digits[2:4] + "." + digits[4:]
+				break
+			}
+		}
+	}
 	parts := strings.Split(s, ".")
 	if len(parts) != 3 || len(parts[0]) != 2 || len(parts[1]) != 2 || len(parts[2]) != 2 {
 		return 0, 0, 0, false
