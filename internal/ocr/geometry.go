@@ -9,164 +9,322 @@ import (
 	"github.com/tresen/tresen/internal/muster16"
 )
 
-// geometry maps the form's millimetres to the pixels of a (deskewed) page.
-type geometry struct {
-	x0, y0 float64 // pixel of the form's corner (0, 0) mm
-	scale  float64 // pixels per mm
-	found  bool    // the form's pink ground was found; otherwise the page is taken as the form
+// The prepared page (Page.Image) is the form at 300 dpi, the resolution Tesseract reads
+// Courier 12 pt best at and the spec's pixel figures use: 1748 × 1240 pixels.
+const pxPerMM = 300 / 25.4
+
+var formW, formH = int(math.Round(muster16.WidthMM * pxPerMM)), int(math.Round(muster16.HeightMM * pxPerMM))
+
+// pageToMM maps the prepared page's pixels to the form's millimetres.
+var pageToMM = imaging.Affine{1 / pxPerMM, 0, 0, 0, 1 / pxPerMM, 0}
+
+// rect is box, widened by mx and my mm and moved by (dx, dy) mm, in the prepared page's
+// pixels.
+func rect(box muster16.Box, mx, my, dx, dy float64) image.Rectangle {
+	return image.Rect(int((box.X-mx+dx)*pxPerMM), int((box.Y-my+dy)*pxPerMM),
+		int(math.Ceil((box.X+box.W+mx+dx)*pxPerMM)), int(math.Ceil((box.Y+box.H+my+dy)*pxPerMM)))
 }
 
-// rect is box, widened by mx and my mm, in pixels.
-func (g geometry) rect(box muster16.Box, mx, my float64) image.Rectangle {
-	return image.Rect(int(g.x0+(box.X-mx)*g.scale), int(g.y0+(box.Y-my)*g.scale),
-		int(math.Ceil(g.x0+(box.X+box.W+mx)*g.scale)), int(math.Ceil(g.y0+(box.Y+box.H+my)*g.scale)))
-}
-
-// The pink ground's edges on the form (spec §1): x from 2.0 to 146.0 mm, top at 2.0 mm.
-const groundLeft, groundRight, groundTop = 2.0, 146.0, 2.0
+// The pink ground (spec §1): x from 2.0 to 146.0 mm, y from 2.0 to 88.75 mm, and below
+// it, left of x = 71.89 mm, the extension down to 103.0 mm.
+const groundLeft, groundRight, groundTop, groundBottom = 2.0, 146.0, 2.0, 103.0
 
 // isForm tells the red form print and its pink ground from white paper, black print and
 // blue ink.
-func isForm(c image.Image, x, y int) bool {
-	r, g, b, _ := c.At(x, y).RGBA()
-	r, g, b = r>>8, g>>8, b>>8
+func isForm(r, g, b uint8) bool {
 	return r > 170 && int(r)-int(g) > 18 && int(r)-int(b) > 18
 }
 
-// locate finds the form on the page: it measures the skew from the pink ground's top
-// edge, turns the page straight, and takes the ground's left, right and top edges for the
-// form's position and scale. A page without the pink ground (a grey scan) is taken as the
-// form, edge to edge.
-func locate(img image.Image) (image.Image, geometry) {
-	img = upright(img)
-	b := img.Bounds()
-	whole := geometry{x0: float64(b.Min.X), y0: float64(b.Min.Y), scale: float64(b.Dx()) / muster16.WidthMM}
-	if deg, ok := skew(img); ok && math.Abs(deg) > 0.05 {
-		img = imaging.Rotate(img, -deg)
-		b = img.Bounds()
+// locate finds the form on a page of any size, upright or turned by any angle: the largest
+// patch of the form's colour is its pink ground, whose outline (ground and extension, 144
+// × 101 mm) gives the form's axes and size, and the extension at the lower left tells up
+// from down. The ground's top, left and right edges, found again at the page's full
+// resolution, then fix the angle, position and scale. It returns the map from the form's
+// millimetres to the page's pixels; ok is false when the page has no such patch (a grey
+// scan), and the page is then taken as the form, edge to edge.
+func locate(page image.Image) (form imaging.Affine, ok bool) {
+	b := page.Bounds()
+	rgb := imaging.RGB(page)
+	scale := float64(b.Dx()) / muster16.WidthMM
+	whole := imaging.Affine{scale, 0, float64(b.Min.X), 0, scale, float64(b.Min.Y)}
+	hull := groundOutline(rgb, b)
+	if len(hull) < 4 {
+		return whole, false
 	}
-	left, right, top := edges(img)
-	if left < 0 || right <= left || top < 0 {
-		return img, whole
+	rough, ok := fitGround(rgb, hull)
+	if !ok {
+		return whole, false
 	}
-	scale := float64(right-left) / (groundRight - groundLeft)
-	if math.Abs(scale-whole.scale)/whole.scale > 0.25 {
-		return img, whole // not the form's ground: something else is pink
-	}
-	return img, geometry{x0: float64(left) - groundLeft*scale, y0: float64(top) - groundTop*scale, scale: scale, found: true}
+	return refine(rgb, b, rough), true
 }
 
-// upright turns a page scanned on its side or upside down: of the turns that make it
-// landscape, the one whose lower left holds the form's pink extension below the frame
-// (spec §1: x 2–72 mm, y 88.75–103 mm) while the lower right is white paper.
-func upright(img image.Image) image.Image {
-	b := img.Bounds()
-	turns := []int{0, 2}
-	if b.Dy() > b.Dx() {
-		turns = []int{1, 3}
-	}
-	best, bestScore := img, math.Inf(-1)
-	for _, q := range turns {
-		cand := img
-		if q != 0 {
-			cand = imaging.Turn(img, q)
+// groundOutline is the convex hull, in page pixels, of the largest connected patch of form
+// colour, sampled on a grid of about 400 points across the page's shorter side.
+func groundOutline(rgb imaging.RGBReader, b image.Rectangle) []point {
+	step := max(1, min(b.Dx(), b.Dy())/400)
+	gw, gh := b.Dx()/step, b.Dy()/step
+	mask := make([]bool, gw*gh)
+	for j := range gh {
+		for i := range gw {
+			mask[j*gw+i] = isForm(rgb(b.Min.X+i*step+step/2, b.Min.Y+j*step+step/2))
 		}
-		cb := cand.Bounds()
-		scale := float64(cb.Dx()) / muster16.WidthMM
-		band := func(x0, x1 float64) float64 {
-			n, form := 0, 0
-			for y := 92.0; y < 101; y += 1.5 {
-				for x := x0; x < x1; x += 1.5 {
-					n++
-					if isForm(cand, cb.Min.X+int(x*scale), cb.Min.Y+int(y*scale)) {
-						form++
-					}
+	}
+	// The largest 4-connected patch.
+	label := make([]int32, len(mask))
+	var best []int
+	stack := []int{}
+	for start, on := range mask {
+		if !on || label[start] != 0 {
+			continue
+		}
+		var cells []int
+		label[start] = 1
+		stack = append(stack[:0], start)
+		for len(stack) > 0 {
+			c := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			cells = append(cells, c)
+			x, y := c%gw, c/gw
+			for _, n := range [4][2]int{{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}} {
+				if n[0] < 0 || n[1] < 0 || n[0] >= gw || n[1] >= gh {
+					continue
+				}
+				if k := n[1]*gw + n[0]; mask[k] && label[k] == 0 {
+					label[k] = 1
+					stack = append(stack, k)
 				}
 			}
-			return float64(form) / float64(n)
 		}
-		if score := band(5, 68) - band(76, 144); score > bestScore {
-			best, bestScore = cand, score
+		if len(cells) > len(best) {
+			best = cells
 		}
 	}
-	return best
+	// Too small to be a form: fewer than 1 % of the page, or a few hundred points.
+	if len(best) < max(300, len(mask)/100) {
+		return nil
+	}
+	// The hull needs only each row's outermost points.
+	first, last := make([]int, gh), make([]int, gh)
+	for j := range gh {
+		first[j], last[j] = gw, -1
+	}
+	for _, c := range best {
+		x, y := c%gw, c/gw
+		first[y], last[y] = min(first[y], x), max(last[y], x)
+	}
+	var pts []point
+	for j := range gh {
+		if last[j] >= 0 {
+			y := float64(b.Min.Y + j*step + step/2)
+			pts = append(pts, point{float64(b.Min.X + first[j]*step + step/2), y}, point{float64(b.Min.X + last[j]*step + step/2), y})
+		}
+	}
+	return convexHull(pts)
 }
 
-// topEdge is the first row of form colour in column x from the top, -1 if none in the
-// upper third.
-func topEdge(img image.Image, x int) int {
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Min.Y+b.Dy()/3; y++ {
-		if isForm(img, x, y) && isForm(img, x, y+1) {
-			return y
+type point struct{ x, y float64 }
+
+// convexHull is Andrew's monotone chain.
+func convexHull(pts []point) []point {
+	slices.SortFunc(pts, func(a, b point) int {
+		if a.x != b.x {
+			return cmpFloat(a.x, b.x)
 		}
+		return cmpFloat(a.y, b.y)
+	})
+	cross := func(o, a, b point) float64 { return (a.x-o.x)*(b.y-o.y) - (a.y-o.y)*(b.x-o.x) }
+	var hull []point
+	for pass := range 2 {
+		start := len(hull)
+		for i := range pts {
+			p := pts[i]
+			if pass == 1 {
+				p = pts[len(pts)-1-i]
+			}
+			for len(hull) >= start+2 && cross(hull[len(hull)-2], hull[len(hull)-1], p) <= 0 {
+				hull = hull[:len(hull)-1]
+			}
+			hull = append(hull, p)
+		}
+		hull = hull[:len(hull)-1]
 	}
-	return -1
+	return hull
 }
 
-// skew is the angle of the pink ground's top edge in degrees (Theil–Sen: the median of
-// the slopes between sample points, robust against marks and stamps on the edge).
-func skew(img image.Image) (float64, bool) {
-	b := img.Bounds()
-	type pt struct{ x, y float64 }
-	var pts []pt
-	for i := 0; i <= 40; i++ {
-		x := b.Min.X + b.Dx()/10 + i*(b.Dx()*8/10)/40
-		if y := topEdge(img, x); y >= 0 {
-			pts = append(pts, pt{float64(x), float64(y)})
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// fitGround lays the form's ground onto the outline: the rectangle of least area around
+// it (one of its sides lies on an edge of the hull) has the ground's long side along the
+// form's x axis; of the two ways round, the one with the pink extension at the lower left
+// and white paper at the lower right is upright. It fails when the rectangle does not
+// have the ground's proportions (144 × 101 mm).
+func fitGround(rgb imaging.RGBReader, hull []point) (imaging.Affine, bool) {
+	bestArea := math.Inf(1)
+	var u point           // unit vector along the rectangle's first side
+	var lo, hi [2]float64 // its extent along u and along the normal
+	for i := range hull {
+		a, b := hull[i], hull[(i+1)%len(hull)]
+		l := math.Hypot(b.x-a.x, b.y-a.y)
+		if l == 0 {
+			continue
+		}
+		e := point{(b.x - a.x) / l, (b.y - a.y) / l}
+		mn, mx := [2]float64{math.Inf(1), math.Inf(1)}, [2]float64{math.Inf(-1), math.Inf(-1)}
+		for _, p := range hull {
+			s, t := p.x*e.x+p.y*e.y, -p.x*e.y+p.y*e.x
+			mn[0], mx[0] = math.Min(mn[0], s), math.Max(mx[0], s)
+			mn[1], mx[1] = math.Min(mn[1], t), math.Max(mx[1], t)
+		}
+		if area := (mx[0] - mn[0]) * (mx[1] - mn[1]); area < bestArea {
+			bestArea, u, lo, hi = area, e, mn, mx
 		}
 	}
-	if len(pts) < 10 {
-		return 0, false
+	n := point{-u.y, u.x}
+	long, short := hi[0]-lo[0], hi[1]-lo[1]
+	// The centre of the rectangle.
+	cs, ct := (lo[0]+hi[0])/2, (lo[1]+hi[1])/2
+	c := point{cs*u.x + ct*n.x, cs*u.y + ct*n.y}
+	if short > long {
+		long, short = short, long
+		u = n
+	}
+	const ratio = (groundBottom - groundTop) / (groundRight - groundLeft)
+	if r := short / long; r < ratio*0.85 || r > ratio*1.15 {
+		return imaging.Affine{}, false
+	}
+	s := long / (groundRight - groundLeft) // pixels per mm
+	var best imaging.Affine
+	bestScore := math.Inf(-1)
+	for _, sign := range []float64{1, -1} {
+		ex := point{sign * u.x, sign * u.y}
+		ey := point{-ex.y, ex.x} // the form's y axis, a quarter turn clockwise from x
+		// The form's point (x, y) mm is at c + s·(x − centre x)·ex + s·(y − centre y)·ey.
+		mx, my := (groundLeft+groundRight)/2, (groundTop+groundBottom)/2
+		m := imaging.Affine{s * ex.x, s * ey.x, c.x - s*(mx*ex.x+my*ey.x), s * ex.y, s * ey.y, c.y - s*(mx*ex.y+my*ey.y)}
+		if score := formShare(rgb, m, 5, 68) - formShare(rgb, m, 76, 144); score > bestScore {
+			best, bestScore = m, score
+		}
+	}
+	return best, true
+}
+
+// formShare is the share of form colour in the band below the ground's main part (y 92 to
+// 101 mm) between x0 and x1 mm: the extension there is pink, the rest white.
+func formShare(rgb imaging.RGBReader, m imaging.Affine, x0, x1 float64) float64 {
+	n, form := 0, 0
+	for y := 92.0; y < 101; y += 1.5 {
+		for x := x0; x < x1; x += 1.5 {
+			px, py := m.Apply(x, y)
+			n++
+			if isForm(rgb(int(px), int(py))) {
+				form++
+			}
+		}
+	}
+	return float64(form) / float64(n)
+}
+
+// refine measures the ground's top, left and right edges at the page's full resolution
+// along the rough placement (in its millimetres): the angle is the median slope between
+// pairs of edge points (Theil–Sen, robust against marks on an edge), the position and
+// scale the medians of the edges' distances.
+func refine(rgb imaging.RGBReader, page image.Rectangle, rough imaging.Affine) imaging.Affine {
+	pxmm := math.Hypot(rough[0], rough[3]) // page pixels per mm
+	step := 1 / pxmm
+	// edge walks from `from` towards `to` (mm along the walk) and returns the first
+	// point of form colour that the next step confirms, coming from paper: where the
+	// page cuts the form off (a corner turned out of a skewed scan) there is no edge.
+	edge := func(at func(t float64) (float64, float64), from, to float64) (point, bool) {
+		dir := math.Copysign(step, to-from)
+		paper := false
+		for t := from; (to-t)*dir > 0; t += dir {
+			x, y := at(t)
+			px, py := rough.Apply(x, y)
+			p := image.Pt(int(math.Floor(px)), int(math.Floor(py)))
+			if !p.In(page) {
+				paper = false
+				continue
+			}
+			if !isForm(rgb(p.X, p.Y)) {
+				paper = true
+				continue
+			}
+			qx, qy := rough.Apply(at(t + dir))
+			if paper && isForm(rgb(int(math.Floor(qx)), int(math.Floor(qy)))) {
+				return point{x, y}, true
+			}
+		}
+		return point{}, false
+	}
+	var top, left, right []point
+	for x := 8.0; x <= 140; x += 3 {
+		if p, ok := edge(func(t float64) (float64, float64) { return x, t }, groundTop-3, groundTop+4); ok {
+			top = append(top, p)
+		}
+	}
+	for y := 8.0; y <= 98; y += 3 {
+		if p, ok := edge(func(t float64) (float64, float64) { return t, y }, groundLeft-3, groundLeft+4); ok {
+			left = append(left, p)
+		}
+		if y > 85 {
+			continue // the ground's right edge ends at 88.75 mm
+		}
+		if p, ok := edge(func(t float64) (float64, float64) { return t, y }, groundRight+3, groundRight-4); ok {
+			right = append(right, p)
+		}
+	}
+	if len(top) < 10 || len(left) < 8 || len(right) < 8 {
+		return rough
 	}
 	var slopes []float64
-	for i := range pts {
-		for j := i + 1; j < len(pts); j++ {
-			if dx := pts[j].x - pts[i].x; dx > float64(b.Dx())/10 {
-				slopes = append(slopes, (pts[j].y-pts[i].y)/dx)
+	for i := range top {
+		for j := i + 1; j < len(top); j++ {
+			if dx := top[j].x - top[i].x; dx > 20 {
+				slopes = append(slopes, (top[j].y-top[i].y)/dx)
 			}
 		}
 	}
-	if len(slopes) == 0 {
-		return 0, false
+	for _, side := range [][]point{left, right} {
+		for i := range side {
+			for j := i + 1; j < len(side); j++ {
+				if dy := side[j].y - side[i].y; dy > 20 {
+					slopes = append(slopes, -(side[j].x-side[i].x)/dy)
+				}
+			}
+		}
 	}
-	slices.Sort(slopes)
-	return math.Atan(slopes[len(slopes)/2]) * 180 / math.Pi, true
+	a := math.Atan(medianF(slopes))
+	dT, dL := point{math.Cos(a), math.Sin(a)}, point{-math.Sin(a), math.Cos(a)}
+	along := func(pts []point, d point) float64 {
+		v := make([]float64, len(pts))
+		for i, p := range pts {
+			v[i] = p.x*d.x + p.y*d.y
+		}
+		return medianF(v)
+	}
+	cL, cR, cT := along(left, dT), along(right, dT), along(top, dL)
+	k := (cR - cL) / (groundRight - groundLeft)
+	if k < 0.9 || k > 1.1 {
+		return rough
+	}
+	corner := point{cL*dT.x + cT*dL.x, cL*dT.y + cT*dL.y}
+	// From the true form's mm to the rough placement's mm, then on to the page.
+	fix := imaging.Affine{
+		k * dT.x, k * dL.x, corner.x - k*(groundLeft*dT.x+groundTop*dL.x),
+		k * dT.y, k * dL.y, corner.y - k*(groundLeft*dT.y+groundTop*dL.y),
+	}
+	return fix.Then(rough)
 }
 
-// edges are the pink ground's left and right edges (medians over rows in the middle of
-// the page) and its top edge (median over columns), -1 when not found.
-func edges(img image.Image) (left, right, top int) {
-	b := img.Bounds()
-	var ls, rs, ts []int
-	for i := 0; i <= 30; i++ {
-		y := b.Min.Y + b.Dy()*2/10 + i*(b.Dy()*4/10)/30
-		for x := b.Min.X; x < b.Min.X+b.Dx()/4; x++ {
-			if isForm(img, x, y) && isForm(img, x+1, y) {
-				ls = append(ls, x)
-				break
-			}
-		}
-		for x := b.Max.X - 1; x > b.Max.X-b.Dx()/4; x-- {
-			if isForm(img, x, y) && isForm(img, x-1, y) {
-				rs = append(rs, x+1)
-				break
-			}
-		}
-	}
-	for i := 0; i <= 30; i++ {
-		x := b.Min.X + b.Dx()/10 + i*(b.Dx()*8/10)/30
-		if y := topEdge(img, x); y >= 0 {
-			ts = append(ts, y)
-		}
-	}
-	if len(ls) < 8 || len(rs) < 8 || len(ts) < 8 {
-		return -1, -1, -1
-	}
-	return median(ls), median(rs), median(ts)
-}
-
-func median(v []int) int {
+func medianF(v []float64) float64 {
 	slices.Sort(v)
 	return v[len(v)/2]
 }

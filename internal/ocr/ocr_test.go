@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"encoding/json"
 	"image"
 	"image/draw"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tresen/tresen/internal/imaging"
+	"github.com/tresen/tresen/internal/muster16"
 	"github.com/tresen/tresen/internal/muster16/synth"
 )
 
@@ -162,6 +164,96 @@ func TestReadTurnedPages(t *testing.T) {
 		right := compare(t, p, erika)
 		if right*100 < len(erika)*95 {
 			t.Errorf("turned %d°: %d of %d fields right", 90*q, right, len(erika))
+		}
+	}
+}
+
+// TestPageImageAndBoxes: the page comes back prepared for the review — upright, deskewed,
+// cropped to the form at 300 dpi, in colour — with each field's box on it where its
+// print is; the JSON stays {"form", "fields", "review"}.
+func TestPageImageAndBoxes(t *testing.T) {
+	img, err := synth.Render(erika, synth.Options{Skew: -3, OffsetX: 1.5, OffsetY: -0.8, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	p, err := e.ReadPage(imaging.Turn(img, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := p.Image.Bounds(); b != image.Rect(0, 0, 1748, 1240) {
+		t.Fatalf("image %v, want the form at 300 dpi, 1748 × 1240", b)
+	}
+	// The pink ground left of the prescription lines (5, 55 mm), in colour as scanned.
+	if r, g, b, _ := p.Image.At(59, 650).RGBA(); r>>8 < 240 || g>>8 > 235 || b>>8 > 225 {
+		t.Errorf("ground at (59, 650) is %d %d %d, want the form's pink", r>>8, g>>8, b>>8)
+	}
+	black := func(r image.Rectangle) int {
+		n := 0
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if r, g, b, _ := p.Image.At(x, y).RGBA(); max(r, g, b)>>8 < 90 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	for _, f := range muster16.Fields {
+		box, ok := p.Boxes[f.Key]
+		if !ok || !box.In(p.Image.Bounds()) {
+			t.Errorf("%s: box %v, want one on the image", f.Key, box)
+			continue
+		}
+		// Every printed value's print lies in its box; the boxes of what is not printed
+		// are empty.
+		if n := black(box); (erika[f.Key] != "" && erika[f.Key] != "false") != (n > 30) {
+			t.Errorf("%s (%q): %d black pixels in its box %v", f.Key, erika[f.Key], n, box)
+		}
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil || len(keys) != 3 || keys["form"] == nil || keys["fields"] == nil || keys["review"] == nil {
+		t.Errorf("JSON %s, want form, fields and review only", b)
+	}
+}
+
+// TestReadLargerPage: the form in a corner of an A4 scan, turned and skewed with it, is
+// found and read.
+func TestReadLargerPage(t *testing.T) {
+	form, err := synth.Render(erika, synth.Options{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a4 := image.NewRGBA(image.Rect(0, 0, 2480, 3508)) // 210 × 297 mm at 300 dpi
+	draw.Draw(a4, a4.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(a4, form.Bounds().Add(image.Pt(90, 2100)), form, image.Point{}, draw.Src)
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, tc := range []struct {
+		name string
+		page image.Image
+	}{
+		{"lower left", a4},
+		{"turned, skewed 2°", imaging.Rotate(imaging.Turn(a4, 1), 2)},
+	} {
+		p, err := e.ReadPage(tc.page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		right := compare(t, p, erika)
+		if right*100 < len(erika)*95 || len(p.Review) > 0 && strings.HasPrefix(p.Review[0], "Formular") {
+			t.Errorf("%s: %d of %d fields right; review %v", tc.name, right, len(erika), p.Review)
 		}
 	}
 }
