@@ -20,6 +20,7 @@ import (
 	"golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gomono"
+	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
@@ -33,8 +34,12 @@ type Options struct {
 	DPI float64 // default 300
 	// Skew rotates the scanned page (degrees, ±5 in real batches).
 	Skew float64
-	// Offset moves the black print against the form (mm): printers feed the pad 1–2 mm off.
+	// Offset moves the practice's black print against the form (mm): printers feed the
+	// pad 1–2 mm off.
 	OffsetX, OffsetY float64
+	// PharmacyOffset moves the pharmacy's print, which its own printer puts on the form
+	// in a second pass, by its own offset (mm).
+	PharmacyOffsetX, PharmacyOffsetY float64
 	// JPEG re-encodes the page at this quality (0: none).
 	JPEG int
 	// Stamp and Signature add the practice's blue stamp and the doctor's signature.
@@ -43,6 +48,19 @@ type Options struct {
 	FaintRed bool
 	// Comma prints the pharmacy's amounts with a decimal comma instead of in cents.
 	Comma bool
+	// Printer fonts: Bold prints the practice's Courier bold (dot-matrix printers in NLQ
+	// mode); Proportional sets the prescription lines in a proportional font (Liberation
+	// Sans 10 pt) instead of Courier at 12 cpi; PharmacyCPI is the pharmacy's pitch, 10
+	// (Courier 12 pt, the default) or 12 (10 pt).
+	Bold, Proportional bool
+	PharmacyCPI        int
+	// Sheet lays the form on an A4 sheet (portrait, 210 × 297 mm), its corner at
+	// (SheetX, SheetY) mm: a flatbed scan of the whole glass.
+	Sheet          bool
+	SheetX, SheetY float64
+	// Turn turns the scan by quarter turns clockwise (a page fed on its side or upside
+	// down), after the skew.
+	Turn int
 	// Seed makes the stamp, signature and noise repeatable.
 	Seed uint64
 }
@@ -61,8 +79,10 @@ var (
 type page struct {
 	img   *image.RGBA
 	scale float64   // pixels per mm
-	mono  font.Face // Courier 10 cpi, the Personalienfeld's and the pharmacy's
-	rx    font.Face // Courier 12 cpi, the prescription lines'
+	mono  font.Face // Courier 10 cpi, the Personalienfeld's
+	rx    font.Face // the prescription lines': Courier 12 cpi or proportional
+	pharm font.Face // the pharmacy's: Courier 10 or 12 cpi
+	pitch float64   // the pharmacy's character cell (mm)
 	label font.Face
 	small font.Face
 }
@@ -83,11 +103,26 @@ func Render(values map[string]string, o Options) (image.Image, error) {
 	var err error
 	// Courier 12 pt at 10 characters per inch (spec §3.1): Liberation Mono, metric
 	// compatible with Courier New (an advance of 0.6 em).
-	if p.mono, err = face(courier(), 12, o.DPI); err != nil {
+	practiceFont := courier(o.Bold)
+	if p.mono, err = face(practiceFont, 12, o.DPI); err != nil {
 		return nil, err
 	}
-	// The prescription lines are commonly set at 12 cpi (spec §3.3): 10 pt.
-	if p.rx, err = face(courier(), 10, o.DPI); err != nil {
+	// The prescription lines are commonly set at 12 cpi (10 pt) or in a proportional
+	// font (spec §3.3).
+	rxFont := practiceFont
+	if o.Proportional {
+		rxFont = fontFile(sansFont, goregular.TTF)
+	}
+	if p.rx, err = face(rxFont, 10, o.DPI); err != nil {
+		return nil, err
+	}
+	// The pharmacy prints at 10 or 12 cpi (spec §3.4): Courier 12 or 10 pt.
+	size := 12.0
+	p.pitch = 2.54
+	if o.PharmacyCPI == 12 {
+		size, p.pitch = 10, 25.4/12
+	}
+	if p.pharm, err = face(courier(false), size, o.DPI); err != nil {
 		return nil, err
 	}
 	if p.label, err = face(goregular.TTF, 6, o.DPI); err != nil {
@@ -105,7 +140,7 @@ func Render(values map[string]string, o Options) (image.Image, error) {
 	}
 	p.form(formRed)
 	p.practicePrint(values, o.OffsetX, o.OffsetY)
-	p.pharmacyPrint(values, o.OffsetX, o.OffsetY, o.Comma)
+	p.pharmacyPrint(values, o.PharmacyOffsetX, o.PharmacyOffsetY, o.Comma)
 	if o.Stamp {
 		p.stamp(rng)
 	}
@@ -113,8 +148,24 @@ func Render(values map[string]string, o Options) (image.Image, error) {
 		p.signature(rng)
 	}
 	var out image.Image = p.img
-	if o.Skew != 0 {
+	switch {
+	case o.Sheet:
+		// The form skewed on the glass of an A4 scan, none of it cut off: turned with a
+		// white margin, then laid onto the sheet.
+		const margin = 10.0
+		card := image.NewRGBA(image.Rect(0, 0, p.px(muster16.WidthMM+2*margin), p.px(muster16.HeightMM+2*margin)))
+		draw.Draw(card, card.Bounds(), image.White, image.Point{}, draw.Src)
+		draw.Draw(card, p.img.Bounds().Add(image.Pt(p.px(margin), p.px(margin))), p.img, image.Point{}, draw.Src)
+		sheet := image.NewRGBA(image.Rect(0, 0, p.px(210), p.px(297)))
+		draw.Draw(sheet, sheet.Bounds(), image.White, image.Point{}, draw.Src)
+		at := image.Pt(p.px(o.SheetX-margin), p.px(o.SheetY-margin))
+		draw.Draw(sheet, card.Bounds().Add(at), imaging.Rotate(card, o.Skew), image.Point{}, draw.Src)
+		out = sheet
+	case o.Skew != 0:
 		out = imaging.Rotate(p.img, o.Skew)
+	}
+	if o.Turn%4 != 0 {
+		out = imaging.Turn(out, o.Turn)
 	}
 	if o.JPEG > 0 {
 		var buf bytes.Buffer
@@ -129,16 +180,29 @@ func Render(values map[string]string, o Options) (image.Image, error) {
 }
 
 // CourierFont is Debian's Liberation Mono (package fonts-liberation), metric compatible
-// with Courier New, which practice software prints with.
-const CourierFont = "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf"
+// with Courier New, which practice software prints with; boldFont its bold, sansFont the
+// proportional Liberation Sans.
+const (
+	CourierFont = "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf"
+	boldFont    = "/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf"
+	sansFont    = "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"
+)
 
 // courier returns Liberation Mono, or Go Mono where it is missing (Go Mono's slashed zero
 // is not what printers print: install fonts-liberation).
-func courier() []byte {
-	if b, err := os.ReadFile(CourierFont); err == nil {
+func courier(bold bool) []byte {
+	if bold {
+		return fontFile(boldFont, gomonobold.TTF)
+	}
+	return fontFile(CourierFont, gomono.TTF)
+}
+
+// fontFile reads the font file at path, or gives fallback where it is missing.
+func fontFile(path string, fallback []byte) []byte {
+	if b, err := os.ReadFile(path); err == nil {
 		return b
 	}
-	return gomono.TTF
+	return fallback
 }
 
 func face(ttf []byte, size, dpi float64) (font.Face, error) {
@@ -245,7 +309,7 @@ func (p *page) practicePrint(v map[string]string, dx, dy float64) {
 func (p *page) pharmacyPrint(v map[string]string, dx, dy float64, comma bool) {
 	put := func(x, y float64, s string) {
 		if s != "" {
-			p.text(p.mono, x+dx, y+dy, s, black)
+			p.text(p.pharm, x+dx, y+dy, s, black)
 		}
 	}
 	amount := func(s string) string {
@@ -257,7 +321,7 @@ func (p *page) pharmacyPrint(v map[string]string, dx, dy float64, comma bool) {
 	// Right-aligned to the box's end.
 	right := func(b muster16.Box, y float64, s string) {
 		if s != "" {
-			put(b.X+b.W-0.6-float64(len(s))*2.54, y, s)
+			put(b.X+b.W-0.6-float64(len(s))*p.pitch, y, s)
 		}
 	}
 	put(120.6, 13.5, v["pharmacy_ik"])

@@ -95,6 +95,16 @@ func TestRenderVariation(t *testing.T) {
 	if _, err := Render(Erika, Options{DPI: 20}); err == nil {
 		t.Error("20 dpi accepted")
 	}
+	// Printer fonts, the pharmacy's own offset, an A4 sheet turned on its side.
+	o = Options{DPI: 200, Skew: -3, PharmacyOffsetX: -1.5, PharmacyOffsetY: 2, Bold: true, Proportional: true, PharmacyCPI: 12,
+		Sheet: true, SheetX: 40, SheetY: 150, Turn: 1, Seed: 8}
+	c, err := Render(Erika, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Bounds(); b.Dx() != 2339 || b.Dy() != 1654 {
+		t.Errorf("A4 at 200 dpi turned on its side: %v, want 2339 × 1654", b)
+	}
 }
 
 // TestRecord: synthetic records carry every key, valid numbers and dates in format, and
