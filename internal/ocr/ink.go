@@ -234,14 +234,17 @@ const marginX, columnMargin, searchY = 1.0, 0.3, 1.2
 // Lines of print (mm): at least minLine high (a dot or a comma standing alone, or the
 // descenders of the line above, are not one), at most maxLine (more is two lines whose
 // descenders and accents touch); accents stand up to accentGap above their letters.
-const minLine, maxLine, accentGap = 1.0, 4.6, 0.5
+const minLine, maxLine, accentGap = 1.0, 4.8, 0.5
 
 // printIn is the print of box on the page, clean for OCR: the box, moved by its printer's
 // offset d and widened by the margin, and within it the line of print that overlaps the
 // box most, with a white margin; the ink of the lines above and below, and pieces of a
-// neighbour's glyphs at the left and right edge, are whitened. where is the part of the
-// page it shows. Without print, part is nil and where is the moved box.
-func printIn(ink *image.Gray, box muster16.Box, d offset) (part *image.Gray, where image.Rectangle) {
+// neighbour's glyphs at the left and right edge, are whitened. A line that lies nearer
+// the middle of one of others (the other printer's boxes, moved by its offset) is that
+// one's: with both prints off towards each other, the pharmacy's Abgabedatum reaches into
+// the third prescription line. where is the part of the page it shows. Without print,
+// part is nil and where is the moved box.
+func printIn(ink *image.Gray, box muster16.Box, d offset, others []image.Rectangle) (part *image.Gray, where image.Rectangle) {
 	mx := marginX
 	if box.X >= 91 && box.Y >= 28 && box.Y < 52 { // a Taxzeile
 		mx = columnMargin
@@ -268,13 +271,51 @@ func printIn(ink *image.Gray, box muster16.Box, d offset) (part *image.Gray, whe
 			runs = append(runs, run{i, i + 1})
 		}
 	}
+	// A run too high for one line is two whose descenders and tops touch: cut it at its
+	// row of least ink, away from its top and bottom, until each part fits.
+	for i := 0; i < len(runs); i++ {
+		r := runs[i]
+		if r.b-r.a <= px(maxLine) {
+			continue
+		}
+		cut := r.a + px(1.5)
+		for y := cut; y < r.b-px(1.5); y++ {
+			if rows[y] < rows[cut] {
+				cut = y
+			}
+		}
+		runs = slices.Insert(runs, i+1, run{cut + 1, r.b})
+		runs[i].b = cut
+		i-- // the first part may need cutting again
+	}
 	lo, hi := core.Min.Y-win.Min.Y, core.Max.Y-win.Min.Y // the box's rows
+	// theirs tells a run of rows that another's box claims.
+	theirs := func(r run) bool {
+		xa, xb := core.Max.X, core.Min.X // the run's ink, left to right
+		for y := win.Min.Y + r.a; y < win.Min.Y+r.b; y++ {
+			row := ink.Pix[ink.PixOffset(core.Min.X, y):ink.PixOffset(core.Max.X, y)]
+			for x, v := range row {
+				if v < dark {
+					xa, xb = min(xa, core.Min.X+x), max(xb, core.Min.X+x+1)
+				}
+			}
+		}
+		mid := float64(win.Min.Y) + float64(r.a+r.b)/2
+		own := math.Abs(mid - float64(core.Min.Y+core.Max.Y)/2)
+		for _, o := range others {
+			if 2*(min(xb, o.Max.X)-max(xa, o.Min.X)) > xb-xa && win.Min.Y+r.b > o.Min.Y && win.Min.Y+r.a < o.Max.Y &&
+				math.Abs(mid-float64(o.Min.Y+o.Max.Y)/2) < own {
+				return true
+			}
+		}
+		return false
+	}
 	best, bestOverlap := -1, 0
 	for i, r := range runs {
 		if r.b-r.a < px(minLine) {
 			continue
 		}
-		if o := min(r.b, hi) - max(r.a, lo); o > bestOverlap {
+		if o := min(r.b, hi) - max(r.a, lo); o > bestOverlap && !theirs(r) {
 			best, bestOverlap = i, o
 		}
 	}
@@ -282,23 +323,6 @@ func printIn(ink *image.Gray, box muster16.Box, d offset) (part *image.Gray, whe
 		return nil, image.Rect(win.Min.X, core.Min.Y, win.Max.X, core.Max.Y)
 	}
 	line := runs[best]
-	// Two lines that touch: cut at the row of least ink near the box's edge.
-	leastIn := func(from, to int) int {
-		from, to = max(from, line.a), min(to, line.b)
-		cut := from
-		for i := from; i < to; i++ {
-			if rows[i] < rows[cut] {
-				cut = i
-			}
-		}
-		return cut
-	}
-	if line.b-line.a > px(maxLine) && line.b > hi+px(0.5) {
-		line.b = leastIn(hi-px(0.6), hi+px(1.2))
-	}
-	if line.b-line.a > px(maxLine) && line.a < lo-px(0.5) {
-		line.a = leastIn(lo-px(1.2), lo+px(0.6)) + 1
-	}
 	// Accents above: small runs close over the line.
 	for i := best - 1; i >= 0 && runs[i].b >= line.a-px(accentGap) && runs[i].b-runs[i].a < px(minLine); i-- {
 		line.a = runs[i].a

@@ -188,6 +188,15 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 	if !found {
 		review = append(review, "Formular: rosa Grund nicht gefunden, Seite als Formular gelesen")
 	}
+	// Each printer's text boxes, moved by its offset.
+	var boxes [2][]image.Rectangle
+	for _, f := range muster16.Fields {
+		if f.Kind != muster16.Cross && f.Kind != muster16.Digit {
+			for _, box := range f.Boxes {
+				boxes[f.By] = append(boxes[f.By], rect(box, 0, 0, off[f.By].x, off[f.By].y))
+			}
+		}
+	}
 	raw := map[string]Field{}
 	disagree := map[string]bool{}
 	for _, f := range muster16.Fields {
@@ -202,7 +211,7 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 		}
 		var parts []*image.Gray
 		for _, box := range f.Boxes {
-			part, where := printIn(ink, box, d)
+			part, where := printIn(ink, box, d, boxes[1-f.By])
 			parts = append(parts, part)
 			p.Boxes[f.Key] = p.Boxes[f.Key].Union(where)
 		}
