@@ -100,6 +100,7 @@ func (m Affine) Invert() Affine {
 func Warp(src image.Image, m Affine, w, h int) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	rgb := RGB(src)
+	at := bilinear(src, rgb)
 	// Source pixels per destination pixel, the larger of the two directions.
 	shrink := math.Max(math.Hypot(m[0], m[3]), math.Hypot(m[1], m[4]))
 	n := max(1, int(math.Round(shrink)))
@@ -110,7 +111,7 @@ func Warp(src image.Image, m Affine, w, h int) *image.RGBA {
 			p[3] = 255
 			if n == 1 {
 				sx, sy := m.Apply(float64(x)+0.5, float64(y)+0.5)
-				p[0], p[1], p[2] = bilinear(rgb, sx-0.5, sy-0.5)
+				p[0], p[1], p[2] = at(sx-0.5, sy-0.5)
 				continue
 			}
 			var r, g, b int
@@ -128,22 +129,57 @@ func Warp(src image.Image, m Affine, w, h int) *image.RGBA {
 	return dst
 }
 
-// bilinear interpolates the colour at (x, y) between the centres of the four nearest
-// pixels (pixel centres at integer coordinates here).
-func bilinear(rgb RGBReader, x, y float64) (r, g, b uint8) {
-	x0, y0 := math.Floor(x), math.Floor(y)
-	fx, fy := x-x0, y-y0
-	ix, iy := int(x0), int(y0)
-	r00, g00, b00 := rgb(ix, iy)
-	r10, g10, b10 := rgb(ix+1, iy)
-	r01, g01, b01 := rgb(ix, iy+1)
-	r11, g11, b11 := rgb(ix+1, iy+1)
-	mix := func(c00, c10, c01, c11 uint8) uint8 {
-		top := float64(c00) + (float64(c10)-float64(c00))*fx
-		bottom := float64(c01) + (float64(c11)-float64(c01))*fx
-		return uint8(top + (bottom-top)*fy + 0.5)
+// bilinear returns the colour of src at (x, y), interpolated between the centres of the
+// four nearest pixels (pixel centres at integer coordinates here), with 8-bit weights. A
+// JPEG's YCbCr is interpolated as it is and turned into RGB once (the conversion is
+// linear); other types go through rgb, as do points at the image's edge.
+func bilinear(src image.Image, rgb RGBReader) func(x, y float64) (r, g, b uint8) {
+	lerp := func(c00, c10, c01, c11 uint8, wx, wy int) uint8 {
+		top := int(c00)*(256-wx) + int(c10)*wx
+		bottom := int(c01)*(256-wx) + int(c11)*wx
+		return uint8((top*(256-wy) + bottom*wy + 1<<15) >> 16)
 	}
-	return mix(r00, r10, r01, r11), mix(g00, g10, g01, g11), mix(b00, b10, b01, b11)
+	weights := func(x, y float64) (ix, iy, wx, wy int) {
+		x0, y0 := math.Floor(x), math.Floor(y)
+		return int(x0), int(y0), int((x-x0)*256 + 0.5), int((y-y0)*256 + 0.5)
+	}
+	slow := func(x, y float64) (uint8, uint8, uint8) {
+		ix, iy, wx, wy := weights(x, y)
+		r00, g00, b00 := rgb(ix, iy)
+		r10, g10, b10 := rgb(ix+1, iy)
+		r01, g01, b01 := rgb(ix, iy+1)
+		r11, g11, b11 := rgb(ix+1, iy+1)
+		return lerp(r00, r10, r01, r11, wx, wy), lerp(g00, g10, g01, g11, wx, wy), lerp(b00, b10, b01, b11, wx, wy)
+	}
+	b := src.Bounds()
+	inside := func(ix, iy int) bool { return ix >= b.Min.X && iy >= b.Min.Y && ix+1 < b.Max.X && iy+1 < b.Max.Y }
+	switch m := src.(type) {
+	case *image.YCbCr:
+		return func(x, y float64) (uint8, uint8, uint8) {
+			ix, iy, wx, wy := weights(x, y)
+			if !inside(ix, iy) {
+				return slow(x, y)
+			}
+			y0, y1 := m.YOffset(ix, iy), m.YOffset(ix, iy+1)
+			c00, c10, c01, c11 := m.COffset(ix, iy), m.COffset(ix+1, iy), m.COffset(ix, iy+1), m.COffset(ix+1, iy+1)
+			return color.YCbCrToRGB(lerp(m.Y[y0], m.Y[y0+1], m.Y[y1], m.Y[y1+1], wx, wy),
+				lerp(m.Cb[c00], m.Cb[c10], m.Cb[c01], m.Cb[c11], wx, wy),
+				lerp(m.Cr[c00], m.Cr[c10], m.Cr[c01], m.Cr[c11], wx, wy))
+		}
+	case *image.RGBA:
+		return func(x, y float64) (uint8, uint8, uint8) {
+			ix, iy, wx, wy := weights(x, y)
+			if !inside(ix, iy) {
+				return slow(x, y)
+			}
+			i, j := m.PixOffset(ix, iy), m.PixOffset(ix, iy+1)
+			p, q := m.Pix[i:i+8:i+8], m.Pix[j:j+8:j+8]
+			// Premultiplied: what shows through is white.
+			a := 255 - lerp(p[3], p[7], q[3], q[7], wx, wy)
+			return lerp(p[0], p[4], q[0], q[4], wx, wy) + a, lerp(p[1], p[5], q[1], q[5], wx, wy) + a, lerp(p[2], p[6], q[2], q[6], wx, wy) + a
+		}
+	}
+	return slow
 }
 
 // Rotate turns src by deg degrees about its centre (positive turns clockwise on screen,

@@ -170,37 +170,52 @@ func newReader() (*reader, error) {
 	return r, nil
 }
 
+// prepared is a page made ready for reading.
+type prepared struct {
+	img   *image.RGBA // upright, deskewed, cropped to the form at 300 dpi, as scanned
+	ink   *image.Gray // its black print
+	found bool        // the form's pink ground was found
+	off   [2]offset   // each printer's offset (muster16.Printer)
+	// boxes are each printer's text boxes, moved by its offset.
+	boxes [2][]image.Rectangle
+}
+
+// prepare finds the form on src and makes it ready for reading: all that comes before
+// Tesseract.
+func prepare(src image.Image) prepared {
+	form, found := locate(src)
+	img := imaging.Warp(src, pageToMM.Then(form), formW, formH)
+	ink := dropRed(img, !found)
+	// The form's black "666" reaches into the third prescription line's margin.
+	blank(ink, rect(muster16.Box{X: 7.4, Y: 81.4, W: 9.5, H: 4.6}, 0, 0, 0, 0))
+	pp := prepared{img: img, ink: ink, found: found, off: printOffsets(ink)}
+	for _, f := range muster16.Fields {
+		if f.Kind != muster16.Cross && f.Kind != muster16.Digit {
+			for _, box := range f.Boxes {
+				pp.boxes[f.By] = append(pp.boxes[f.By], rect(box, 0, 0, pp.off[f.By].x, pp.off[f.By].y))
+			}
+		}
+	}
+	return pp
+}
+
 // readPage reads one page.
 func (r *reader) readPage(src image.Image) (Page, error) {
 	b := src.Bounds()
 	if b.Dx() < 400 || b.Dy() < 280 {
 		return Page{}, fmt.Errorf("ocr: the page is %d × %d pixels, too small for a Muster 16", b.Dx(), b.Dy())
 	}
-	form, found := locate(src)
-	img := imaging.Warp(src, pageToMM.Then(form), formW, formH)
-	ink := dropRed(img, !found)
-	// The form's black "666" reaches into the third prescription line's margin.
-	blank(ink, rect(muster16.Box{X: 7.4, Y: 81.4, W: 9.5, H: 4.6}, 0, 0, 0, 0))
-	off := printOffsets(ink)
-
-	p := Page{Form: "muster16", Fields: map[string]Field{}, Review: []string{}, Image: img, Boxes: map[string]image.Rectangle{}}
+	pp := prepare(src)
+	ink := pp.ink
+	p := Page{Form: "muster16", Fields: map[string]Field{}, Review: []string{}, Image: pp.img, Boxes: map[string]image.Rectangle{}}
 	var review []string
-	if !found {
+	if !pp.found {
 		review = append(review, "Formular: rosa Grund nicht gefunden, Seite als Formular gelesen")
-	}
-	// Each printer's text boxes, moved by its offset.
-	var boxes [2][]image.Rectangle
-	for _, f := range muster16.Fields {
-		if f.Kind != muster16.Cross && f.Kind != muster16.Digit {
-			for _, box := range f.Boxes {
-				boxes[f.By] = append(boxes[f.By], rect(box, 0, 0, off[f.By].x, off[f.By].y))
-			}
-		}
 	}
 	raw := map[string]Field{}
 	disagree := map[string]bool{}
 	for _, f := range muster16.Fields {
-		d := off[f.By]
+		d := pp.off[f.By]
 		if f.Kind == muster16.Cross || f.Kind == muster16.Digit {
 			// The box's inside, within its frame: a neighbour's print must not count.
 			box := rect(f.Boxes[0], -0.5, -0.5, d.x, d.y)
@@ -211,7 +226,7 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 		}
 		var parts []*image.Gray
 		for _, box := range f.Boxes {
-			part, where := printIn(ink, box, d, boxes[1-f.By])
+			part, where := printIn(ink, box, d, pp.boxes[1-f.By])
 			parts = append(parts, part)
 			p.Boxes[f.Key] = p.Boxes[f.Key].Union(where)
 		}
