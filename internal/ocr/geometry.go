@@ -69,6 +69,23 @@ func groundOutline(rgb imaging.RGBReader, b image.Rectangle) []point {
 			mask[j*gw+i] = isForm(rgb(b.Min.X+i*step+step/2, b.Min.Y+j*step+step/2))
 		}
 	}
+	// Grown by a point each way: at this spacing the ground's narrow strips between the
+	// white boxes (0.7 mm between the Taxzeilen) break where JPEG noise makes a sample
+	// miss the colour, and the patch would fall apart.
+	grown := make([]bool, len(mask))
+	for j := range gh {
+		for i := range gw {
+			for dj := max(0, j-1); dj <= min(gh-1, j+1) && !grown[j*gw+i]; dj++ {
+				for di := max(0, i-1); di <= min(gw-1, i+1); di++ {
+					if mask[dj*gw+di] {
+						grown[j*gw+i] = true
+						break
+					}
+				}
+			}
+		}
+	}
+	mask = grown
 	// The largest 4-connected patch.
 	label := make([]int32, len(mask))
 	var best []int

@@ -52,9 +52,8 @@ type Page struct {
 	Boxes map[string]image.Rectangle `json:"-"`
 }
 
-// minConfidence is the confidence below which a field goes to review; text, which no
-// format or check digit guards, needs more.
-const minConfidence, minTextConfidence = 0.75, 0.9
+// minConfidence is the confidence below which a reading is not taken as sure.
+const minConfidence = 0.75
 
 // printedAlways are the fields the practice prints on every GKV prescription (the payer's
 // IK is missing only on Arbeitsunfall ones); read empty, they were missed, not absent.
@@ -213,7 +212,7 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 		review = append(review, "Formular: rosa Grund nicht gefunden, Seite als Formular gelesen")
 	}
 	raw := map[string]Field{}
-	disagree := map[string]bool{}
+	outcomes := map[string]outcome{}
 	for _, f := range muster16.Fields {
 		d := pp.off[f.By]
 		if f.Kind == muster16.Cross || f.Kind == muster16.Digit {
@@ -230,14 +229,12 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 			parts = append(parts, part)
 			p.Boxes[f.Key] = p.Boxes[f.Key].Union(where)
 		}
-		got, agree, err := r.readField(f, parts)
+		got, how, err := r.readField(f, parts)
 		if err != nil {
 			return Page{}, err
 		}
 		raw[f.Key] = Field{Value: got.text, Confidence: got.conf}
-		if !agree {
-			disagree[f.Key] = true
-		}
+		outcomes[f.Key] = how
 	}
 	// The issue date first: it decides the century of the birth date.
 	issueYY := -1
@@ -250,7 +247,10 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 		got := raw[f.Key]
 		if f.Kind == muster16.Cross || f.Kind == muster16.Digit {
 			p.Fields[f.Key] = got
-			if got.Confidence < minConfidence {
+			switch {
+			case !pp.found:
+				flags[f.Key] = append(flags[f.Key], "Formular nicht gefunden, Lage geschätzt")
+			case got.Confidence < minConfidence:
 				flags[f.Key] = append(flags[f.Key], "Markierung unklar")
 			}
 			continue
@@ -258,11 +258,13 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 		rd := muster16.Read(f, got.Value, issueYY)
 		p.Fields[f.Key] = Field{Value: rd.Value, Confidence: round2(got.Confidence), Corrected: rd.Corrected}
 		switch {
+		case !pp.found:
+			flags[f.Key] = append(flags[f.Key], "Formular nicht gefunden, Lage geschätzt")
 		case rd.Review != "":
 			flags[f.Key] = append(flags[f.Key], rd.Review)
-		case disagree[f.Key]:
+		case outcomes[f.Key] == different:
 			flags[f.Key] = append(flags[f.Key], "mehrmals gelesen, jedes Mal anders")
-		case rd.Value != "" && got.Confidence < needed(f):
+		case rd.Value != "" && outcomes[f.Key] == unsure:
 			flags[f.Key] = append(flags[f.Key], "unsichere Erkennung")
 		case rd.Value == "" && expected(f.Key, raw):
 			flags[f.Key] = append(flags[f.Key], "nichts gelesen, steht aber auf jedem Rezept")
@@ -305,15 +307,6 @@ func expected(key string, raw map[string]Field) bool {
 	return false
 }
 
-// needed is the confidence a field's reading needs: text, which no format or check digit
-// guards, needs more.
-func needed(f muster16.Field) float64 {
-	if f.Kind == muster16.Text {
-		return minTextConfidence
-	}
-	return minConfidence
-}
-
 // scales are how much the print is shrunk for Tesseract, first to last reading. Its
 // network reads glyphs about 20 pixels high best: the page's 300 dpi make Courier 12 pt
 // 30 and more; shrunk to 65 % (about 200 dpi) most fields read right, and where one
@@ -322,8 +315,7 @@ func needed(f muster16.Field) float64 {
 var scales = []float64{0.65, 0.85, 0.55}
 
 // unguarded are the values no check digit or cross-check guards, where a misread digit
-// is still a valid value (and all text): they are read twice, and the readings must
-// agree.
+// is still a valid value (and all text): two readings must agree.
 var unguarded = []string{"bsnr", "status", "date", "birth_date", "dispense_date", "copayment", "factor_1", "factor_2", "factor_3"}
 
 func isUnguarded(f muster16.Field) bool {
@@ -336,42 +328,55 @@ type reading struct {
 	conf float64
 }
 
+// Outcomes of readField.
+type outcome int
+
+const (
+	sure      outcome = iota // one reading passed, or two agreed
+	unsure                   // no reading passed: OCR unsure, or format or check digit failed
+	different                // an unguarded value read differently each time
+)
+
 // readField reads f's print (one part per box, nil where nothing is printed) at the first
-// scale; again at the next scales while a reading is in doubt (OCR unsure, or its format
-// or check digit fails); an unguarded value always twice, and two readings must agree.
-// agree is false when no two readings of an unguarded value did.
-func (r *reader) readField(f muster16.Field, parts []*image.Gray) (got reading, agree bool, err error) {
-	doubt := func(t reading) bool {
-		rd := muster16.Read(f, t.text, 99) // the birth date's century does not matter here
-		return rd.Review != "" || rd.Value != "" && t.conf < needed(f)
-	}
+// scale, and again at the next scales while it is not sure of it. A value a check digit or
+// cross-check guards is sure when a reading passes its format and check and OCR is sure
+// enough of it; an unguarded value (see unguarded) only when two readings agree, which
+// makes OCR's confidence in them count less (minConfidence for text too). When none is
+// sure, the likeliest reading is the one to review.
+func (r *reader) readField(f muster16.Field, parts []*image.Gray) (reading, outcome, error) {
+	valid := func(t reading) bool { return muster16.Read(f, t.text, 99).Review == "" } // the century does not matter here
 	twice := isUnguarded(f)
 	var tries []reading
 	for _, scale := range scales {
 		t, err := r.readAt(f, parts, scale)
 		if err != nil {
-			return reading{}, false, err
+			return reading{}, unsure, err
 		}
-		if !twice && !doubt(t) {
-			return t, true, nil
-		}
-		if twice && !doubt(t) {
+		switch {
+		case !twice && valid(t) && (t.text == "" || t.conf >= minConfidence):
+			return t, sure, nil
+		case twice && valid(t):
 			for _, prev := range tries {
-				if prev.text == t.text {
-					return reading{t.text, math.Min(prev.conf, t.conf)}, true, nil
+				if c := math.Min(prev.conf, t.conf); prev.text == t.text && c >= minConfidence {
+					return reading{t.text, c}, sure, nil
 				}
 			}
 		}
 		tries = append(tries, t)
 	}
-	// In doubt after all: the likeliest reading goes to review.
-	best := tries[0]
-	for _, t := range tries[1:] {
+	best, same := tries[0], false
+	for i, t := range tries {
 		if t.conf > best.conf {
 			best = t
 		}
+		for _, prev := range tries[:i] {
+			same = same || prev.text == t.text
+		}
 	}
-	return best, !twice, nil
+	if twice && !same {
+		return best, different, nil
+	}
+	return best, unsure, nil
 }
 
 // readAt reads f's parts with Tesseract, shrunk by scale, and joins what they hold.
