@@ -70,7 +70,7 @@ func BenchmarkPrepare(b *testing.B) {
 				pp := prepare(pg.img)
 				for _, f := range muster16.Fields {
 					for _, box := range f.Boxes {
-						printIn(pp.ink, box, pp.off[f.By], pp.boxes[1-f.By])
+						printIn(pp.ink, box, f.Pitch, pp.off[f.By], pp.boxes[1-f.By])
 					}
 				}
 			}

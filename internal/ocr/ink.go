@@ -237,14 +237,14 @@ const marginX, columnMargin, searchY = 1.0, 0.3, 1.2
 const minLine, maxLine, accentGap = 1.0, 4.8, 0.5
 
 // printIn is the print of box on the page, clean for OCR: the box, moved by its printer's
-// offset d and widened by the margin, and within it the line of print that overlaps the
+// offset d and widened by the margin (pitch is the field's fixed pitch, 0 if none), and within it the line of print that overlaps the
 // box most, with a white margin; the ink of the lines above and below, and pieces of a
 // neighbour's glyphs at the left and right edge, are whitened. A line that lies nearer
 // the middle of one of others (the other printer's boxes, moved by its offset) is that
 // one's: with both prints off towards each other, the pharmacy's Abgabedatum reaches into
 // the third prescription line. where is the part of the page it shows. Without print,
 // part is nil and where is the moved box.
-func printIn(ink *image.Gray, box muster16.Box, d offset, others []image.Rectangle) (part *image.Gray, where image.Rectangle) {
+func printIn(ink *image.Gray, box muster16.Box, pitch float64, d offset, others []image.Rectangle) (part *image.Gray, where image.Rectangle) {
 	mx := marginX
 	if box.X >= 91 && box.Y >= 28 && box.Y < 52 { // a Taxzeile
 		mx = columnMargin
@@ -368,6 +368,25 @@ func printIn(ink *image.Gray, box muster16.Box, d offset, others []image.Rectang
 				whiten(k+1, n)
 			}
 			break
+		}
+	}
+	// Fixed-pitch print keeps each glyph in its cell: a glyph whose middle lies outside
+	// the box's cells (the spec's boxes begin and end half a millimetre outside them) is
+	// another field's, such as the first digit of a Taxzeile's PZN, with the pharmacy's
+	// print off to the left and down, at the end of the street's line.
+	if pitch > 0 {
+		first, last := core.Min.X+px(0.5), core.Max.X-px(0.5)
+		for x := 0; x < n; {
+			end := x + 1
+			if cols[x] > 0 {
+				for end < n && cols[end] > 0 {
+					end++
+				}
+				if mid := where.Min.X + (x+end)/2; mid < first || mid > last {
+					whiten(x, end)
+				}
+			}
+			x = end
 		}
 	}
 	return part, where

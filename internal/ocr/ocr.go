@@ -225,7 +225,7 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 		}
 		var parts []*image.Gray
 		for _, box := range f.Boxes {
-			part, where := printIn(ink, box, d, pp.boxes[1-f.By])
+			part, where := printIn(ink, box, f.Pitch, d, pp.boxes[1-f.By])
 			parts = append(parts, part)
 			p.Boxes[f.Key] = p.Boxes[f.Key].Union(where)
 		}
