@@ -52,8 +52,18 @@ type Page struct {
 	Boxes map[string]image.Rectangle `json:"-"`
 }
 
-// minConfidence is the confidence below which a reading is not taken as sure.
-const minConfidence = 0.75
+// minConfidence is the confidence below which a reading is not taken as sure; text, where
+// a misread letter or digit still makes words ("5 ma" for "5 mg"), needs more even from
+// two readings that agree.
+const minConfidence, minTextConfidence = 0.75, 0.85
+
+// needed is the confidence a reading of f needs.
+func needed(f muster16.Field) float64 {
+	if f.Kind == muster16.Text {
+		return minTextConfidence
+	}
+	return minConfidence
+}
 
 // printedAlways are the fields the practice prints on every GKV prescription (the payer's
 // IK is missing only on Arbeitsunfall ones); read empty, they were missed, not absent.
@@ -340,9 +350,8 @@ const (
 // readField reads f's print (one part per box, nil where nothing is printed) at the first
 // scale, and again at the next scales while it is not sure of it. A value a check digit or
 // cross-check guards is sure when a reading passes its format and check and OCR is sure
-// enough of it; an unguarded value (see unguarded) only when two readings agree, which
-// makes OCR's confidence in them count less (minConfidence for text too). When none is
-// sure, the likeliest reading is the one to review.
+// enough of it (needed); an unguarded value (see unguarded) only when two readings agree,
+// each sure enough. When none is sure, the likeliest reading is the one to review.
 func (r *reader) readField(f muster16.Field, parts []*image.Gray) (reading, outcome, error) {
 	valid := func(t reading) bool { return muster16.Read(f, t.text, 99).Review == "" } // the century does not matter here
 	twice := isUnguarded(f)
@@ -353,11 +362,11 @@ func (r *reader) readField(f muster16.Field, parts []*image.Gray) (reading, outc
 			return reading{}, unsure, err
 		}
 		switch {
-		case !twice && valid(t) && (t.text == "" || t.conf >= minConfidence):
+		case !twice && valid(t) && (t.text == "" || t.conf >= needed(f)):
 			return t, sure, nil
 		case twice && valid(t):
 			for _, prev := range tries {
-				if c := math.Min(prev.conf, t.conf); prev.text == t.text && c >= minConfidence {
+				if c := math.Min(prev.conf, t.conf); prev.text == t.text && c >= needed(f) {
 					return reading{t.text, c}, sure, nil
 				}
 			}
