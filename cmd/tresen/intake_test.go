@@ -94,7 +94,7 @@ func TestIntakeHotFolderAndSANE(t *testing.T) {
 	// SANE's test device, 10 small colour pages per batch (Debian ships it switched off).
 	for name, content := range map[string]string{
 		"dll.conf":  "test\n",
-		"test.conf": "number_of_devices 1\nbr_x 30.0\nbr_y 20.0\n",
+		"test.conf": "number_of_devices 1\ntest-picture \"Color pattern\"\nbr_x 30.0\nbr_y 20.0\n",
 	} {
 		if err := os.WriteFile(filepath.Join(saneDir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)

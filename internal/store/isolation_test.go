@@ -163,6 +163,7 @@ func TestTenantIsolation(t *testing.T) {
 			{"SetRecordPerson", "A's record to B's person", func() (any, error) { return nil, db.SetRecordPerson(ctx, a.ID, w.aRecord.ID, bPerson.ID) }, wantNotFound},
 			{"UpdateRecord", "B's record", func() (any, error) { return nil, db.UpdateRecord(ctx, a.ID, w.bRecord.ID, []byte(`{"x":1}`)) }, wantNotFound},
 			{"RecordFile", "B's record", func() (any, error) { return db.RecordFile(ctx, a.ID, w.bRecord.ID) }, wantNotFound},
+			{"ClaimRecord", "B's record", func() (any, error) { return db.ClaimRecord(ctx, a.ID, w.bRecord.ID, time.Now().Add(time.Hour)) }, wantNotFound},
 			{"ListRecords", "of B's person", func() (any, error) {
 				return db.ListRecords(ctx, a.ID, store.RecordFilter{PersonID: &bPerson.ID})
 			}, wantEmpty},

@@ -342,7 +342,8 @@ func (db *DB) SetRecordPerson(ctx context.Context, tenantID, id, personID string
 }
 
 // ClaimRecord takes a record for background work until until, unless a claim that has
-// not run out holds it: it reports whether this caller has it now. Nodes sharing the
+// not run out holds it: it reports whether this caller has it now (not found: no such
+// record of the tenant). Nodes sharing the
 // store thus leave each other's work alone; work that outlives its claim may be done
 // twice, so until should be generous.
 func (db *DB) ClaimRecord(ctx context.Context, tenantID, id string, until time.Time) (claimed bool, err error) {
@@ -353,9 +354,12 @@ func (db *DB) ClaimRecord(ctx context.Context, tenantID, id string, until time.T
 		if err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
-		claimed = n == 1
-		return nil
+		if n, _ := res.RowsAffected(); n == 1 {
+			claimed = true
+			return nil
+		}
+		var one int
+		return notFound(tx.queryRow(`SELECT 1 FROM records WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&one), "Datensatz")
 	})
 	return claimed, err
 }
