@@ -20,23 +20,7 @@ func TestBrowserCalendar(t *testing.T) {
 	m, logins := MustRunMain(t, store.SQLite)
 	ctx := newBrowser(t)
 	base := m.URL()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot(t, ctx, step)
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(step string, sel chromedp.CSS) string {
-		t.Helper()
-		do(step, chromedp.WaitVisible(sel))
-		s, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			shot(t, ctx, step)
-			t.Fatalf("%s: %v", step, err)
-		}
-		return s
-	}
+	do, text := steps(t, ctx)
 
 	// A Tuesday a week or more ahead that is no public holiday in Bremen: the demo
 	// practice's hours are 08:00-12:00 and 15:00-18:00 then, and nothing is booked yet.

@@ -36,23 +36,7 @@ func TestBrowserScannedPrescriptions(t *testing.T) {
 		}
 		files = append(files, name)
 	}
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot(t, ctx, step)
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(step string, sel chromedp.CSS) string {
-		t.Helper()
-		do(step, chromedp.WaitVisible(sel))
-		s, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			shot(t, ctx, step)
-			t.Fatalf("%s: %v", step, err)
-		}
-		return s
-	}
+	do, text := steps(t, ctx)
 
 	do("login", chromedp.Navigate(base+"/login"),
 		chromedp.SendKeys(chromedp.ID("username"), "apotheke.inhaber"),

@@ -60,23 +60,7 @@ func TestBrowserAccount(t *testing.T) {
 			base := m.URL()
 			oldPW, newPW := logins["praxis.inhaber"], "Sonnige-Terrasse-42"
 
-			do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, actions...); err != nil {
-					shot(t, ctx, step)
-					t.Fatalf("%s: %v", step, err)
-				}
-			}
-			text := func(step string, sel chromedp.CSS) string {
-				t.Helper()
-				do(step, chromedp.WaitVisible(sel))
-				s, err := chromedp.Run(ctx, chromedp.Text(sel))
-				if err != nil {
-					shot(t, ctx, step)
-					t.Fatalf("%s: %v", step, err)
-				}
-				return strings.TrimSpace(s)
-			}
+			do, text := steps(t, ctx)
 			// login submits the form and waits for what only the next page shows.
 			login := func(step, pw string, next chromedp.CSS) {
 				t.Helper()
@@ -156,6 +140,30 @@ func TestBrowserAccount(t *testing.T) {
 			shot(t, ctx, "audit")
 		})
 	}
+}
+
+// steps returns a browser test's helpers: do runs actions as a named step, text waits
+// for an element and returns its text, trimmed; a step that fails saves a screenshot and
+// ends the test.
+func steps(t *testing.T, ctx context.Context) (do func(step string, actions ...chromedp.Action[chromedp.Void]), text func(step string, sel chromedp.CSS) string) {
+	do = func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			shot(t, ctx, step)
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	text = func(step string, sel chromedp.CSS) string {
+		t.Helper()
+		do(step, chromedp.WaitVisible(sel))
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			shot(t, ctx, step)
+			t.Fatalf("%s: %v", step, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	return do, text
 }
 
 // shot saves a screenshot into the test's temporary directory (or TRESEN_SCREENSHOTS) to

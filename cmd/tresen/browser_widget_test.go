@@ -30,13 +30,7 @@ func TestBrowserWidget(t *testing.T) {
 	m, _ := MustRunMain(t, store.SQLite)
 	ctx := newBrowser(t)
 	site := m.URL() + "/demo/practice-website"
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot(t, ctx, step)
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	do, _ := steps(t, ctx)
 	eval := func(step, js string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))

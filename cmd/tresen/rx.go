@@ -17,6 +17,7 @@ import (
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhir"
 	"github.com/tresen/tresen/internal/intake"
+	"github.com/tresen/tresen/internal/ocr"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/rxcheck"
 )
@@ -66,7 +67,8 @@ func runRxCheck(args []string, stdout, stderr io.Writer) error {
 		in.Articles = cat
 	}
 
-	files, scans, unreadable := readRxFiles(paths, stderr)
+	bad := &unreadables{stderr: stderr}
+	files, scans := readRxFiles(paths, bad)
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	errorsFound := 0
@@ -88,18 +90,15 @@ func runRxCheck(args []string, stdout, stderr io.Writer) error {
 		printReport(stdout, rep, c.Files)
 	}
 	if len(scans) > 0 {
-		n, err := checkScans(scans, in, *asJSON, stdout, stderr)
+		n, err := checkScans(scans, in, *asJSON, stdout, stderr, bad)
 		errorsFound += n
 		if err != nil {
-			if unreadable != nil {
-				fmt.Fprintln(stderr, "tresen:", unreadable.(usageError).msg)
-			}
-			unreadable = err
+			return err
 		}
 	}
 	switch {
-	case unreadable != nil:
-		return unreadable
+	case bad.last != nil:
+		return bad.last
 	case errorsFound > 0:
 		return findingsError{fmt.Sprintf("rx check: %d Verordnung(en) mit Retaxationsrisiko", errorsFound)}
 	}
@@ -117,16 +116,8 @@ func parseAt(s string) (time.Time, error) {
 }
 
 // readRxFiles reads every file named, and the .xml and .json files of every directory
-// named. Each unreadable file gets a line on stderr; the last one is returned as the
-// usage error that sets the exit status.
-func readRxFiles(paths []string, stderr io.Writer) ([]erezept.File, []string, error) {
-	var unreadable error
-	fail := func(name, reason string) {
-		if unreadable != nil {
-			fmt.Fprintln(stderr, "tresen:", unreadable.(usageError).msg)
-		}
-		unreadable = usagef("rx check: %s: %s", name, reason)
-	}
+// named, and returns the scanned ones apart; unreadable files are added to bad.
+func readRxFiles(paths []string, bad *unreadables) ([]erezept.File, []string) {
 	names := expand(paths, append([]string{".xml", ".json"}, scanExts...))
 	var files []erezept.File
 	var scans []string
@@ -137,17 +128,17 @@ func readRxFiles(paths []string, stderr io.Writer) ([]erezept.File, []string, er
 		}
 		data, err := readLimited(name)
 		if err != nil {
-			fail(name, fileReason(err))
+			bad.add("rx check: %s: %s", name, fileReason(err))
 			continue
 		}
 		f, err := erezept.Read(filepath.Base(name), data)
 		if err != nil {
-			fail(name, errs.Message(err))
+			bad.add("rx check: %s: %s", name, errs.Message(err))
 			continue
 		}
 		files = append(files, f)
 	}
-	return files, scans, unreadable
+	return files, scans
 }
 
 // scanned tells whether a file holds scanned pages, by its first bytes.
@@ -163,9 +154,9 @@ func scanned(name string) bool {
 }
 
 // checkScans reads scanned paper prescriptions and checks each Muster 16 page (token
-// printouts carry no prescription data to check). It returns how many have retax risks;
-// the error names the last unreadable file or page, the others go to stderr.
-func checkScans(names []string, in retax.Input, asJSON bool, stdout, stderr io.Writer) (int, error) {
+// printouts carry no prescription data to check) and returns how many have retax risks;
+// unreadable files and pages are added to bad.
+func checkScans(names []string, in retax.Input, asJSON bool, stdout, stderr io.Writer, bad *unreadables) (int, error) {
 	r, err := newScanReader()
 	if err != nil {
 		return 0, err
@@ -173,51 +164,29 @@ func checkScans(names []string, in retax.Input, asJSON bool, stdout, stderr io.W
 	defer r.Close()
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	var unreadable error
-	fail := func(msg string) {
-		if unreadable != nil {
-			fmt.Fprintln(stderr, "tresen:", unreadable.(usageError).msg)
-		}
-		unreadable = usagef("%s", msg)
-	}
 	risky := 0
-	for _, name := range names {
-		data, err := readScanFile(name)
-		if err != nil {
-			fail("rx check: " + name + ": " + fileReason(err))
-			continue
-		}
-		out, reads, err := r.read(name, data)
-		if err != nil {
-			fail("rx check: " + name + ": " + errs.Message(err))
-			continue
-		}
-		for i, o := range out {
-			switch {
-			case o.Error != "":
-				fail(fmt.Sprintf("rx check: %s Seite %d: %s", name, o.Page, o.Error))
-				continue
-			case o.Form == tokenForm:
-				for _, t := range o.Tokens {
-					fmt.Fprintf(stderr, "tresen: %s Seite %d: E-Rezept-Token %s; die Verordnung prüft rx check mit ihren E-Rezept-Daten\n", name, o.Page, t.TaskID)
-				}
-				continue
+	err = r.each("rx check", names, bad, func(o ocrPage, read ocr.Page) error {
+		switch {
+		case o.Error != "":
+			return nil
+		case o.Form == tokenForm:
+			for _, t := range o.Tokens {
+				fmt.Fprintf(stderr, "tresen: %s Seite %d: E-Rezept-Token %s; die Verordnung prüft rx check mit ihren E-Rezept-Daten\n", o.File, o.Page, t.TaskID)
 			}
-			paper := intake.Paper(reads[i])
-			rep, _ := rxcheck.CheckPaper(&paper, in)
-			if rep.HasErrors() {
-				risky++
-			}
-			if asJSON {
-				if err := enc.Encode(rep); err != nil {
-					return risky, err
-				}
-				continue
-			}
-			printReport(stdout, rep, []string{fmt.Sprintf("%s Seite %d", name, o.Page)})
+			return nil
 		}
-	}
-	return risky, unreadable
+		paper := intake.Paper(read)
+		rep, _ := rxcheck.CheckPaper(&paper, in)
+		if rep.HasErrors() {
+			risky++
+		}
+		if asJSON {
+			return enc.Encode(rep)
+		}
+		printReport(stdout, rep, []string{fmt.Sprintf("%s Seite %d", o.File, o.Page)})
+		return nil
+	})
+	return risky, err
 }
 
 // readLimited reads a file of at most fhir.MaxSize bytes.

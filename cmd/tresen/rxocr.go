@@ -126,46 +126,65 @@ func runRxOCR(args []string, stdout, stderr io.Writer) error {
 	defer r.Close()
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	var unreadable error
-	fail := func(msg string) {
-		if unreadable != nil {
-			fmt.Fprintln(stderr, "tresen:", unreadable.(usageError).msg)
-		}
-		unreadable = usagef("%s", msg)
-	}
+	bad := &unreadables{stderr: stderr}
 	review := 0
-	for _, name := range expand(paths, scanExts) {
-		data, err := readScanFile(name)
-		if err != nil {
-			fail("rx ocr: " + name + ": " + fileReason(err))
-			continue
+	err = r.each("rx ocr", expand(paths, scanExts), bad, func(o ocrPage, _ ocr.Page) error {
+		if len(o.Review) > 0 {
+			review++
 		}
-		out, _, err := r.read(name, data)
-		if err != nil {
-			fail("rx ocr: " + name + ": " + errs.Message(err))
-			continue
+		if *asJSON {
+			return enc.Encode(o)
 		}
-		for _, o := range out {
-			if o.Error != "" {
-				fail(fmt.Sprintf("rx ocr: %s Seite %d: %s", name, o.Page, o.Error))
-			}
-			if len(o.Review) > 0 {
-				review++
-			}
-			if *asJSON {
-				if err := enc.Encode(o); err != nil {
-					return err
-				}
-				continue
-			}
-			printOCR(stdout, o)
-		}
-	}
+		printOCR(stdout, o)
+		return nil
+	})
 	switch {
-	case unreadable != nil:
-		return unreadable
+	case err != nil:
+		return err
+	case bad.last != nil:
+		return bad.last
 	case review > 0:
 		return findingsError{fmt.Sprintf("rx ocr: %d Seite(n) mit Feldern zum Prüfen", review)}
+	}
+	return nil
+}
+
+// unreadables collects the inputs a command could not read: each is said on stderr, and
+// the last one is kept as the usage error that sets exit status 2.
+type unreadables struct {
+	stderr io.Writer
+	last   error
+}
+
+func (u *unreadables) add(format string, args ...any) {
+	if u.last != nil {
+		fmt.Fprintln(u.stderr, "tresen:", u.last.(usageError).msg)
+	}
+	u.last = usagef(format, args...)
+}
+
+// each reads the scanned files and calls fn for every page, those that failed too (with
+// their Error); an unreadable file or page is added to bad. It stops at fn's first error.
+func (r *scanReader) each(cmd string, names []string, bad *unreadables, fn func(o ocrPage, read ocr.Page) error) error {
+	for _, name := range names {
+		data, err := readScanFile(name)
+		if err != nil {
+			bad.add("%s: %s: %s", cmd, name, fileReason(err))
+			continue
+		}
+		out, reads, err := r.read(name, data)
+		if err != nil {
+			bad.add("%s: %s: %s", cmd, name, errs.Message(err))
+			continue
+		}
+		for i, o := range out {
+			if o.Error != "" {
+				bad.add("%s: %s Seite %d: %s", cmd, name, o.Page, o.Error)
+			}
+			if err := fn(o, reads[i]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -137,12 +137,9 @@ func (s *Service) Correct(ctx context.Context, tenantID, id, key, value, userID 
 	if err != nil {
 		return Check{}, err
 	}
-	c, err := s.Get(ctx, tenantID, id)
+	c, err := s.paper(ctx, tenantID, id)
 	if err != nil {
 		return Check{}, err
-	}
-	if c.Paper == nil {
-		return Check{}, errs.E(errs.Invalid, "Dieses Rezept kam nicht vom Papier; es gibt nichts zu korrigieren.")
 	}
 	if c.Paper.Fields == nil {
 		c.Paper.Fields = map[string]PaperField{}
@@ -154,17 +151,22 @@ func (s *Service) Correct(ctx context.Context, tenantID, id, key, value, userID 
 	}
 	c.Paper.Fields[key] = PaperField{Value: v, Confidence: 1, By: userID, At: s.now(), Read: read}
 	c.Paper.Review = slices.DeleteFunc(c.Paper.Review, func(r string) bool { return strings.HasPrefix(r, key+":") })
-	if err := s.run(&c); err != nil {
-		return Check{}, err
-	}
-	data, err := json.Marshal(c)
-	if err != nil {
-		return Check{}, err
-	}
-	if err := s.Store.UpdateRecord(ctx, tenantID, id, data); err != nil {
+	if err := s.rerun(ctx, tenantID, &c); err != nil {
 		return Check{}, err
 	}
 	return c, s.Store.Audit(ctx, tenantID, audit.Update, "prescription_field", id, "field="+key)
+}
+
+// paper returns a check that was read from paper.
+func (s *Service) paper(ctx context.Context, tenantID, id string) (Check, error) {
+	c, err := s.Get(ctx, tenantID, id)
+	if err != nil {
+		return Check{}, err
+	}
+	if c.Paper == nil {
+		return Check{}, errs.E(errs.Invalid, "Dieses Rezept kam nicht vom Papier.")
+	}
+	return c, nil
 }
 
 // maxPaperText bounds a text field typed by hand.
@@ -437,22 +439,12 @@ func (s *Service) AddToken(ctx context.Context, tenantID, rxID string, t Token) 
 // Confirm takes what is left to review off a paper prescription: a person compared every
 // value shown with the page and found them right. Audited.
 func (s *Service) Confirm(ctx context.Context, tenantID, id, userID string) (Check, error) {
-	c, err := s.Get(ctx, tenantID, id)
+	c, err := s.paper(ctx, tenantID, id)
 	if err != nil {
 		return Check{}, err
-	}
-	if c.Paper == nil {
-		return Check{}, errs.E(errs.Invalid, "Dieses Rezept kam nicht vom Papier; es gibt nichts zu bestätigen.")
 	}
 	c.Paper.Review = []string{}
-	if err := s.run(&c); err != nil {
-		return Check{}, err
-	}
-	data, err := json.Marshal(c)
-	if err != nil {
-		return Check{}, err
-	}
-	if err := s.Store.UpdateRecord(ctx, tenantID, id, data); err != nil {
+	if err := s.rerun(ctx, tenantID, &c); err != nil {
 		return Check{}, err
 	}
 	return c, s.Store.Audit(ctx, tenantID, audit.Update, "prescription_review", id, "confirmed by="+userID)

@@ -401,12 +401,17 @@ func (s *Service) Recheck(ctx context.Context, tenantID, id string) (Check, erro
 	if err != nil {
 		return Check{}, err
 	}
-	if err := s.run(&c); err != nil {
-		return Check{}, err
+	return c, s.rerun(ctx, tenantID, &c)
+}
+
+// rerun runs the rules over a stored check again and stores the result.
+func (s *Service) rerun(ctx context.Context, tenantID string, c *Check) error {
+	if err := s.run(c); err != nil {
+		return err
 	}
 	data, err := json.Marshal(c)
 	if err != nil {
-		return Check{}, err
+		return err
 	}
-	return c, s.Store.UpdateRecord(ctx, tenantID, id, data)
+	return s.Store.UpdateRecord(ctx, tenantID, c.ID, data)
 }
