@@ -95,6 +95,26 @@ func printedBackPNG(t *testing.T) []byte {
 	return encodePNG(t, img)
 }
 
+// newEngine starts one Tesseract engine for the test.
+func newEngine(t *testing.T) *ocr.Engine {
+	t.Helper()
+	e, err := ocr.New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func pharmacy(t *testing.T, db *store.DB) tenant.Tenant {
+	t.Helper()
+	ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ph
+}
+
 // wait returns a batch's pages once none waits any more.
 func wait(t *testing.T, s *intake.Service, tenantID, batch string) []intake.Page {
 	t.Helper()
@@ -121,20 +141,13 @@ func wait(t *testing.T, s *intake.Service, tenantID, batch string) []intake.Page
 }
 
 func TestIntake(t *testing.T) {
-	engine, err := ocr.New(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer engine.Close()
+	engine := newEngine(t)
 	front, truth := muster16JPEG(t, 3)
 	const rxID, access = "160.115.468.135.035.50", "777bea0e13cc9c42ceec8e2af0d6d7ab7b9f8c2f9d3b7f3d1b2c3d4e5f607181"
 	token := tokenPNG(t, rxID, access)
 
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ph := pharmacy(t, db)
 		checks := &rxcheck.Service{Store: db, Now: db.Now}
 		s := &intake.Service{Store: db, Checks: checks, OCR: engine}
 		run, stop := context.WithCancel(ctx)
@@ -222,17 +235,10 @@ func TestIntake(t *testing.T) {
 // TestIntakeResumes: pages stored while no worker ran (a restart) are read when the
 // workers start.
 func TestIntakeResumes(t *testing.T) {
-	engine, err := ocr.New(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer engine.Close()
+	engine := newEngine(t)
 	front, truth := muster16JPEG(t, 4)
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ph := pharmacy(t, db)
 		checks := &rxcheck.Service{Store: db, Now: db.Now}
 		before := &intake.Service{Store: db, Checks: checks, OCR: engine}
 		rc, err := before.Submit(ctx, ph.ID, intake.Batch{Source: intake.Scanner}, []intake.File{{Name: "scan-0001.jpg", Data: front}})
@@ -260,10 +266,7 @@ func TestSubmitDuplex(t *testing.T) {
 	a, _ := muster16JPEG(t, 5)
 	b, _ := muster16JPEG(t, 6)
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ph := pharmacy(t, db)
 		s := &intake.Service{Store: db, Checks: &rxcheck.Service{Store: db, Now: db.Now}} // not started: pages stay queued
 		rc, err := s.Submit(ctx, ph.ID, intake.Batch{Source: intake.Upload, Duplex: true}, []intake.File{
 			{Name: "scan.jpg", Data: a}, {Name: "scan.jpg", Data: b}, {Name: "leer.png", Data: blankPNG(t)},

@@ -12,6 +12,7 @@ import (
 	"github.com/tresen/tresen/internal/intake"
 	"github.com/tresen/tresen/internal/muster16"
 	"github.com/tresen/tresen/internal/rxcheck"
+	"github.com/tresen/tresen/internal/tenant"
 )
 
 // Scan scans a batch on the pharmacy's scanner and returns its files in scan order.
@@ -38,13 +39,19 @@ type rxBatchData struct {
 
 func (d rxBatchData) Done() int { return d.Read + d.Failed + d.Back }
 
-func (s *Server) handleRxBatch(w http.ResponseWriter, r *http.Request) error {
+// scanning returns the session's pharmacy when this server takes scanned prescriptions.
+func (s *Server) scanning(r *http.Request) (tenant.Tenant, error) {
 	t, err := s.pharmacy(r)
+	if err == nil && s.intake == nil {
+		err = errs.E(errs.NotFound, "Gescannte Rezepte nimmt dieser Server nicht an.")
+	}
+	return t, err
+}
+
+func (s *Server) handleRxBatch(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.scanning(r)
 	if err != nil {
 		return err
-	}
-	if s.intake == nil {
-		return errs.E(errs.NotFound, "Gescannte Rezepte nimmt dieser Server nicht an.")
 	}
 	ps, err := s.intake.BatchPages(r.Context(), t.ID, r.PathValue("id"))
 	if err != nil {
@@ -78,11 +85,11 @@ func (s *Server) handleRxBatch(w http.ResponseWriter, r *http.Request) error {
 
 // handleRxScan scans a batch on the pharmacy's scanner and shows its progress.
 func (s *Server) handleRxScan(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.pharmacy(r)
+	t, err := s.scanning(r)
 	if err != nil {
 		return err
 	}
-	if s.intake == nil || s.scan == nil {
+	if s.scan == nil {
 		return errs.E(errs.NotFound, "An diesem Server ist kein Scanner eingerichtet.")
 	}
 	files, err := s.scan(r.Context(), t.ID)
@@ -103,12 +110,9 @@ func batchURL(rc intake.Receipt) string {
 
 // handleRxPageImage sends a scanned page as it was kept.
 func (s *Server) handleRxPageImage(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.pharmacy(r)
+	t, err := s.scanning(r)
 	if err != nil {
 		return err
-	}
-	if s.intake == nil {
-		return errs.E(errs.NotFound, "Gescannte Rezepte nimmt dieser Server nicht an.")
 	}
 	data, err := s.intake.Image(r.Context(), t.ID, r.PathValue("id"))
 	if err != nil {
