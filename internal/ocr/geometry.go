@@ -182,7 +182,7 @@ func cmpFloat(a, b float64) int {
 // it (one of its sides lies on an edge of the hull) has the ground's long side along the
 // form's x axis; of the two ways round, the one with the pink extension at the lower left
 // and white paper at the lower right is upright. It fails when the rectangle does not
-// have the ground's proportions (144 × 101 mm).
+// have the ground's proportions (144 × 101 mm) or the patch not the form's look.
 func fitGround(rgb imaging.RGBReader, hull []point) (imaging.Affine, bool) {
 	bestArea := math.Inf(1)
 	var u point           // unit vector along the rectangle's first side
@@ -226,18 +226,25 @@ func fitGround(rgb imaging.RGBReader, hull []point) (imaging.Affine, bool) {
 		// The form's point (x, y) mm is at c + s·(x − centre x)·ex + s·(y − centre y)·ey.
 		mx, my := (groundLeft+groundRight)/2, (groundTop+groundBottom)/2
 		m := imaging.Affine{s * ex.x, s * ey.x, c.x - s*(mx*ex.x+my*ey.x), s * ex.y, s * ey.y, c.y - s*(mx*ex.y+my*ey.y)}
-		if score := formShare(rgb, m, 5, 68) - formShare(rgb, m, 76, 144); score > bestScore {
+		// Below the ground's main part (y 92 to 101 mm) the extension is pink, the rest
+		// white.
+		if score := formShare(rgb, m, 5, 68, 92, 101) - formShare(rgb, m, 76, 144, 92, 101); score > bestScore {
 			best, bestScore = m, score
 		}
+	}
+	// Not the form but a patch of its size: without the extension, or coloured where the
+	// Personalienfeld is white (a page all pink, or noise).
+	if bestScore < 0.4 || formShare(rgb, best, 12, 86, 8, 50) > 0.3 {
+		return imaging.Affine{}, false
 	}
 	return best, true
 }
 
-// formShare is the share of form colour in the band below the ground's main part (y 92 to
-// 101 mm) between x0 and x1 mm: the extension there is pink, the rest white.
-func formShare(rgb imaging.RGBReader, m imaging.Affine, x0, x1 float64) float64 {
+// formShare is the share of form colour in the part of the form between x0 and x1 and y0
+// and y1 mm.
+func formShare(rgb imaging.RGBReader, m imaging.Affine, x0, x1, y0, y1 float64) float64 {
 	n, form := 0, 0
-	for y := 92.0; y < 101; y += 1.5 {
+	for y := y0; y < y1; y += 1.5 {
 		for x := x0; x < x1; x += 1.5 {
 			px, py := m.Apply(x, y)
 			n++

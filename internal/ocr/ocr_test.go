@@ -3,7 +3,9 @@ package ocr
 import (
 	"encoding/json"
 	"image"
+	"image/color"
 	"image/draw"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -254,6 +256,47 @@ func TestReadLargerPage(t *testing.T) {
 		right := compare(t, p, erika)
 		if right*100 < len(erika)*95 || len(p.Review) > 0 && strings.HasPrefix(p.Review[0], "Formular") {
 			t.Errorf("%+v: %d of %d fields right; review %v", o, right, len(erika), p.Review)
+		}
+	}
+}
+
+// TestReadNoForm: pages that are no form — all pink, noise, white, a pink stripe or patch
+// on an A4 sheet — are read without failing, and the review says the form was not found
+// and marks every field.
+func TestReadNoForm(t *testing.T) {
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	pink := color.RGBA{0xFC, 0xDD, 0xCF, 0xFF}
+	page := func(w, h int, c color.Color) *image.RGBA {
+		m := image.NewRGBA(image.Rect(0, 0, w, h))
+		draw.Draw(m, m.Bounds(), image.NewUniform(c), image.Point{}, draw.Src)
+		return m
+	}
+	noise := page(600, 420, color.White)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range noise.Pix {
+		noise.Pix[i] = uint8(rng.IntN(256))
+	}
+	stripe, patch := page(2480, 3508, color.White), page(2480, 3508, color.White)
+	draw.Draw(stripe, image.Rect(0, 1000, 2480, 1100), image.NewUniform(pink), image.Point{}, draw.Src)
+	draw.Draw(patch, image.Rect(100, 100, 1848, 1340), image.NewUniform(pink), image.Point{}, draw.Src)
+	for name, img := range map[string]image.Image{"pink": page(1748, 1240, pink), "noise": noise, "white": page(1748, 1240, color.White),
+		"stripe": stripe, "patch the form's size": patch} {
+		p, err := e.ReadPage(img)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if len(p.Review) == 0 || !strings.HasPrefix(p.Review[0], "Formular") {
+			t.Errorf("%s: review %v, want the form not found first", name, p.Review)
+		}
+		for _, f := range muster16.Fields {
+			if !slices.ContainsFunc(p.Review, func(r string) bool { return strings.HasPrefix(r, f.Key+":") }) {
+				t.Errorf("%s: %s not marked for review", name, f.Key)
+			}
 		}
 	}
 }
