@@ -237,13 +237,13 @@ const marginX, columnMargin, searchY = 1.0, 0.3, 1.2
 const minLine, maxLine, accentGap = 1.0, 4.8, 0.5
 
 // printIn is the print of box on the page, clean for OCR: the box, moved by its printer's
-// offset d and widened by the margin (pitch is the field's fixed pitch, 0 if none), and within it the line of print that overlaps the
-// box most, with a white margin; the ink of the lines above and below, and pieces of a
-// neighbour's glyphs at the left and right edge, are whitened. A line that lies nearer
-// the middle of one of others (the other printer's boxes, moved by its offset) is that
-// one's: with both prints off towards each other, the pharmacy's Abgabedatum reaches into
-// the third prescription line. where is the part of the page it shows. Without print,
-// part is nil and where is the moved box.
+// offset d and widened by the margin, and within it the line of print that overlaps the
+// box most, with a white margin; the ink of the lines above and below is whitened, and
+// so are a neighbour's glyphs at the sides (clearSides; pitch is the field's fixed pitch,
+// 0 if none). A line that lies nearer the middle of one of others (the other printer's
+// boxes, moved by its offset) is that one's: with both prints off towards each other,
+// the pharmacy's Abgabedatum reaches into the third prescription line. where is the part
+// of the page it shows. Without print, part is nil and where is the moved box.
 func printIn(ink *image.Gray, box muster16.Box, pitch float64, d offset, others []image.Rectangle) (part *image.Gray, where image.Rectangle) {
 	mx := marginX
 	if box.X >= 91 && box.Y >= 28 && box.Y < 52 { // a Taxzeile
@@ -340,10 +340,21 @@ func printIn(ink *image.Gray, box muster16.Box, pitch float64, d offset, others 
 		}
 		copy(dst, ink.Pix[ink.PixOffset(where.Min.X, y):])
 	}
-	// A neighbour's glyph reaching in at an edge: ink that touches the edge and lies in
-	// the margin, outside the box, all of it.
+	clearSides(part, image.Rect(where.Min.X, win.Min.Y+line.a, where.Max.X, win.Min.Y+line.b), core, pitch)
+	return part, where
+}
+
+// clearSides whitens in part the glyphs of neighbouring fields that reach into it at its
+// sides, looking at the line's rows: ink that touches an edge and lies all of it in the
+// margin outside the box core; and, in fixed-pitch print (pitch > 0), which keeps each
+// glyph in its cell, a glyph whose middle lies outside the box's cells (the spec's boxes
+// begin and end half a millimetre outside them) — such as the first digit of a
+// Taxzeile's PZN at the end of the street's line, the pharmacy's print off to the left
+// and down.
+func clearSides(part *image.Gray, line, core image.Rectangle, pitch float64) {
+	where := part.Bounds()
 	cols := make([]int, where.Dx())
-	for y := win.Min.Y + line.a; y < win.Min.Y+line.b; y++ {
+	for y := line.Min.Y; y < line.Max.Y; y++ {
 		for x, v := range part.Pix[part.PixOffset(where.Min.X, y):part.PixOffset(where.Max.X, y)] {
 			if v < dark {
 				cols[x]++
@@ -358,10 +369,10 @@ func printIn(ink *image.Gray, box muster16.Box, pitch float64, d offset, others 
 			}
 		}
 	}
-	if k := slices.Index(cols, 0); cols[0] > 0 && k > 0 && where.Min.X+k <= core.Min.X+px(0.3) {
+	n := len(cols)
+	if k := slices.Index(cols, 0); n > 0 && cols[0] > 0 && k > 0 && where.Min.X+k <= core.Min.X+px(0.3) {
 		whiten(0, k)
 	}
-	n := len(cols)
 	for k := n - 1; k >= 0 && cols[n-1] > 0; k-- {
 		if cols[k] == 0 {
 			if where.Min.X+k+1 >= core.Max.X-px(0.3) {
@@ -370,24 +381,20 @@ func printIn(ink *image.Gray, box muster16.Box, pitch float64, d offset, others 
 			break
 		}
 	}
-	// Fixed-pitch print keeps each glyph in its cell: a glyph whose middle lies outside
-	// the box's cells (the spec's boxes begin and end half a millimetre outside them) is
-	// another field's, such as the first digit of a Taxzeile's PZN, with the pharmacy's
-	// print off to the left and down, at the end of the street's line.
-	if pitch > 0 {
-		first, last := core.Min.X+px(0.5), core.Max.X-px(0.5)
-		for x := 0; x < n; {
-			end := x + 1
-			if cols[x] > 0 {
-				for end < n && cols[end] > 0 {
-					end++
-				}
-				if mid := where.Min.X + (x+end)/2; mid < first || mid > last {
-					whiten(x, end)
-				}
-			}
-			x = end
-		}
+	if pitch == 0 {
+		return
 	}
-	return part, where
+	first, last := core.Min.X+px(0.5), core.Max.X-px(0.5)
+	for x := 0; x < n; {
+		end := x + 1
+		if cols[x] > 0 {
+			for end < n && cols[end] > 0 {
+				end++
+			}
+			if mid := where.Min.X + (x+end)/2; mid < first || mid > last {
+				whiten(x, end)
+			}
+		}
+		x = end
+	}
 }
