@@ -163,6 +163,8 @@ func TestReadDatesAmountsAndCodes(t *testing.T) {
 		{"status", "1000000", "1000000", false},
 		{"status", "5000400", "5000400", false},
 		{"status", "2000000", "2000000", true},
+		{"status", "1000007", "1000007", false}, // TSS
+		{"status", "1000009", "1000009", true},  // no such Rechtsgrundlage
 		{"factor_1", "1", "1", false},
 		{"factor_1", "0", "0", true},
 		{"payer_name", "  AOK   Bremen/Bremerh. ", "AOK Bremen/Bremerh.", false},

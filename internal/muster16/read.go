@@ -2,6 +2,7 @@ package muster16
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,9 +122,16 @@ func readStatus(s string) Reading {
 		return Reading{Value: s, Review: "Status ist nicht siebenstellig"}
 	case s[0] != '1' && s[0] != '3' && s[0] != '5':
 		return Reading{Value: s, Review: "Versichertenart (1. Stelle des Status) ist nicht 1, 3 oder 5"}
+	case !slices.Contains(legalBases, s[5:]):
+		return Reading{Value: s, Review: "Kennzeichen Rechtsgrundlage (6. und 7. Stelle des Status) unbekannt"}
 	}
 	return Reading{Value: s}
 }
+
+// legalBases are the Kennzeichen Rechtsgrundlage a status ends with (spec §2): 00, 01
+// ASV, 04 Entlassmanagement, 06 tagesstationär, 07 TSS, 10, 11, 14, 17 with
+// Ersatzverordnung.
+var legalBases = []string{"00", "01", "04", "06", "07", "10", "11", "14", "17"}
 
 func readFactor(s string) Reading {
 	s = strings.ReplaceAll(s, " ", "")
