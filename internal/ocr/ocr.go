@@ -47,8 +47,9 @@ type Page struct {
 	Image image.Image `json:"-"`
 	// Boxes are where each field was read, by key of muster16.Fields, in Image's pixels:
 	// the field's box on the form moved by its printer's offset on this page, as much of
-	// it as was read (the line of print found in it, with a margin); for a field printed
-	// on two lines (patient_name, patient_address) the rectangle around both.
+	// it as was read (the line of print found in it, with a margin; a checkbox's inside);
+	// for a field printed on two lines (patient_name, patient_address) the rectangle
+	// around both.
 	Boxes map[string]image.Rectangle `json:"-"`
 }
 
