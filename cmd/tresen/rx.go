@@ -174,6 +174,9 @@ func checkScans(names []string, in retax.Input, asJSON bool, stdout, stderr io.W
 				fmt.Fprintf(stderr, "tresen: %s Seite %d: E-Rezept-Token %s; die Verordnung prüft rx check mit ihren E-Rezept-Daten\n", o.File, o.Page, t.TaskID)
 			}
 			return nil
+		case o.Form != ocr.FormMuster16:
+			fmt.Fprintf(stderr, "tresen: %s Seite %d: %s\n", o.File, o.Page, strings.Join(o.Review, "; "))
+			return nil
 		}
 		paper := intake.Paper(read)
 		rep, _ := rxcheck.CheckPaper(&paper, in)

@@ -16,6 +16,7 @@ import (
 	"image/png"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -534,6 +535,10 @@ func (s *Service) readPage(ctx context.Context, tenantID string, p *Page) error 
 	read, err := s.OCR.ReadPage(img)
 	if err != nil {
 		return errs.E(errs.Invalid, "Kein Muster 16 erkannt (Seite zu klein oder kein Formular)")
+	}
+	if read.Form != ocr.FormMuster16 {
+		// Another form (a private or BtM prescription): kept, named, not guessed at.
+		return errs.E(errs.Invalid, "%s", strings.TrimPrefix(strings.Join(read.Review, "; "), "Formular: "))
 	}
 	paper := Paper(read)
 	paper.PageID = p.ID

@@ -42,6 +42,25 @@ func muster16JPEG(t *testing.T, seed uint64) ([]byte, map[string]string) {
 	return b.Bytes(), truth
 }
 
+// privatePNG is a blue private prescription: a Muster 16 page with red and blue swapped.
+func privatePNG(t *testing.T, seed uint64) []byte {
+	t.Helper()
+	img, err := synth.Render(synth.Record(seed), synth.Options{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	blue := image.NewRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			c.R, c.B = c.B, c.R
+			blue.SetRGBA(x, y, c)
+		}
+	}
+	return encodePNG(t, blue)
+}
+
 // tokenPNG is an E-Rezept token printout (A5 at 300 dpi) with one DataMatrix code.
 func tokenPNG(t *testing.T, rxID, accessCode string) []byte {
 	t.Helper()
@@ -203,12 +222,12 @@ func TestIntake(t *testing.T) {
 		// Bad input is kept with its reason; the batch goes on.
 		rc, err = s.Submit(ctx, ph.ID, intake.Batch{Source: intake.HotFolder}, []intake.File{
 			{Name: "kaputt.jpg", Data: front[:len(front)/3]}, {Name: "notiz.txt", Data: []byte("keine Seite")},
-			{Name: "rezept.jpg", Data: front}, {Name: "leer.png", Data: blankPNG(t)},
+			{Name: "rezept.jpg", Data: front}, {Name: "leer.png", Data: blankPNG(t)}, {Name: "privat.png", Data: privatePNG(t, 7)},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rc.Pages != 4 || rc.Failed < 1 {
+		if rc.Pages != 5 || rc.Failed < 1 {
 			t.Fatalf("bad batch receipt %+v", rc)
 		}
 		ps = wait(t, s, ph.ID, rc.Batch)
@@ -228,6 +247,9 @@ func TestIntake(t *testing.T) {
 		}
 		if ps[3].Status != intake.Empty || len(ps[3].Checks) != 0 {
 			t.Errorf("blank page: %+v", ps[3])
+		}
+		if ps[4].Status != intake.Failed || !strings.HasPrefix(ps[4].Reason, "Privatrezept") || len(ps[4].Checks) != 0 {
+			t.Errorf("private prescription: %+v", ps[4])
 		}
 	})
 }

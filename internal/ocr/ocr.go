@@ -216,8 +216,14 @@ func (r *reader) readPage(src image.Image) (Page, error) {
 		return Page{}, fmt.Errorf("ocr: the page is %d × %d pixels, too small for a Muster 16", b.Dx(), b.Dy())
 	}
 	pp := prepare(src)
+	if kind := formKind(src); !pp.found && kind != "" {
+		// Another form: its fields are not the Muster 16's, and guessing them would only
+		// produce wrong values.
+		return Page{Form: kind, Fields: map[string]Field{}, Image: pp.img, Boxes: map[string]image.Rectangle{},
+			Review: []string{"Formular: " + formLabels[kind] + " erkannt, wird nicht automatisch gelesen"}}, nil
+	}
 	ink := pp.ink
-	p := Page{Form: "muster16", Fields: map[string]Field{}, Review: []string{}, Image: pp.img, Boxes: map[string]image.Rectangle{}}
+	p := Page{Form: FormMuster16, Fields: map[string]Field{}, Review: []string{}, Image: pp.img, Boxes: map[string]image.Rectangle{}}
 	var review []string
 	if !pp.found {
 		review = append(review, "Formular: rosa Grund nicht gefunden, Seite als Formular gelesen")

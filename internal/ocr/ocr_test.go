@@ -300,3 +300,51 @@ func TestReadNoForm(t *testing.T) {
 		}
 	}
 }
+
+// TestReadFormKind: a blue private prescription and a yellow BtM form are named by their
+// paper and not read as a Muster 16 (their fields sit elsewhere).
+func TestReadFormKind(t *testing.T) {
+	e, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	img, err := synth.Render(erika, synth.Options{Skew: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	// The same page on other paper: red and pink turn blue with red and blue swapped, and
+	// yellow with green raised to red.
+	recolour := func(f func(r, g, b uint8) (uint8, uint8, uint8)) *image.RGBA {
+		m := image.NewRGBA(b)
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+				c.R, c.G, c.B = f(c.R, c.G, c.B)
+				m.SetRGBA(x, y, c)
+			}
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		want string
+		img  image.Image
+	}{
+		{FormPrivate, recolour(func(r, g, b uint8) (uint8, uint8, uint8) { return b, g, r })},
+		{FormBtM, recolour(func(r, g, b uint8) (uint8, uint8, uint8) { return r, r, b })},
+		{FormMuster16, img},
+	} {
+		p, err := e.ReadPage(tc.img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Form != tc.want {
+			t.Errorf("form %q, want %q (review %q)", p.Form, tc.want, p.Review)
+			continue
+		}
+		if tc.want != FormMuster16 && (len(p.Fields) != 0 || len(p.Review) != 1 || !strings.HasPrefix(p.Review[0], "Formular: ")) {
+			t.Errorf("%s: fields %v, review %q", tc.want, p.Fields, p.Review)
+		}
+	}
+}
