@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -193,15 +191,11 @@ func (m *Main) seedDemoScans(ctx context.Context) error {
 		values["date"] = today.AddDate(0, 0, -3).Format(time.DateOnly)
 		values["dispense_date"] = today.AddDate(0, 0, -1).Format(time.DateOnly)
 		demoCoPayment(values)
-		img, err := synth.Render(values, synth.Options{Seed: seed, Skew: float64(i) - 1, Stamp: i == 1, Signature: true})
+		page, err := synth.Scan(values, synth.Options{Seed: seed, Skew: float64(i) - 1, Stamp: i == 1, Signature: true}, 88)
 		if err != nil {
 			return err
 		}
-		var b bytes.Buffer
-		if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 88}); err != nil {
-			return err
-		}
-		files = append(files, intake.File{Name: fmt.Sprintf("demo-scan-%04d.jpg", i+1), Data: b.Bytes()})
+		files = append(files, intake.File{Name: fmt.Sprintf("demo-scan-%04d.jpg", i+1), Data: page})
 	}
 	_, err = m.intake.Submit(ctx, ph.ID, intake.Batch{Source: intake.Scanner}, files)
 	return err

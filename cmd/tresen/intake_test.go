@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"image/jpeg"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -26,15 +24,11 @@ import (
 func synthJPEG(t *testing.T, seed uint64) ([]byte, map[string]string) {
 	t.Helper()
 	truth := synth.Record(seed)
-	img, err := synth.Render(truth, synth.Options{Seed: seed})
+	page, err := synth.Scan(truth, synth.Options{Seed: seed}, 90)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes(), truth
+	return page, truth
 }
 
 // pharmacyPages waits until the demo pharmacy holds n scanned pages none of which waits

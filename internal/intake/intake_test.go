@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/jpeg"
 	"image/png"
 	"strings"
 	"testing"
@@ -31,15 +30,11 @@ var ctx = audit.WithActor(context.Background(), audit.Actor{UserID: "test", Sour
 func muster16JPEG(t *testing.T, seed uint64) ([]byte, map[string]string) {
 	t.Helper()
 	truth := synth.Record(seed)
-	img, err := synth.Render(truth, synth.Options{Seed: seed})
+	page, err := synth.Scan(truth, synth.Options{Seed: seed}, 90)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes(), truth
+	return page, truth
 }
 
 // privatePNG is a blue private prescription: a Muster 16 page with red and blue swapped.

@@ -409,3 +409,17 @@ func (p *page) text(f font.Face, x, y float64, s string, c color.Color) {
 		Dot: fixed.Point26_6{X: fixed.Int26_6(x * p.scale * 64), Y: fixed.Int26_6(y * p.scale * 64)}}
 	d.DrawString(s)
 }
+
+// Scan renders values as Render does and encodes the page as a scanner's JPEG of the
+// given quality (1–100).
+func Scan(values map[string]string, o Options, quality int) ([]byte, error) {
+	img, err := Render(values, o)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
