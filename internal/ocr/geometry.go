@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"cmp"
 	"image"
 	"math"
 	"slices"
@@ -145,9 +146,9 @@ type point struct{ x, y float64 }
 func convexHull(pts []point) []point {
 	slices.SortFunc(pts, func(a, b point) int {
 		if a.x != b.x {
-			return cmpFloat(a.x, b.x)
+			return cmp.Compare(a.x, b.x)
 		}
-		return cmpFloat(a.y, b.y)
+		return cmp.Compare(a.y, b.y)
 	})
 	cross := func(o, a, b point) float64 { return (a.x-o.x)*(b.y-o.y) - (a.y-o.y)*(b.x-o.x) }
 	var hull []point
@@ -166,16 +167,6 @@ func convexHull(pts []point) []point {
 		hull = hull[:len(hull)-1]
 	}
 	return hull
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // fitGround lays the form's ground onto the outline: the rectangle of least area around

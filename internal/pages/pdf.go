@@ -2,6 +2,7 @@ package pages
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -111,18 +112,8 @@ func pageImage(ctx *model.Context, n int) (pdfImage, error) {
 		return pdfImage{}, errs.E(errs.Invalid, "die Seite enthält kein gescanntes Bild")
 	}
 	return slices.MaxFunc(all, func(a, b pdfImage) int {
-		return cmpInt64(int64(a.w)*int64(a.h), int64(b.w)*int64(b.h))
+		return cmp.Compare(int64(a.w)*int64(a.h), int64(b.w)*int64(b.h))
 	}), nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // pdfInt returns the integer entry key of d, following an indirect reference; 0 if none.
