@@ -119,13 +119,8 @@ func (m *Main) setUpIntake(cat retax.Articles, opts *web.Options) error {
 			return err
 		}
 		set := scanner.Settings{Simplex: m.Intake.Simplex}
-		opts.Scan = func(ctx context.Context, _ string) ([]intake.File, error) {
-			var files []intake.File
-			err := dev.Scan(ctx, set, func(f scanner.File) error {
-				files = append(files, intake.File{Name: f.Name, Data: f.Data})
-				return nil
-			})
-			return files, err
+		opts.Scan = func(ctx context.Context, _ string, page func(intake.File) error) error {
+			return dev.Scan(ctx, set, func(f scanner.File) error { return page(intake.File{Name: f.Name, Data: f.Data}) })
 		}
 	}
 	return nil

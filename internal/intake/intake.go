@@ -240,39 +240,53 @@ func (s *Service) log() *slog.Logger {
 // reason (and the file as it came), so nothing is lost. Pages are decoded one at a time
 // (a duplex pair at most), so a long multi-page file does not fill the memory.
 func (s *Service) Submit(ctx context.Context, tenantID string, b Batch, files []File) (Receipt, error) {
-	w := &batchWriter{s: s, ctx: ctx, tenantID: tenantID, batch: b, actor: audit.ActorFrom(ctx)}
-	w.rc.Batch = uuid.NewString()
-	names := uniqueNames(files)
-	for i, f := range files {
-		pf, err := pages.Open(names[i], f.Data, s.Limits)
-		if err != nil {
-			if err := w.add(item{Page: pages.Page{File: names[i], Number: 1, Err: err}, file: f.Data}); err != nil {
-				return w.rc, err
-			}
-			continue
-		}
-		single := pf.Len() == 1 && (isJPEG(f.Data) || isPNG(f.Data))
-		for p := range pf.All() {
-			if err := w.add(item{Page: p, file: f.Data, single: single}); err != nil {
-				return w.rc, err
-			}
+	w := s.Begin(ctx, tenantID, b)
+	for _, f := range files {
+		if err := w.Add(f); err != nil {
+			return w.rc, err
 		}
 	}
-	return w.rc, w.flush()
+	return w.Close()
 }
 
-// uniqueNames are the files' names, a repeated one numbered ("scan.jpg (2)").
-func uniqueNames(files []File) []string {
-	seen := map[string]int{}
-	out := make([]string, len(files))
-	for i, f := range files {
-		seen[f.Name]++
-		out[i] = f.Name
-		if n := seen[f.Name]; n > 1 {
-			out[i] = fmt.Sprintf("%s (%d)", f.Name, n)
+// Begin starts a batch whose files come one by one, as a scanner delivers its pages:
+// each is kept, and read, while the next is scanned.
+func (s *Service) Begin(ctx context.Context, tenantID string, b Batch) *BatchWriter {
+	w := &BatchWriter{s: s, ctx: ctx, tenantID: tenantID, batch: b, actor: audit.ActorFrom(ctx), names: map[string]int{}}
+	w.rc.Batch = uuid.NewString()
+	return w
+}
+
+// ID is the batch's id.
+func (w *BatchWriter) ID() string { return w.rc.Batch }
+
+// Add keeps the pages of one file (see Submit).
+func (w *BatchWriter) Add(f File) error {
+	name := f.Name
+	if w.names[f.Name]++; w.names[f.Name] > 1 {
+		name = fmt.Sprintf("%s (%d)", f.Name, w.names[f.Name]) // "scan.jpg (2)"
+	}
+	pf, err := pages.Open(name, f.Data, w.s.Limits)
+	if err != nil {
+		return w.add(item{Page: pages.Page{File: name, Number: 1, Err: err}, file: f.Data})
+	}
+	single := pf.Len() == 1 && (isJPEG(f.Data) || isPNG(f.Data))
+	for p := range pf.All() {
+		if err := w.add(item{Page: p, file: f.Data, single: single}); err != nil {
+			return err
 		}
 	}
-	return out
+	return nil
+}
+
+// Close keeps a front left without its back and says what the batch kept.
+func (w *BatchWriter) Close() (Receipt, error) {
+	if w.pending == nil {
+		return w.rc, nil
+	}
+	it := *w.pending
+	w.pending = nil
+	return w.rc, w.keep(it, false)
 }
 
 // item is a page with the file it came from.
@@ -282,9 +296,9 @@ type item struct {
 	single bool   // the file is this page alone, a JPEG or PNG: kept as it came
 }
 
-// batchWriter keeps a batch's pages in scan order, pairing fronts and backs of a duplex
-// batch as they come.
-type batchWriter struct {
+// BatchWriter keeps a batch's pages in scan order, pairing fronts and backs of a duplex
+// batch as they come. It is not safe for concurrent use.
+type BatchWriter struct {
 	s        *Service
 	ctx      context.Context
 	tenantID string
@@ -294,9 +308,10 @@ type batchWriter struct {
 	seq      int
 	front    string // the id of the last front kept
 	pending  *item  // duplex: a front waiting for its back
+	names    map[string]int
 }
 
-func (w *batchWriter) add(it item) error {
+func (w *BatchWriter) add(it item) error {
 	if !w.batch.Duplex {
 		return w.keep(it, false)
 	}
@@ -336,18 +351,8 @@ func (w *batchWriter) add(it item) error {
 	return nil
 }
 
-// flush keeps a front left without back (an odd last page).
-func (w *batchWriter) flush() error {
-	if w.pending == nil {
-		return nil
-	}
-	it := *w.pending
-	w.pending = nil
-	return w.keep(it, false)
-}
-
 // keep stores one page and queues it for reading.
-func (w *batchWriter) keep(it item, back bool) error {
+func (w *BatchWriter) keep(it item, back bool) error {
 	w.seq++
 	pg := Page{Batch: w.rc.Batch, Source: w.batch.Source, File: it.File, Number: it.Number, Seq: w.seq, Status: Queued}
 	var file []byte

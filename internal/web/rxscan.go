@@ -3,10 +3,14 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/intake"
@@ -15,8 +19,65 @@ import (
 	"github.com/tresen/tresen/internal/tenant"
 )
 
-// Scan scans a batch on the pharmacy's scanner and returns its files in scan order.
-type Scan func(ctx context.Context, tenantID string) ([]intake.File, error)
+// Scan scans a batch on the pharmacy's scanner, handing over each file in scan order as
+// it comes.
+type Scan func(ctx context.Context, tenantID string, page func(intake.File) error) error
+
+// maxScan bounds one batch on the scanner.
+const maxScan = 30 * time.Minute
+
+// scanRun is a batch being scanned, for the batch page to tell while no page is there yet
+// and to report how the scan ended.
+type scanRun struct {
+	tenantID string
+	done     bool
+	err      string // why the scan stopped early, for the pharmacist
+	receipt  intake.Receipt
+}
+
+// scanRuns are the scans of the last while, by batch id.
+type scanRuns struct {
+	mu   sync.Mutex
+	runs map[string]*scanRun
+}
+
+// keepScanRun is how long a finished scan's ending is told on its batch page.
+const keepScanRun = time.Hour
+
+func (sr *scanRuns) start(id, tenantID string) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if sr.runs == nil {
+		sr.runs = map[string]*scanRun{}
+	}
+	sr.runs[id] = &scanRun{tenantID: tenantID}
+}
+
+func (sr *scanRuns) finish(id string, rc intake.Receipt, err error) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	run := sr.runs[id]
+	run.done, run.receipt = true, rc
+	if err != nil {
+		run.err = errs.Message(err)
+	}
+	time.AfterFunc(keepScanRun, func() {
+		sr.mu.Lock()
+		delete(sr.runs, id)
+		sr.mu.Unlock()
+	})
+}
+
+// get returns a copy of the tenant's scan of batch id, if there is one.
+func (sr *scanRuns) get(id, tenantID string) (scanRun, bool) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	run, ok := sr.runs[id]
+	if !ok || run.tenantID != tenantID {
+		return scanRun{}, false
+	}
+	return *run, true
+}
 
 // isScan tells scanned pages (images and PDFs) from E-Rezept files by their first bytes.
 func isScan(data []byte) bool {
@@ -33,9 +94,14 @@ type rxBatchData struct {
 	ID                          string
 	Pages                       []intake.Page
 	Waiting, Read, Failed, Back int
-	Review                      int // pages with fields to check
-	BlankBacks                  int // dropped, as the upload reported
+	Review                      int    // pages with fields to check
+	BlankBacks                  int    // dropped, as the upload reported
+	Scanning                    bool   // the scanner is still delivering pages
+	ScanError                   string // why the scan stopped early
 }
+
+// Busy tells whether the page should look again: the scanner or OCR is still at work.
+func (d rxBatchData) Busy() bool { return d.Scanning || d.Waiting > 0 }
 
 func (d rxBatchData) Done() int { return d.Read + d.Failed + d.Back }
 
@@ -53,12 +119,17 @@ func (s *Server) handleRxBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := s.intake.BatchPages(r.Context(), t.ID, r.PathValue("id"))
-	if err != nil {
+	id := r.PathValue("id")
+	run, scanned := s.scans.get(id, t.ID)
+	ps, err := s.intake.BatchPages(r.Context(), t.ID, id)
+	if err != nil && !(scanned && errs.Is(err, errs.NotFound)) {
 		return err
 	}
-	d := rxBatchData{ID: r.PathValue("id"), Pages: ps}
+	d := rxBatchData{ID: id, Pages: ps, Scanning: scanned && !run.done, ScanError: run.err}
 	fmt.Sscan(r.URL.Query().Get("blank"), &d.BlankBacks)
+	if scanned {
+		d.BlankBacks = run.receipt.BlankBacks
+	}
 	for _, p := range ps {
 		switch p.Status {
 		case intake.Queued:
@@ -92,15 +163,21 @@ func (s *Server) handleRxScan(w http.ResponseWriter, r *http.Request) error {
 	if s.scan == nil {
 		return errs.E(errs.NotFound, "An diesem Server ist kein Scanner eingerichtet.")
 	}
-	files, err := s.scan(r.Context(), t.ID)
-	if err != nil {
-		return errs.E(errs.Invalid, "Scannen fehlgeschlagen: %s", errs.Message(err))
-	}
-	rc, err := s.intake.Submit(r.Context(), t.ID, intake.Batch{Source: intake.Scanner, Duplex: r.PostFormValue("duplex") != ""}, files)
-	if err != nil {
-		return err
-	}
-	http.Redirect(w, r, batchURL(rc), http.StatusSeeOther)
+	// The scan outlives the request: a stack takes minutes. Its pages are kept, and read,
+	// as they come; the batch page shows them.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), maxScan)
+	bw := s.intake.Begin(ctx, t.ID, intake.Batch{Source: intake.Scanner, Duplex: r.PostFormValue("duplex") != ""})
+	s.scans.start(bw.ID(), t.ID)
+	go func() {
+		defer cancel()
+		err := s.scan(ctx, t.ID, bw.Add)
+		rc, cerr := bw.Close()
+		if err = errors.Join(err, cerr); err != nil && errs.KindOf(err) == errs.Internal {
+			s.log.Error("scan", slog.String("tenant", t.ID), slog.String("error", err.Error()))
+		}
+		s.scans.finish(bw.ID(), rc, err)
+	}()
+	http.Redirect(w, r, "/scans/"+url.PathEscape(bw.ID()), http.StatusSeeOther)
 	return nil
 }
 

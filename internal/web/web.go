@@ -49,6 +49,7 @@ type Server struct {
 	rx      *rxcheck.Service
 	intake  *intake.Service // nil: scanned prescriptions are not taken
 	scan    Scan            // nil: no scanner
+	scans   scanRuns
 	events  events.Bus
 	inbox   *inbox.Service
 	// conversations reads the assistant's conversations for the inbox's transcripts.
