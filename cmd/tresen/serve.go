@@ -281,6 +281,9 @@ func (m *Main) Close() error {
 		errList = append(errList, m.http.Shutdown(ctx))
 		cancel()
 	}
+	if m.Web != nil {
+		m.Web.Close() // scans running beside their requests
+	}
 	if m.stop != nil {
 		m.stop()
 		<-m.done

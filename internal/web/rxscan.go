@@ -35,27 +35,43 @@ type scanRun struct {
 	receipt  intake.Receipt
 }
 
-// scanRuns are the scans of the last while, by batch id.
+// scanRuns are the scans of the last while, by batch id, and those still running.
 type scanRuns struct {
-	mu   sync.Mutex
-	runs map[string]*scanRun
+	mu      sync.Mutex
+	runs    map[string]*scanRun
+	cancels map[string]context.CancelFunc // of the scans still running
+	wg      sync.WaitGroup
+}
+
+// Close stops the scans still running (their pages so far are kept) and waits for them.
+func (s *Server) Close() {
+	s.scans.mu.Lock()
+	for _, cancel := range s.scans.cancels {
+		cancel()
+	}
+	s.scans.mu.Unlock()
+	s.scans.wg.Wait()
 }
 
 // keepScanRun is how long a finished scan's ending is told on its batch page.
 const keepScanRun = time.Hour
 
-func (sr *scanRuns) start(id, tenantID string) {
+func (sr *scanRuns) start(id, tenantID string, cancel context.CancelFunc) {
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
 	if sr.runs == nil {
-		sr.runs = map[string]*scanRun{}
+		sr.runs, sr.cancels = map[string]*scanRun{}, map[string]context.CancelFunc{}
 	}
-	sr.runs[id] = &scanRun{tenantID: tenantID}
+	sr.runs[id], sr.cancels[id] = &scanRun{tenantID: tenantID}, cancel
+	sr.wg.Add(1)
 }
 
 func (sr *scanRuns) finish(id string, rc intake.Receipt, err error) {
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
+	defer sr.wg.Done()
+	sr.cancels[id]()
+	delete(sr.cancels, id)
 	run := sr.runs[id]
 	run.done, run.receipt = true, rc
 	if err != nil {
@@ -166,11 +182,12 @@ func (s *Server) handleRxScan(w http.ResponseWriter, r *http.Request) error {
 	// The scan outlives the request: a stack takes minutes. Its pages are kept, and read,
 	// as they come; the batch page shows them.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), maxScan)
-	bw := s.intake.Begin(ctx, t.ID, intake.Batch{Source: intake.Scanner, Duplex: r.PostFormValue("duplex") != ""})
-	s.scans.start(bw.ID(), t.ID)
+	// Storing goes on after a stopped scan: what was scanned is kept.
+	bw := s.intake.Begin(context.WithoutCancel(r.Context()), t.ID, intake.Batch{Source: intake.Scanner, Duplex: r.PostFormValue("duplex") != ""})
+	s.scans.start(bw.ID(), t.ID, cancel)
 	go func() {
-		defer cancel()
 		err := s.scan(ctx, t.ID, bw.Add)
+		// The pages scanned are kept even when the scan was stopped.
 		rc, cerr := bw.Close()
 		if err = errors.Join(err, cerr); err != nil && errs.KindOf(err) == errs.Internal {
 			s.log.Error("scan", slog.String("tenant", t.ID), slog.String("error", err.Error()))

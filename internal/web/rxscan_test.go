@@ -55,6 +55,21 @@ func TestRxScanStops(t *testing.T) {
 		if !strings.Contains(body, "page-0001.png") || !strings.Contains(body, "nicht lesbar") {
 			t.Errorf("the page scanned before the jam is missing:\n%s", body)
 		}
+		// The server stops while a scan runs: the scan ends, its page so far is kept.
+		s.scan = func(ctx context.Context, _ string, page func(intake.File) error) error {
+			if err := page(intake.File{Name: "page-0001.png", Data: []byte("\x89PNG kaputt")}); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		resp, _ = b.postCSRF("/scans", nil)
+		stopped := resp.Header.Get("Location")
+		s.Close()
+		if _, body := b.get(stopped); !strings.Contains(body, "page-0001.png") || !strings.Contains(body, "Scannen abgebrochen") {
+			t.Errorf("after the server stopped the scan:\n%s", body)
+		}
+
 		// Another pharmacy's staff does not see it.
 		c := mustTenant(t, db, tenant.Pharmacy, "309999994", "Linden-Apotheke")
 		mustUser(t, db, c.ID, "c.team", "Lars Linde", user.Staff)
