@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tresen/tresen/internal/errs"
@@ -65,6 +66,11 @@ const DefaultMaxSize = 200 << 20
 //     NAME.txt beside it giving the error's text as the reason;
 //   - any other error: the file stays and is handed over again at the next poll.
 //
+// Several nodes may watch the same folder (a network share): a file is taken by renaming
+// it to a hidden claim name first, which only one of them can, and given back under its
+// name when handling it failed for now. A claim left by a node that stopped while handling
+// is given back after staleClaim.
+//
 // Files whose names mark them as temporary or hidden are left alone: a leading "." or
 // "~", a trailing "~", ".tmp", ".part", ".partial", ".crdownload"; so are Thumbs.db and
 // desktop.ini, which Windows puts into shared folders.
@@ -86,7 +92,8 @@ func (f Folder) Run(ctx context.Context, handle func(name string, data []byte) e
 	if f.Log == nil {
 		f.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &poller{Folder: f, handle: handle, seen: map[string]stamp{}, stuck: map[string]stamp{}}
+	p := &poller{Folder: f, handle: handle, seen: map[string]stamp{}, stuck: map[string]bool{}}
+	p.releaseStale()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -120,7 +127,44 @@ type poller struct {
 	Folder
 	handle func(string, []byte) error
 	seen   map[string]stamp // at the last poll
-	stuck  map[string]stamp // handled, but the removal failed: never hand over again
+	stuck  map[string]bool  // claim names of handled files whose removal failed: tried again
+}
+
+// claimPrefix makes a claimed file's name: hidden, so that every poller passes it by.
+const claimPrefix = ".tresen-claim-"
+
+// staleClaim is how long after its claim a file still claimed is given back: far longer
+// than storing a file takes.
+const staleClaim = 10 * time.Minute
+
+// releaseStale gives back the files whose claim is older than staleClaim (its node
+// stopped while handling them).
+func (p *poller) releaseStale() {
+	entries, err := os.ReadDir(p.Dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name, ok := strings.CutPrefix(e.Name(), claimPrefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || p.Now().Sub(claimedAt(info)) < staleClaim {
+			continue
+		}
+		if err := os.Rename(filepath.Join(p.Dir, e.Name()), filepath.Join(p.Dir, name)); err != nil {
+			p.Log.Warn("hotfolder: a stale claim could not be given back", "err", bare(err))
+		}
+	}
+}
+
+// claimedAt is when a file was last renamed: its inode's change time.
+func claimedAt(info fs.FileInfo) time.Time {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+	}
+	return info.ModTime()
 }
 
 func (p *poller) poll(ctx context.Context) {
@@ -129,6 +173,9 @@ func (p *poller) poll(ctx context.Context) {
 		// A network share that is away for a moment: try again at the next poll.
 		p.Log.Warn("hotfolder: folder unreadable", "err", bare(err))
 		return
+	}
+	for claim := range p.stuck {
+		p.remove(claim)
 	}
 	present := map[string]bool{}
 	for _, e := range entries {
@@ -145,13 +192,6 @@ func (p *poller) poll(ctx context.Context) {
 		}
 		present[name] = true
 		now := stamp{info.Size(), info.ModTime()}
-		if s, ok := p.stuck[name]; ok {
-			if s == now {
-				p.remove(name)
-				continue
-			}
-			delete(p.stuck, name) // a new file of the same name
-		}
 		before, ok := p.seen[name]
 		p.seen[name] = now
 		if ok && before == now {
@@ -163,36 +203,53 @@ func (p *poller) poll(ctx context.Context) {
 			delete(p.seen, name)
 		}
 	}
-	for name := range p.stuck {
-		if !present[name] {
-			delete(p.stuck, name)
-		}
-	}
 }
 
-// take hands over a file that has stopped changing.
+// take claims a file that has stopped changing and hands it over.
 func (p *poller) take(name string, s stamp) {
-	path := filepath.Join(p.Dir, name)
+	claim := claimPrefix + name
+	if err := os.Rename(filepath.Join(p.Dir, name), filepath.Join(p.Dir, claim)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			delete(p.seen, name) // another node took it
+		} else {
+			p.Log.Warn("hotfolder: file could not be claimed, trying again", "err", bare(err))
+		}
+		return
+	}
+	// Handed over, rejected or given back to be taken at the next poll (seen as it is).
+	delete(p.seen, name)
 	if s.size > p.MaxSize {
-		p.reject(name, fmt.Errorf("%w: Datei zu groß (%d MiB, höchstens %d MiB)", ErrRejected, s.size>>20, p.MaxSize>>20))
+		p.reject(name, claim, fmt.Errorf("%w: Datei zu groß (%d MiB, höchstens %d MiB)", ErrRejected, s.size>>20, p.MaxSize>>20))
 		return
 	}
-	data, after, err := read(path, p.MaxSize)
-	if err != nil {
+	data, after, err := read(filepath.Join(p.Dir, claim), p.MaxSize)
+	switch {
+	case err != nil:
 		p.Log.Warn("hotfolder: file unreadable, trying again", "err", bare(err))
+		p.giveBack(name, claim)
+		p.seen[name] = s
 		return
-	}
-	if after != s { // written to while we read: wait until it is still again
+	case after != s: // written to while we read: wait until it is still again
+		p.giveBack(name, claim)
 		p.seen[name] = after
 		return
 	}
 	switch err := p.handle(name, data); {
 	case err == nil:
-		p.remove(name)
+		p.remove(claim)
 	case errors.Is(err, ErrRejected):
-		p.reject(name, err)
+		p.reject(name, claim, err)
 	default:
 		p.Log.Warn("hotfolder: handling failed, trying again at the next poll", "err", err)
+		p.giveBack(name, claim)
+		p.seen[name] = s
+	}
+}
+
+// giveBack returns a claimed file under its name, to be taken again.
+func (p *poller) giveBack(name, claim string) {
+	if err := os.Rename(filepath.Join(p.Dir, claim), filepath.Join(p.Dir, name)); err != nil {
+		p.Log.Error("hotfolder: a claimed file could not be given back; it is given back after a while", "err", bare(err))
 	}
 }
 
@@ -213,40 +270,39 @@ func read(path string, limit int64) ([]byte, stamp, error) {
 	return data, stamp{info.Size(), info.ModTime()}, nil
 }
 
-// remove deletes a handled file. Should that fail, the file is remembered, never handed
-// over twice, and its removal tried again at each poll.
-func (p *poller) remove(name string) {
-	delete(p.seen, name)
-	err := os.Remove(filepath.Join(p.Dir, name))
+// remove deletes a handled file (by its claim name). Should that fail, its removal is
+// tried again at each poll; claimed, it is never handed over twice.
+func (p *poller) remove(claim string) {
+	err := os.Remove(filepath.Join(p.Dir, claim))
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
-		delete(p.stuck, name)
+		delete(p.stuck, claim)
 		return
 	}
-	if info, serr := os.Stat(filepath.Join(p.Dir, name)); serr == nil {
-		if _, known := p.stuck[name]; !known {
-			p.Log.Error("hotfolder: a stored file could not be removed from the scan folder; trying again at each poll", "err", bare(err))
-		}
-		p.stuck[name] = stamp{info.Size(), info.ModTime()}
+	if !p.stuck[claim] {
+		p.Log.Error("hotfolder: a stored file could not be removed from the scan folder; trying again at each poll", "err", bare(err))
 	}
+	p.stuck[claim] = true
 }
 
-// reject moves a file to FailedDir and writes the reason beside it: NAME.txt. The names
+// reject moves a claimed file to FailedDir and writes the reason beside it: NAME.txt. The names
 // are made unique (NAME-2.jpg) when scanner software has reused a name.
-func (p *poller) reject(name string, reason error) {
-	delete(p.seen, name)
+func (p *poller) reject(name, claim string, reason error) {
 	dir := filepath.Join(p.Dir, FailedDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		p.Log.Error("hotfolder: cannot create the folder for rejected files", "err", bare(err))
+		p.giveBack(name, claim)
 		return
 	}
 	target, note, err := p.writeReason(dir, name, reason)
 	if err != nil {
 		p.Log.Error("hotfolder: cannot write the reason of a rejected file", "err", bare(err))
+		p.giveBack(name, claim)
 		return
 	}
-	if err := os.Rename(filepath.Join(p.Dir, name), target); err != nil {
+	if err := os.Rename(filepath.Join(p.Dir, claim), target); err != nil {
 		_ = os.Remove(note)
 		p.Log.Error("hotfolder: cannot move a rejected file", "err", bare(err))
+		p.giveBack(name, claim)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -342,5 +343,66 @@ func TestRunNeedsADirectory(t *testing.T) {
 		if err == nil {
 			t.Errorf("Run(%s): nil, want an error", d)
 		}
+	}
+}
+
+// TestTwoNodesShareAFolder: nodes watching the same folder hand each file over once.
+func TestTwoNodesShareAFolder(t *testing.T) {
+	dir := t.TempDir()
+	const files = 40
+	var mu sync.Mutex
+	handled := map[string]int{}
+	handle := func(name string, data []byte) error {
+		time.Sleep(time.Millisecond) // storing takes a moment, in which the other node polls
+		mu.Lock()
+		defer mu.Unlock()
+		handled[name]++
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { Folder{Dir: dir, Interval: time.Millisecond}.Run(ctx, handle) })
+	}
+	for i := range files {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("scan%04d.jpg", i)), []byte("page"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		left, _ := os.ReadDir(dir)
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+	if len(handled) != files {
+		t.Errorf("%d of %d files handled", len(handled), files)
+	}
+	for name, n := range handled {
+		if n != 1 {
+			t.Errorf("%s handled %d times", name, n)
+		}
+	}
+}
+
+// TestStaleClaimGivenBack: a file a stopped node had claimed is given back, to be taken
+// again, once the claim is old; a fresh claim is left to its node.
+func TestStaleClaimGivenBack(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, claimPrefix+"scan0001.jpg"), []byte("page"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	at := func(now time.Time) *poller {
+		return &poller{Folder: Folder{Dir: dir, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}}
+	}
+	at(time.Now()).releaseStale()
+	if _, err := os.Stat(filepath.Join(dir, "scan0001.jpg")); err == nil {
+		t.Fatal("a fresh claim was given back")
+	}
+	at(time.Now().Add(staleClaim + time.Minute)).releaseStale()
+	if _, err := os.Stat(filepath.Join(dir, "scan0001.jpg")); err != nil {
+		t.Fatalf("the stale claim was not given back: %v", err)
 	}
 }
