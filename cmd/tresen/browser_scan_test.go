@@ -124,8 +124,14 @@ func TestBrowserScannedPrescriptions(t *testing.T) {
 		t.Error("the correction was not audited")
 	}
 
+	// The list names them as paper prescriptions.
+	do("list", chromedp.Navigate(base+"/rx"), chromedp.WaitVisible(chromedp.ID("rx-list")))
+	if list := text("list", "#rx-list"); strings.Count(list, "Papierrezept") != 2 {
+		t.Errorf("the list does not show the two paper prescriptions:\n%s", list)
+	}
+
 	// The next stack on the network scanner: two sheets, each back signed, so kept.
-	do("scan", chromedp.Navigate(base+"/rx"), chromedp.Click(`//button[starts-with(., "Stapel am Scanner einlesen")]`),
+	do("scan", chromedp.Click(`//button[starts-with(., "Stapel am Scanner einlesen")]`),
 		chromedp.WaitVisible(chromedp.ID("rx-batch")))
 	waitBatch("4 von 4")
 	pagesTable = text("scanned pages", "#rx-pages")

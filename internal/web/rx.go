@@ -51,7 +51,22 @@ type rxListData struct {
 	Batch *intake.Receipt
 	// Scanner: a scanner is set up for this server; Intake: scanned pages are taken.
 	Scanner, Intake bool
-	Done            bool // the review queue was just emptied
+	// ToReview counts the period's paper prescriptions with fields OCR was unsure of.
+	ToReview int
+}
+
+// toReview counts the paper prescriptions with something left to review.
+func toReview(checks []rxcheck.Check) int {
+	n := 0
+	for _, c := range checks {
+		if c.Paper == nil {
+			continue
+		}
+		if open, general := c.Paper.Open(); len(open) > 0 || len(general) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // period reads the filter of the lists: from and to as days (to inclusive), by default
@@ -101,7 +116,7 @@ func (s *Server) handleRxList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Totals = rxcheck.Sum(d.Checks)
-	d.Intake, d.Scanner, d.Done = s.intake != nil, s.intake != nil && s.scan != nil, r.URL.Query().Get("done") != ""
+	d.Intake, d.Scanner, d.ToReview = s.intake != nil, s.intake != nil && s.scan != nil, toReview(d.Checks)
 	s.render(w, r, http.StatusOK, "rx", page{Title: "Rezeptprüfung", Tenant: &t, Data: d})
 	return nil
 }
@@ -175,7 +190,7 @@ func (s *Server) handleRxUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Totals = rxcheck.Sum(d.Checks)
-	d.Intake, d.Scanner, d.Done = s.intake != nil, s.intake != nil && s.scan != nil, r.URL.Query().Get("done") != ""
+	d.Intake, d.Scanner, d.ToReview = s.intake != nil, s.intake != nil && s.scan != nil, toReview(d.Checks)
 	d.Problems = res.Problems
 	d.Batch = batch
 	p := page{Title: "Rezeptprüfung", Tenant: &t, Data: d,

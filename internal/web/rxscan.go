@@ -330,7 +330,7 @@ func (s *Server) handleRxNext(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
-	http.Redirect(w, r, "/rx?done=1", http.StatusSeeOther)
+	http.Redirect(w, r, "/rx", http.StatusSeeOther)
 	return nil
 }
 
