@@ -18,6 +18,7 @@ import (
 	"github.com/tresen/tresen/internal/fhir"
 	"github.com/tresen/tresen/internal/intake"
 	"github.com/tresen/tresen/internal/ocr"
+	"github.com/tresen/tresen/internal/pages"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/rxcheck"
 )
@@ -148,9 +149,10 @@ func scanned(name string) bool {
 		return false
 	}
 	defer f.Close()
-	head := make([]byte, 8)
+	head := make([]byte, 1024) // a PDF may start after some junk
 	n, _ := io.ReadFull(f, head)
-	return isScanData(head[:n])
+	_, ok := pages.Sniff(head[:n])
+	return ok
 }
 
 // checkScans reads scanned paper prescriptions and checks each Muster 16 page (token

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -21,16 +20,6 @@ import (
 // scanExts are the file names a directory given to rx check or rx ocr contributes as
 // scanned pages.
 var scanExts = []string{".tif", ".tiff", ".pdf", ".png", ".jpg", ".jpeg"}
-
-// isScanData tells scanned pages (images, PDFs) from E-Rezept files by their first bytes.
-func isScanData(data []byte) bool {
-	for _, magic := range [][]byte{{0xFF, 0xD8, 0xFF}, []byte("\x89PNG"), []byte("II*\x00"), []byte("MM\x00*"), []byte("%PDF-")} {
-		if bytes.HasPrefix(data, magic) {
-			return true
-		}
-	}
-	return false
-}
 
 // ocrPage is one page of `tresen rx ocr --json`: a Muster 16's fields, an E-Rezept
 // token printout's tokens, or why the page could not be read.

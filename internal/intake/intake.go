@@ -270,7 +270,7 @@ func (w *BatchWriter) Add(f File) error {
 	if err != nil {
 		return w.add(item{Page: pages.Page{File: name, Number: 1, Err: err}, file: f.Data})
 	}
-	single := pf.Len() == 1 && (isJPEG(f.Data) || isPNG(f.Data))
+	single := pf.Len() == 1 && (pf.Format() == pages.JPEG || pf.Format() == pages.PNG)
 	for p := range pf.All() {
 		if err := w.add(item{Page: p, file: f.Data, single: single}); err != nil {
 			return err
@@ -390,9 +390,6 @@ func (w *BatchWriter) keep(it item, back bool) error {
 	}
 	return nil
 }
-
-func isJPEG(b []byte) bool { return bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) }
-func isPNG(b []byte) bool  { return bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) }
 
 func (s *Service) add(ctx context.Context, tenantID string, p Page, file []byte) (string, error) {
 	data, err := json.Marshal(p)

@@ -187,6 +187,13 @@ func (f *File) All() iter.Seq[Page] {
 // unsupported is the message for content of no supported type.
 const unsupported = "kein unterstütztes Bildformat (TIFF, PDF, PNG, JPEG)"
 
+// Sniff tells whether data's first bytes are those of a format Read takes, and which
+// (callers sort scans from other files by it).
+func Sniff(data []byte) (Format, bool) {
+	f, _, err := sniff(data)
+	return f, err == nil
+}
+
 // sniff types data by its first bytes. For PDF it also returns where "%PDF-" starts: readers
 // accept up to 1 KiB of junk before it, and offsets inside count from there.
 func sniff(data []byte) (Format, int, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhir"
 	"github.com/tresen/tresen/internal/intake"
+	"github.com/tresen/tresen/internal/pages"
 	"github.com/tresen/tresen/internal/retax"
 	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/tenant"
@@ -121,6 +122,12 @@ func (s *Server) handleRxList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// scanned tells scanned pages (images, PDFs) from E-Rezept files by their first bytes.
+func scanned(data []byte) bool {
+	_, ok := pages.Sniff(data)
+	return ok
+}
+
 // handleRxUpload checks uploaded E-Rezept files (drag and drop or file picker).
 func (s *Server) handleRxUpload(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.pharmacy(r)
@@ -152,7 +159,7 @@ func (s *Server) handleRxUpload(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case err != nil:
 			problems = append(problems, rxcheck.Problem{Name: name, Reason: "nicht lesbar"})
-		case isScan(data):
+		case scanned(data):
 			scans = append(scans, intake.File{Name: name, Data: data})
 		case len(data) > fhir.MaxSize:
 			problems = append(problems, rxcheck.Problem{Name: name, Reason: fmt.Sprintf("größer als %d MiB", fhir.MaxSize>>20)})

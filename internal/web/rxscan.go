@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -93,16 +92,6 @@ func (sr *scanRuns) get(id, tenantID string) (scanRun, bool) {
 		return scanRun{}, false
 	}
 	return *run, true
-}
-
-// isScan tells scanned pages (images and PDFs) from E-Rezept files by their first bytes.
-func isScan(data []byte) bool {
-	for _, magic := range [][]byte{{0xFF, 0xD8, 0xFF}, []byte("\x89PNG"), []byte("II*\x00"), []byte("MM\x00*"), []byte("%PDF-")} {
-		if bytes.HasPrefix(data, magic) {
-			return true
-		}
-	}
-	return false
 }
 
 // rxBatchData is a batch's pages and how far reading them got.
