@@ -45,11 +45,15 @@ type IntakeFlags struct {
 }
 
 func (f *IntakeFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&f.Workers, "ocr-workers", runtime.NumCPU(), "pages read in parallel (one Tesseract engine each)")
+	fs.IntVar(&f.Workers, "ocr-workers", defaultOCRWorkers(), "pages read in parallel (one Tesseract engine each, about 100 MB)")
 	fs.StringVar(&f.HotFolder, "rx-hotfolder", "", "hot folder for scanned prescriptions: each pharmacy's files in DIR/<IK>/")
 	fs.StringVar(&f.Scanner, "rx-scanner", "", "the pharmacy's scanner: sane:DEVICE (scanimage) or escl:URL (AirScan, e.g. http://scanner/eSCL)")
 	fs.BoolVar(&f.Simplex, "rx-simplex", false, "the scanner and hot folder deliver fronts only (default: duplex, blank backs dropped)")
 }
+
+// defaultOCRWorkers is a worker per core, at most 8: a core reads about 180 pages a
+// minute, more than a pharmacy's scanner delivers, and each engine holds its model.
+func defaultOCRWorkers() int { return min(runtime.NumCPU(), 8) }
 
 func (f *IntakeFlags) check() error {
 	if f.Workers < 1 {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -83,7 +82,7 @@ type Main struct {
 
 // NewMain returns a Main with defaults.
 func NewMain() *Main {
-	return &Main{Addr: ":8080", Out: os.Stdout, Logger: slog.Default(), Intake: IntakeFlags{Workers: runtime.NumCPU()}}
+	return &Main{Addr: ":8080", Out: os.Stdout, Logger: slog.Default(), Intake: IntakeFlags{Workers: defaultOCRWorkers()}}
 }
 
 // ParseFlags reads the serve command line.
