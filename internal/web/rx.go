@@ -253,7 +253,11 @@ func (s *Server) rxDetail(w http.ResponseWriter, r *http.Request, t tenant.Tenan
 		d.Findings = append(d.Findings, rf)
 	}
 	title := "Rezept " + c.PrescriptionID
-	if c.PrescriptionID == "" {
+	switch {
+	case c.PrescriptionID != "":
+	case c.Paper != nil:
+		title = "Papierrezept"
+	default:
 		title = "Rezept ohne Rezept-ID"
 	}
 	s.render(w, r, status, "rx_detail", page{Title: title, Tenant: &t, Data: d, Notice: notice, Error: formErr})
