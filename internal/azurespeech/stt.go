@@ -201,10 +201,9 @@ type stream struct {
 	err   error
 }
 
-var (
-	errFinalTimeout = errors.New("no final result in time")
-	errEnded        = errors.New("stream ended")
-)
+// errEnded ends the stream's context when reading stopped (the other cause not the
+// caller's is speech.ErrFinalTimeout).
+var errEnded = errors.New("stream ended")
 
 // errClosed answers Write after Close.
 var errClosed = &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Azure): die Aufnahme ist bereits beendet"}
@@ -264,7 +263,7 @@ func (s *stream) Close() error {
 	if err := s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", nil)); err != nil {
 		return err
 	}
-	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(errFinalTimeout) })
+	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(speech.ErrFinalTimeout) })
 	return nil
 }
 
@@ -373,41 +372,20 @@ func (s *stream) receive(requestID string) error {
 		default:
 			continue
 		}
-		if !s.deliver(res) {
+		if !speech.Deliver(s.ctx, s.results, res) {
 			return s.readError(s.ctx.Err())
 		}
-	}
-}
-
-func (s *stream) deliver(r speech.Result) bool {
-	select {
-	case s.results <- r:
-		return true
-	case <-s.ctx.Done():
-		return false
 	}
 }
 
 // readError says why reading ended, without anything the service sent but its close code:
 // a close reason is free text.
 func (s *stream) readError(err error) error {
-	if s.ctx.Err() != nil {
-		cause := context.Cause(s.ctx)
-		if errors.Is(cause, errFinalTimeout) {
-			return sttFault("kein Ergebnis in der Zeitgrenze nach dem Ende der Aufnahme", context.DeadlineExceeded)
-		}
-		return sttFault("abgebrochen", cause)
+	msg, cause, done := speech.ReadFault(s.ctx, err, s.endSent.Load(), "Dienst", func(ce websocket.CloseError) error { return &CloseError{Code: int(ce.Code)} })
+	if done {
+		return nil
 	}
-	var ce websocket.CloseError
-	switch {
-	case !errors.As(err, &ce):
-		return sttFault("Verbindung zum Dienst unterbrochen", speech.NetCause(err))
-	case ce.Code == websocket.StatusNormalClosure && s.endSent.Load():
-		return nil // closed after the end of the audio without turn.end: nothing more to come
-	case ce.Code == websocket.StatusNormalClosure:
-		return sttFault("der Dienst hat die Verbindung vorzeitig beendet", nil)
-	}
-	return sttFault("der Dienst hat die Verbindung mit einem Fehler beendet", &CloseError{Code: int(ce.Code)})
+	return sttFault(msg, cause)
 }
 
 // CloseError is the cause of a stream error when Azure closed the connection with a

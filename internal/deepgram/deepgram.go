@@ -293,10 +293,9 @@ type stream struct {
 	err   error
 }
 
-var (
-	errFinalTimeout = errors.New("no final result in time")
-	errEnded        = errors.New("stream ended")
-)
+// errEnded ends the stream's context when reading stopped (the other cause not the
+// caller's is speech.ErrFinalTimeout).
+var errEnded = errors.New("stream ended")
 
 // errClosed answers Write after Close.
 var errClosed = &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Deepgram): die Aufnahme ist bereits beendet"}
@@ -347,7 +346,7 @@ func (s *stream) Close() error {
 	if err := s.send(websocket.MessageText, []byte(`{"type":"CloseStream"}`)); err != nil {
 		return err
 	}
-	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(errFinalTimeout) })
+	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(speech.ErrFinalTimeout) })
 	return nil
 }
 
@@ -453,40 +452,21 @@ func (s *stream) receive() error {
 			deliver = res.Text != "" && res.Text != last
 			partial, last = partial || deliver, res.Text
 		}
-		if deliver && !s.deliver(res) {
+		if deliver && !speech.Deliver(s.ctx, s.results, res) {
 			return s.readError(s.ctx.Err())
 		}
 	}
 }
 
-func (s *stream) deliver(r speech.Result) bool {
-	select {
-	case s.results <- r:
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
-}
-
 // readError says why reading ended, without anything Deepgram sent but its error code.
 func (s *stream) readError(err error) error {
-	if s.ctx.Err() != nil {
-		cause := context.Cause(s.ctx)
-		if errors.Is(cause, errFinalTimeout) {
-			return fault("kein Ergebnis in der Zeitgrenze nach dem Ende der Aufnahme", context.DeadlineExceeded)
-		}
-		return fault("abgebrochen", cause)
-	}
-	var ce websocket.CloseError
-	switch {
-	case !errors.As(err, &ce):
-		return fault("Verbindung zum Dienst unterbrochen", speech.NetCause(err))
-	case ce.Code == websocket.StatusNormalClosure && s.closeSent.Load():
+	msg, cause, done := speech.ReadFault(s.ctx, err, s.closeSent.Load(), "Dienst", func(ce websocket.CloseError) error {
+		return &CloseError{Code: int(ce.Code), Reason: errorCode(ce.Reason)}
+	})
+	if done {
 		return nil
-	case ce.Code == websocket.StatusNormalClosure:
-		return fault("der Dienst hat die Verbindung vorzeitig beendet", nil)
 	}
-	return fault("der Dienst hat die Verbindung mit einem Fehler beendet", &CloseError{Code: int(ce.Code), Reason: errorCode(ce.Reason)})
+	return fault(msg, cause)
 }
 
 var deepgramCode = regexp.MustCompile(`^[A-Z]{2,8}-[0-9]{4}$`)

@@ -185,11 +185,9 @@ type stream struct {
 	err   error
 }
 
-// Causes of the stream's context ending that are not the caller's.
-var (
-	errFinalTimeout = errors.New("no final result in time")
-	errEnded        = errors.New("stream ended")
-)
+// errEnded ends the stream's context when reading stopped (the other cause not the
+// caller's is speech.ErrFinalTimeout).
+var errEnded = errors.New("stream ended")
 
 // errClosed answers Write after Close.
 var errClosed = &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Vosk): die Aufnahme ist bereits beendet"}
@@ -245,7 +243,7 @@ func (s *stream) Close() error {
 	if err := s.send(websocket.MessageText, []byte(`{"eof" : 1}`)); err != nil {
 		return err
 	}
-	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(errFinalTimeout) })
+	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(speech.ErrFinalTimeout) })
 	return nil
 }
 
@@ -332,7 +330,7 @@ func (s *stream) receive() error {
 			deliver = res.Text != "" && res.Text != last
 			partial, last = partial || deliver, res.Text
 		}
-		if deliver && !s.deliver(res) {
+		if deliver && !speech.Deliver(s.ctx, s.results, res) {
 			return s.readError(s.ctx.Err())
 		}
 		// The answer to {"eof" : 1} is the last message. The reference server closes the
@@ -343,34 +341,13 @@ func (s *stream) receive() error {
 	}
 }
 
-func (s *stream) deliver(r speech.Result) bool {
-	select {
-	case s.results <- r:
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
-}
-
 // readError says why reading ended, without anything the server sent.
 func (s *stream) readError(err error) error {
-	if s.ctx.Err() != nil {
-		switch cause := context.Cause(s.ctx); {
-		case errors.Is(cause, errFinalTimeout):
-			return fault("kein Ergebnis in der Zeitgrenze nach dem Ende der Aufnahme", context.DeadlineExceeded)
-		default:
-			return fault("abgebrochen", cause)
-		}
-	}
-	switch code := websocket.CloseStatus(err); {
-	case code == websocket.StatusNormalClosure && s.eofSent.Load():
+	msg, cause, done := speech.ReadFault(s.ctx, err, s.eofSent.Load(), "Server", func(ce websocket.CloseError) error { return &CloseError{Code: int(ce.Code)} })
+	if done {
 		return nil
-	case code == websocket.StatusNormalClosure:
-		return fault("der Server hat die Verbindung vorzeitig beendet", nil)
-	case code != -1:
-		return fault("der Server hat die Verbindung mit einem Fehler beendet", &CloseError{Code: int(code)})
 	}
-	return fault("Verbindung zum Server unterbrochen", speech.NetCause(err))
+	return fault(msg, cause)
 }
 
 // parseMessage decodes one answer of the server: {"partial": "..."} while it listens,
