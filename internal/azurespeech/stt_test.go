@@ -2,7 +2,6 @@ package azurespeech_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"net/url"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/tresen/tresen/internal/azurespeech/azuretest"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
+	"github.com/tresen/tresen/internal/speech/speechtest"
 )
 
 // The caller's words, which no error may quote.
@@ -49,54 +49,6 @@ func mustStream(t *testing.T, ctx context.Context, s azurespeech.Settings, opts 
 	return st
 }
 
-// frames returns n telephone frames of 20 ms, each sample different.
-func frames(n int) [][]int16 {
-	out := make([][]int16, n)
-	for f := range out {
-		out[f] = make([]int16, speech.FrameSize)
-		for i := range out[f] {
-			out[f][i] = int16(f*speech.FrameSize + i - 4000)
-		}
-	}
-	return out
-}
-
-func pcmBytes(fs [][]int16) []byte {
-	var b []byte
-	for _, f := range fs {
-		for _, v := range f {
-			b = binary.LittleEndian.AppendUint16(b, uint16(v))
-		}
-	}
-	return b
-}
-
-func writeAll(t *testing.T, st speech.Stream, fs [][]int16) {
-	t.Helper()
-	for _, f := range fs {
-		if err := st.Write(f); err != nil {
-			t.Fatalf("Write: %v", err)
-		}
-	}
-}
-
-func collect(t *testing.T, st speech.Stream) []speech.Result {
-	t.Helper()
-	var got []speech.Result
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case r, ok := <-st.Results():
-			if !ok {
-				return got
-			}
-			got = append(got, r)
-		case <-timeout:
-			t.Fatalf("Results not closed; got %+v so far", got)
-		}
-	}
-}
-
 // noTranscript fails when err quotes the caller or the key.
 func noTranscript(t *testing.T, err error) {
 	t.Helper()
@@ -123,12 +75,12 @@ func TestStreamInterimThenFinal(t *testing.T) {
 		OnEnd: []azuretest.Msg{azuretest.Phrase("Am 12.03.", 0.8421, 21_000_000, 12_000_000)},
 	})
 	st := mustStream(t, t.Context(), sttSettings(srv))
-	audio := frames(40) // 800 ms
-	writeAll(t, st, audio)
+	audio := speechtest.Frames(40) // 800 ms
+	speechtest.WriteAll(t, st, audio)
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	got := collect(t, st)
+	got := speechtest.Collect(t, st)
 	if err := st.Err(); err != nil {
 		t.Fatalf("Err after a normal end: %v", err)
 	}
@@ -168,7 +120,7 @@ func TestStreamInterimThenFinal(t *testing.T) {
 	if turn.WAV.SampleRate != 8000 || turn.WAV.Channels != 1 {
 		t.Errorf("WAV header declares %+v, want 8 kHz mono", turn.WAV)
 	}
-	if !cmp.Equal(pcmBytes(audio), turn.Audio) {
+	if !cmp.Equal(speechtest.PCMBytes(audio), turn.Audio) {
 		t.Error("audio on the wire differs from the PCM written (16-bit little-endian)")
 	}
 	if diff := cmp.Diff([]int{1600, 1600, 1600, 1600, 1600, 1600, 1600, 1600}, turn.Chunks); diff != "" {
@@ -189,9 +141,9 @@ func TestStreamNoMatch(t *testing.T) {
 		t.Run(status, func(t *testing.T) {
 			srv := azuretest.NewServer(t, azuretest.Script{OnEnd: []azuretest.Msg{azuretest.NoMatch(status, 0, 30_000_000)}})
 			st := mustStream(t, t.Context(), sttSettings(srv))
-			writeAll(t, st, frames(10))
+			speechtest.WriteAll(t, st, speechtest.Frames(10))
 			st.Close()
-			got := collect(t, st)
+			got := speechtest.Collect(t, st)
 			if err := st.Err(); err != nil {
 				t.Fatalf("Err: %v", err)
 			}
@@ -207,7 +159,7 @@ func TestStreamCloseWithoutAudio(t *testing.T) {
 	srv := azuretest.NewServer(t, azuretest.Script{OnEnd: []azuretest.Msg{azuretest.NoMatch("InitialSilenceTimeout", 0, 0)}})
 	st := mustStream(t, t.Context(), sttSettings(srv))
 	st.Close()
-	if got := collect(t, st); len(got) != 1 || got[0].Text != "" {
+	if got := speechtest.Collect(t, st); len(got) != 1 || got[0].Text != "" {
 		t.Errorf("results = %+v", got)
 	}
 	turns := srv.Only(t).Turns
@@ -220,13 +172,13 @@ func TestStreamCloseWithoutAudio(t *testing.T) {
 func TestStreamCloseTwice(t *testing.T) {
 	srv := azuretest.NewServer(t, azuretest.Script{OnEnd: []azuretest.Msg{azuretest.Phrase("Ja.", 0.9, 0, 5_000_000)}})
 	st := mustStream(t, t.Context(), sttSettings(srv))
-	writeAll(t, st, frames(7)) // 140 ms: one message of 100 ms, 40 ms sent by Close
+	speechtest.WriteAll(t, st, speechtest.Frames(7)) // 140 ms: one message of 100 ms, 40 ms sent by Close
 	for i := range 3 {
 		if err := st.Close(); err != nil {
 			t.Fatalf("Close #%d: %v", i+1, err)
 		}
 	}
-	collect(t, st)
+	speechtest.Collect(t, st)
 	if err := st.Close(); err != nil {
 		t.Errorf("Close after the end: %v", err)
 	}
@@ -248,7 +200,7 @@ func TestStreamWriteSplits(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	collect(t, st)
+	speechtest.Collect(t, st)
 	chunks := srv.Only(t).Turns[0].Chunks
 	if len(chunks) != 11 || chunks[0] != 1600 || chunks[9] != 1600 || chunks[10] != 160 {
 		t.Errorf("audio messages = %v", chunks)
@@ -271,7 +223,7 @@ func TestStreamNextTurn(t *testing.T) {
 		OnEnd: []azuretest.Msg{azuretest.Phrase("Bitte.", 0.8, 0, 5_000_000)},
 	})
 	st := mustStream(t, t.Context(), sttSettings(srv))
-	writeAll(t, st, frames(15)) // three messages: the service ends the turn
+	speechtest.WriteAll(t, st, speechtest.Frames(15)) // three messages: the service ends the turn
 	deadline := time.Now().Add(5 * time.Second)
 	for len(srv.Conns()[0].Turns) < 2 {
 		if time.Now().After(deadline) {
@@ -279,9 +231,9 @@ func TestStreamNextTurn(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	writeAll(t, st, frames(10))
+	speechtest.WriteAll(t, st, speechtest.Frames(10))
 	st.Close()
-	got := collect(t, st)
+	got := speechtest.Collect(t, st)
 	if err := st.Err(); err != nil {
 		t.Fatalf("Err: %v", err)
 	}
@@ -308,7 +260,7 @@ func TestStreamToken(t *testing.T) {
 	token := azurespeech.WithToken(func(context.Context) (string, error) { return "eyJ0b2tlbiI6MX0", nil })
 	st := mustStream(t, t.Context(), sttSettings(srv), token)
 	st.Close()
-	if got := collect(t, st); len(got) != 1 || st.Err() != nil {
+	if got := speechtest.Collect(t, st); len(got) != 1 || st.Err() != nil {
 		t.Fatalf("results %+v, err %v", got, st.Err())
 	}
 	h := srv.Only(t).Header
@@ -397,14 +349,14 @@ func TestStreamFailures(t *testing.T) {
 			srv := azuretest.NewServer(t, tc.script)
 			st := mustStream(t, t.Context(), sttSettings(srv))
 			go func() {
-				for _, f := range frames(100) {
+				for _, f := range speechtest.Frames(100) {
 					if st.Write(f) != nil {
 						return
 					}
 					time.Sleep(time.Millisecond)
 				}
 			}()
-			got := collect(t, st)
+			got := speechtest.Collect(t, st)
 			if len(got) != 2 || got[1].Text != "ich brauche ein rezept für ramipril" {
 				t.Errorf("results = %+v; want the two interim results", got)
 			}
@@ -419,7 +371,7 @@ func TestStreamFailures(t *testing.T) {
 				}
 			}
 			noTranscript(t, err)
-			if err := st.Write(frames(1)[0]); err == nil {
+			if err := st.Write(speechtest.Frames(1)[0]); err == nil {
 				t.Error("Write after the failure succeeded")
 			}
 			if err := st.Close(); err != nil {
@@ -433,15 +385,15 @@ func TestStreamCancel(t *testing.T) {
 	srv := azuretest.NewServer(t, azuretest.Script{Silent: true})
 	ctx, cancel := context.WithCancel(t.Context())
 	st := mustStream(t, ctx, sttSettings(srv))
-	writeAll(t, st, frames(5))
+	speechtest.WriteAll(t, st, speechtest.Frames(5))
 	cancel()
-	if got := collect(t, st); len(got) != 0 {
+	if got := speechtest.Collect(t, st); len(got) != 0 {
 		t.Errorf("results after cancel: %+v", got)
 	}
 	if err := st.Err(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Err = %v; want it to wrap context.Canceled", err)
 	}
-	if err := st.Write(frames(1)[0]); err == nil {
+	if err := st.Write(speechtest.Frames(1)[0]); err == nil {
 		t.Error("Write after cancel succeeded")
 	}
 	if err := st.Close(); err != nil {
@@ -454,10 +406,10 @@ func TestStreamNoFinalInTime(t *testing.T) {
 	s := sttSettings(srv)
 	s.Timeout = 200 * time.Millisecond
 	st := mustStream(t, t.Context(), s)
-	writeAll(t, st, frames(5))
+	speechtest.WriteAll(t, st, speechtest.Frames(5))
 	start := time.Now()
 	st.Close()
-	collect(t, st)
+	speechtest.Collect(t, st)
 	if err := st.Err(); !errors.Is(err, context.DeadlineExceeded) || !errs.Is(err, errs.Internal) {
 		t.Errorf("Err = %v; want an internal error wrapping the deadline", err)
 	}

@@ -2,7 +2,6 @@ package deepgram_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"github.com/tresen/tresen/internal/deepgram/deepgramtest"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
+	"github.com/tresen/tresen/internal/speech/speechtest"
 )
 
 const said = "ich brauche ein folgerezept für ramipril fünf milligramm"
@@ -43,53 +43,6 @@ func mustStream(t *testing.T, ctx context.Context, s deepgram.Settings) speech.S
 		t.Fatalf("Stream: %v", err)
 	}
 	return st
-}
-
-func frames(n int) [][]int16 {
-	out := make([][]int16, n)
-	for f := range out {
-		out[f] = make([]int16, speech.FrameSize)
-		for i := range out[f] {
-			out[f][i] = int16(f*speech.FrameSize + i - 4000)
-		}
-	}
-	return out
-}
-
-func pcmBytes(fs [][]int16) []byte {
-	var b []byte
-	for _, f := range fs {
-		for _, v := range f {
-			b = binary.LittleEndian.AppendUint16(b, uint16(v))
-		}
-	}
-	return b
-}
-
-func writeAll(t *testing.T, st speech.Stream, fs [][]int16) {
-	t.Helper()
-	for _, f := range fs {
-		if err := st.Write(f); err != nil {
-			t.Fatalf("Write: %v", err)
-		}
-	}
-}
-
-func collect(t *testing.T, st speech.Stream) []speech.Result {
-	t.Helper()
-	var got []speech.Result
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case r, ok := <-st.Results():
-			if !ok {
-				return got
-			}
-			got = append(got, r)
-		case <-timeout:
-			t.Fatalf("Results not closed; got %+v so far", got)
-		}
-	}
 }
 
 func noTranscript(t *testing.T, err error) {
@@ -119,12 +72,12 @@ func TestStreamInterimThenFinal(t *testing.T) {
 		},
 	})
 	st := mustStream(t, t.Context(), settings(srv))
-	audio := frames(10)
-	writeAll(t, st, audio)
+	audio := speechtest.Frames(10)
+	speechtest.WriteAll(t, st, audio)
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	got := collect(t, st)
+	got := speechtest.Collect(t, st)
 	if err := st.Err(); err != nil {
 		t.Fatalf("Err after a normal end: %v", err)
 	}
@@ -153,7 +106,7 @@ func TestStreamInterimThenFinal(t *testing.T) {
 	if diff := cmp.Diff(wantQuery, conn.Query); diff != "" {
 		t.Errorf("query (-want +got):\n%s", diff)
 	}
-	if !cmp.Equal(pcmBytes(audio), conn.Audio) {
+	if !cmp.Equal(speechtest.PCMBytes(audio), conn.Audio) {
 		t.Error("audio on the wire differs from the PCM written (16-bit little-endian)")
 	}
 	if len(conn.Chunks) != 10 || len(conn.Chunks[0]) != 2*speech.FrameSize {
@@ -174,7 +127,7 @@ func TestStreamSettingsOnTheWire(t *testing.T) {
 	s.Model, s.Language, s.Endpointing = "nova-3", "de-CH", time.Second
 	st := mustStream(t, t.Context(), s)
 	st.Close()
-	collect(t, st)
+	speechtest.Collect(t, st)
 	conn := srv.Only(t)
 	if conn.Path != "/v1/listen" || conn.Query.Get("model") != "nova-3" || conn.Query.Get("language") != "de-CH" ||
 		conn.Query.Get("endpointing") != "1000" {
@@ -191,11 +144,11 @@ func TestStreamKeepAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(150 * time.Millisecond) // the caller is silent: no audio
-	writeAll(t, st, frames(1))
+	speechtest.WriteAll(t, st, speechtest.Frames(1))
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	collect(t, st)
+	speechtest.Collect(t, st)
 	texts := srv.Only(t).Texts
 	if len(texts) < 3 || texts[0] != `{"type":"KeepAlive"}` || texts[len(texts)-1] != `{"type":"CloseStream"}` {
 		t.Errorf("text messages = %q; want KeepAlives during the silence, then CloseStream", texts)
@@ -206,15 +159,15 @@ func TestStreamCancel(t *testing.T) {
 	srv := deepgramtest.NewServer(t, deepgramtest.Script{Silent: true})
 	ctx, cancel := context.WithCancel(t.Context())
 	st := mustStream(t, ctx, settings(srv))
-	writeAll(t, st, frames(5))
+	speechtest.WriteAll(t, st, speechtest.Frames(5))
 	cancel()
-	if got := collect(t, st); len(got) != 0 {
+	if got := speechtest.Collect(t, st); len(got) != 0 {
 		t.Errorf("results after cancel: %+v", got)
 	}
 	if err := st.Err(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Err = %v; want it to wrap context.Canceled", err)
 	}
-	if err := st.Write(frames(1)[0]); err == nil {
+	if err := st.Write(speechtest.Frames(1)[0]); err == nil {
 		t.Error("Write after cancel succeeded")
 	}
 	if err := st.Close(); err != nil {
@@ -227,9 +180,9 @@ func TestStreamNoFinalInTime(t *testing.T) {
 	s := settings(srv)
 	s.Timeout = 200 * time.Millisecond
 	st := mustStream(t, t.Context(), s)
-	writeAll(t, st, frames(5))
+	speechtest.WriteAll(t, st, speechtest.Frames(5))
 	st.Close()
-	collect(t, st)
+	speechtest.Collect(t, st)
 	if err := st.Err(); !errors.Is(err, context.DeadlineExceeded) || !errs.Is(err, errs.Internal) {
 		t.Errorf("Err = %v; want an internal error wrapping the deadline", err)
 	}
@@ -293,14 +246,14 @@ func TestStreamFailures(t *testing.T) {
 			srv := deepgramtest.NewServer(t, tc.script)
 			st := mustStream(t, t.Context(), settings(srv))
 			go func() {
-				for _, f := range frames(50) {
+				for _, f := range speechtest.Frames(50) {
 					if st.Write(f) != nil {
 						return
 					}
 					time.Sleep(time.Millisecond)
 				}
 			}()
-			got := collect(t, st)
+			got := speechtest.Collect(t, st)
 			if len(got) != 2 || got[1].Text != "ich brauche ein folgerezept für ramipril" {
 				t.Errorf("results = %+v; want the two interim results", got)
 			}

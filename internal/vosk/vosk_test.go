@@ -2,7 +2,6 @@ package vosk_test
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
+	"github.com/tresen/tresen/internal/speech/speechtest"
 	"github.com/tresen/tresen/internal/vosk"
 	"github.com/tresen/tresen/internal/vosk/vosktest"
 )
@@ -54,54 +54,7 @@ func mustStream(t *testing.T, ctx context.Context, srv *vosktest.Server, timeout
 }
 
 // frames is n telephone frames of a recognisable pattern, sample i of the call being i.
-func frames(n int) [][]int16 {
-	out := make([][]int16, n)
-	for f := range out {
-		out[f] = make([]int16, speech.FrameSize)
-		for i := range out[f] {
-			out[f][i] = int16(f*speech.FrameSize + i - 4000)
-		}
-	}
-	return out
-}
-
-func pcmBytes(fs [][]int16) []byte {
-	var b []byte
-	for _, f := range fs {
-		for _, v := range f {
-			b = binary.LittleEndian.AppendUint16(b, uint16(v))
-		}
-	}
-	return b
-}
-
-func writeAll(t *testing.T, st speech.Stream, fs [][]int16) {
-	t.Helper()
-	for _, f := range fs {
-		if err := st.Write(f); err != nil {
-			t.Fatalf("Write: %v", err)
-		}
-	}
-}
-
 // collect reads Results until it closes.
-func collect(t *testing.T, st speech.Stream) []speech.Result {
-	t.Helper()
-	var got []speech.Result
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case r, ok := <-st.Results():
-			if !ok {
-				return got
-			}
-			got = append(got, r)
-		case <-timeout:
-			t.Fatalf("Results not closed; got %+v so far", got)
-		}
-	}
-}
-
 // noTranscript fails if err's text holds any word the caller said.
 func noTranscript(t *testing.T, err error) {
 	t.Helper()
@@ -125,12 +78,12 @@ func TestStreamPartialsThenFinal(t *testing.T) {
 		Final: finalMsg,
 	})
 	st := mustStream(t, t.Context(), srv, 0)
-	audio := frames(27) // 540 ms: five chunks of 100 ms, 40 ms left for Close
-	writeAll(t, st, audio)
+	audio := speechtest.Frames(27) // 540 ms: five chunks of 100 ms, 40 ms left for Close
+	speechtest.WriteAll(t, st, audio)
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	got := collect(t, st)
+	got := speechtest.Collect(t, st)
 	if err := st.Err(); err != nil {
 		t.Fatalf("Err after a normal end: %v", err)
 	}
@@ -152,7 +105,7 @@ func TestStreamPartialsThenFinal(t *testing.T) {
 	if diff := cmp.Diff(map[string]any{"config": map[string]any{"sample_rate": 8000.0}}, config); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(pcmBytes(audio), conn.Audio); diff != "" {
+	if diff := cmp.Diff(speechtest.PCMBytes(audio), conn.Audio); diff != "" {
 		t.Errorf("audio on the wire differs from the PCM written (16-bit little-endian)")
 	}
 	var sizes []int
@@ -185,11 +138,11 @@ func TestStreamTwoUtterances(t *testing.T) {
 		Final: finalMsg,
 	})
 	st := mustStream(t, t.Context(), srv, 0)
-	writeAll(t, st, frames(20))
+	speechtest.WriteAll(t, st, speechtest.Frames(20))
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	got := collect(t, st)
+	got := speechtest.Collect(t, st)
 	want := []speech.Result{
 		{Text: "guten tag"},
 		{Text: "guten tag", Final: true, Confidence: 0.75},
@@ -213,11 +166,11 @@ func TestStreamServerKeepsConnectionOpen(t *testing.T) {
 		KeepOpen: true,
 	})
 	st := mustStream(t, t.Context(), srv, 2*time.Second)
-	writeAll(t, st, frames(10))
+	speechtest.WriteAll(t, st, speechtest.Frames(10))
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	got := collect(t, st)
+	got := speechtest.Collect(t, st)
 	if len(got) != 3 || !got[2].Final || got[2].Text != said {
 		t.Errorf("results = %+v; want two partials and the final", got)
 	}
@@ -233,16 +186,16 @@ func TestStreamEmptyFinal(t *testing.T) {
 		Final:   `{"result" : [ ], "text" : ""}`,
 	})
 	st := mustStream(t, t.Context(), srv, 0)
-	writeAll(t, st, frames(5))
+	speechtest.WriteAll(t, st, speechtest.Frames(5))
 	st.Close()
-	if diff := cmp.Diff([]speech.Result{{Text: "äh"}, {Final: true}}, collect(t, st)); diff != "" {
+	if diff := cmp.Diff([]speech.Result{{Text: "äh"}, {Final: true}}, speechtest.Collect(t, st)); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
 
 	silent := vosktest.NewServer(t, vosktest.Script{Final: `{"text" : ""}`})
 	st = mustStream(t, t.Context(), silent, 0)
 	st.Close() // no audio at all
-	if got := collect(t, st); len(got) != 0 || st.Err() != nil {
+	if got := speechtest.Collect(t, st); len(got) != 0 || st.Err() != nil {
 		t.Errorf("results = %+v, Err = %v; want none and no error", got, st.Err())
 	}
 }
@@ -251,15 +204,15 @@ func TestStreamCancel(t *testing.T) {
 	srv := vosktest.NewServer(t, vosktest.Script{Silent: true})
 	ctx, cancel := context.WithCancel(t.Context())
 	st := mustStream(t, ctx, srv, 0)
-	writeAll(t, st, frames(10))
+	speechtest.WriteAll(t, st, speechtest.Frames(10))
 	cancel()
-	if got := collect(t, st); len(got) != 0 {
+	if got := speechtest.Collect(t, st); len(got) != 0 {
 		t.Errorf("results after cancel: %+v", got)
 	}
 	if err := st.Err(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Err = %v; want it to wrap context.Canceled", err)
 	}
-	if err := st.Write(frames(1)[0]); err == nil {
+	if err := st.Write(speechtest.Frames(1)[0]); err == nil {
 		t.Error("Write after cancel succeeded")
 	}
 	if err := st.Close(); err != nil {
@@ -270,12 +223,12 @@ func TestStreamCancel(t *testing.T) {
 func TestStreamNoFinalInTime(t *testing.T) {
 	srv := vosktest.NewServer(t, vosktest.Script{Silent: true})
 	st := mustStream(t, t.Context(), srv, 200*time.Millisecond)
-	writeAll(t, st, frames(5))
+	speechtest.WriteAll(t, st, speechtest.Frames(5))
 	start := time.Now()
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	collect(t, st)
+	speechtest.Collect(t, st)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Results closed after %s; want about the 200 ms timeout", d)
 	}
@@ -343,13 +296,13 @@ func TestStreamFailures(t *testing.T) {
 			srv := vosktest.NewServer(t, tc.script)
 			st := mustStream(t, t.Context(), srv, 0)
 			go func() {
-				for _, f := range frames(50) {
+				for _, f := range speechtest.Frames(50) {
 					if st.Write(f) != nil {
 						return
 					}
 				}
 			}()
-			got := collect(t, st)
+			got := speechtest.Collect(t, st)
 			if len(got) != 2 || got[1].Text != "ich brauche ein folgerezept für ramipril" {
 				t.Errorf("results = %+v; want the two partials", got)
 			}
@@ -361,7 +314,7 @@ func TestStreamFailures(t *testing.T) {
 				t.Errorf("Err = %#v", err)
 			}
 			noTranscript(t, err)
-			if err := st.Write(frames(1)[0]); err == nil {
+			if err := st.Write(speechtest.Frames(1)[0]); err == nil {
 				t.Error("Write after the failure succeeded")
 			}
 		})

@@ -2,7 +2,6 @@ package whisper_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
+	"github.com/tresen/tresen/internal/speech/speechtest"
 	"github.com/tresen/tresen/internal/whisper"
 	"github.com/tresen/tresen/internal/whisper/whispertest"
 )
@@ -39,53 +39,6 @@ func mustStream(t *testing.T, ctx context.Context, s whisper.Settings) speech.St
 	return st
 }
 
-func frames(n int) [][]int16 {
-	out := make([][]int16, n)
-	for f := range out {
-		out[f] = make([]int16, speech.FrameSize)
-		for i := range out[f] {
-			out[f][i] = int16(f*speech.FrameSize + i - 4000)
-		}
-	}
-	return out
-}
-
-func pcmBytes(fs [][]int16) []byte {
-	var b []byte
-	for _, f := range fs {
-		for _, v := range f {
-			b = binary.LittleEndian.AppendUint16(b, uint16(v))
-		}
-	}
-	return b
-}
-
-func writeAll(t *testing.T, st speech.Stream, fs [][]int16) {
-	t.Helper()
-	for _, f := range fs {
-		if err := st.Write(f); err != nil {
-			t.Fatalf("Write: %v", err)
-		}
-	}
-}
-
-func collect(t *testing.T, st speech.Stream) []speech.Result {
-	t.Helper()
-	var got []speech.Result
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case r, ok := <-st.Results():
-			if !ok {
-				return got
-			}
-			got = append(got, r)
-		case <-timeout:
-			t.Fatalf("Results not closed; got %+v so far", got)
-		}
-	}
-}
-
 func noTranscript(t *testing.T, err error) {
 	t.Helper()
 	msg := strings.ToLower(err.Error())
@@ -99,15 +52,15 @@ func noTranscript(t *testing.T, err error) {
 func TestTranscribe(t *testing.T) {
 	srv := whispertest.NewServer(t, whispertest.Text(" "+said))
 	st := mustStream(t, t.Context(), settings(srv))
-	audio := frames(150) // 3 s
-	writeAll(t, st, audio)
+	audio := speechtest.Frames(150) // 3 s
+	speechtest.WriteAll(t, st, audio)
 	if len(srv.Requests()) != 0 {
 		t.Fatal("audio sent before Close")
 	}
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	got := collect(t, st)
+	got := speechtest.Collect(t, st)
 	if err := st.Err(); err != nil {
 		t.Fatalf("Err: %v", err)
 	}
@@ -136,7 +89,7 @@ func TestTranscribe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("WAV: %v", err)
 	}
-	wantWAV := whispertest.WAV{Format: 1, Channels: 1, SampleRate: 8000, ByteRate: 16000, BlockAlign: 2, BitsPerSample: 16, Data: pcmBytes(audio)}
+	wantWAV := whispertest.WAV{Format: 1, Channels: 1, SampleRate: 8000, ByteRate: 16000, BlockAlign: 2, BitsPerSample: 16, Data: speechtest.PCMBytes(audio)}
 	if diff := cmp.Diff(wantWAV, wav); diff != "" {
 		t.Errorf("WAV (-want +got):\n%s", diff)
 	}
@@ -152,9 +105,9 @@ func TestTranscribeURLForms(t *testing.T) {
 		s.URL += suffix
 		s.APIKey, s.Language = "", "de-AT"
 		st := mustStream(t, t.Context(), s)
-		writeAll(t, st, frames(1))
+		speechtest.WriteAll(t, st, speechtest.Frames(1))
 		st.Close()
-		collect(t, st)
+		speechtest.Collect(t, st)
 		req := srv.Only(t)
 		if req.Path != "/v1/audio/transcriptions" || req.Header.Get("Authorization") != "" || req.Fields["language"] != "de-AT" {
 			t.Errorf("URL %q: path %q, Authorization %q, fields %v", s.URL, req.Path, req.Header.Get("Authorization"), req.Fields)
@@ -167,13 +120,13 @@ func TestTranscribeNothing(t *testing.T) {
 	srv := whispertest.NewServer(t, whispertest.Text(""))
 	st := mustStream(t, t.Context(), settings(srv))
 	st.Close()
-	if got := collect(t, st); len(got) != 0 || st.Err() != nil || len(srv.Requests()) != 0 {
+	if got := speechtest.Collect(t, st); len(got) != 0 || st.Err() != nil || len(srv.Requests()) != 0 {
 		t.Errorf("results %+v, Err %v, %d requests; want nothing", got, st.Err(), len(srv.Requests()))
 	}
 	st = mustStream(t, t.Context(), settings(srv))
-	writeAll(t, st, frames(10))
+	speechtest.WriteAll(t, st, speechtest.Frames(10))
 	st.Close()
-	if got := collect(t, st); len(got) != 0 || st.Err() != nil {
+	if got := speechtest.Collect(t, st); len(got) != 0 || st.Err() != nil {
 		t.Errorf("results %+v, Err %v; want none for silence", got, st.Err())
 	}
 }
@@ -182,9 +135,9 @@ func TestCancel(t *testing.T) {
 	srv := whispertest.NewServer(t, whispertest.Text(said))
 	ctx, cancel := context.WithCancel(t.Context())
 	st := mustStream(t, ctx, settings(srv))
-	writeAll(t, st, frames(10))
+	speechtest.WriteAll(t, st, speechtest.Frames(10))
 	cancel()
-	if got := collect(t, st); len(got) != 0 {
+	if got := speechtest.Collect(t, st); len(got) != 0 {
 		t.Errorf("results after cancel: %+v", got)
 	}
 	if err := st.Err(); !errors.Is(err, context.Canceled) {
@@ -198,10 +151,10 @@ func TestCancel(t *testing.T) {
 	stall := whispertest.NewServer(t, whispertest.Stall())
 	ctx, cancel = context.WithCancel(t.Context())
 	st = mustStream(t, ctx, settings(stall))
-	writeAll(t, st, frames(10))
+	speechtest.WriteAll(t, st, speechtest.Frames(10))
 	st.Close()
 	time.AfterFunc(50*time.Millisecond, cancel)
-	collect(t, st)
+	speechtest.Collect(t, st)
 	if err := st.Err(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Err = %v; want it to wrap context.Canceled", err)
 	}
@@ -212,9 +165,9 @@ func TestTimeout(t *testing.T) {
 	s := settings(srv)
 	s.Timeout = 100 * time.Millisecond
 	st := mustStream(t, t.Context(), s)
-	writeAll(t, st, frames(10))
+	speechtest.WriteAll(t, st, speechtest.Frames(10))
 	st.Close()
-	collect(t, st)
+	speechtest.Collect(t, st)
 	if err := st.Err(); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "Zeitgrenze") {
 		t.Errorf("Err = %v; want the timeout", err)
 	}
@@ -248,9 +201,9 @@ func TestFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := whispertest.NewServer(t, tc.respond)
 			st := mustStream(t, t.Context(), settings(srv))
-			writeAll(t, st, frames(10))
+			speechtest.WriteAll(t, st, speechtest.Frames(10))
 			st.Close()
-			if got := collect(t, st); len(got) != 0 {
+			if got := speechtest.Collect(t, st); len(got) != 0 {
 				t.Errorf("results = %+v", got)
 			}
 			err := st.Err()
@@ -277,11 +230,11 @@ func TestTooLong(t *testing.T) {
 			t.Fatalf("Write within the limit: %v", err)
 		}
 	}
-	if err := st.Write(frames(1)[0]); err == nil || !strings.Contains(err.Error(), "länger als 5 Minuten") {
+	if err := st.Write(speechtest.Frames(1)[0]); err == nil || !strings.Contains(err.Error(), "länger als 5 Minuten") {
 		t.Errorf("Write past the limit: %v", err)
 	}
 	st.Close()
-	collect(t, st)
+	speechtest.Collect(t, st)
 }
 
 func TestProvider(t *testing.T) {
