@@ -1,15 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/tresen/tresen/bench/internal/loadstore"
-	"github.com/tresen/tresen/internal/demo"
-	"github.com/tresen/tresen/internal/request"
-	"github.com/tresen/tresen/internal/retention"
-	"github.com/tresen/tresen/internal/store"
 )
 
 // storeVerdict matches the prescription requests stored during the run to the calls.
@@ -37,35 +32,12 @@ func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*storeVerdict, e
 // completed call must have left exactly one prescription request with the birth date
 // keyed in (DDMMYYYY).
 func verifyStore(st loadstore.Flags, start time.Time, birth string, results []*callResult) (*storeVerdict, error) {
-	ctx := loadstore.Context()
-	db, err := st.Open(ctx)
+	rf, err := st.PhoneRefills(start)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	pr, err := db.FindTenantByCode(ctx, demo.PracticeTenant.Kind, demo.PracticeTenant.Code)
-	if err != nil {
-		return nil, fmt.Errorf("the demo practice: %w (was the server run with --demo?)", err)
-	}
-	kind := retention.Request
-	since := start.Add(-time.Second)
-	recs, err := db.ListRecords(ctx, pr.ID, store.RecordFilter{Kind: &kind, Since: &since, Limit: store.MaxRecordList})
-	if err != nil {
-		return nil, err
-	}
-	v := &storeVerdict{}
-	byNumber := map[string][]request.Request{}
-	for _, rec := range recs {
-		var rq request.Request
-		if err := json.Unmarshal(rec.Data, &rq); err != nil {
-			return nil, fmt.Errorf("record %s: %w", rec.ID, err)
-		}
-		if rq.Type != request.PrescriptionRefill || rq.Channel != request.Phone {
-			continue
-		}
-		v.total++
-		byNumber[rq.Patient.Phone] = append(byNumber[rq.Patient.Phone], rq)
-	}
+	v := &storeVerdict{total: rf.Total}
+	byNumber := rf.ByNumber
 	want := birthISO(birth)
 	for _, res := range results {
 		rqs := byNumber[res.number]
@@ -93,7 +65,7 @@ func verifyStore(st loadstore.Flags, start time.Time, birth string, results []*c
 			}
 		}
 	}
-	fmt.Printf("store: %d request records of the demo practice since the start, %d of them prescription requests by phone\n", len(recs), v.total)
+	fmt.Printf("store: %d request records of the demo practice since the start, %d of them prescription requests by phone\n", rf.Records, v.total)
 	return v, nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -9,8 +8,6 @@ import (
 	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/errs"
-	"github.com/tresen/tresen/internal/request"
-	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/vosk"
 )
@@ -72,35 +69,12 @@ type storeVerdict struct {
 // verifyStore reads the request records of the demo practice created since start (see
 // loadstore) and matches them to the calls by the caller's number.
 func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*storeVerdict, error) {
-	ctx := loadstore.Context()
-	db, err := st.Open(ctx)
+	rf, err := st.PhoneRefills(start)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	pr, err := db.FindTenantByCode(ctx, demo.PracticeTenant.Kind, demo.PracticeTenant.Code)
-	if err != nil {
-		return nil, err
-	}
-	kind := retention.Request
-	since := start.Add(-time.Second)
-	recs, err := db.ListRecords(ctx, pr.ID, store.RecordFilter{Kind: &kind, Since: &since, Limit: store.MaxRecordList})
-	if err != nil {
-		return nil, err
-	}
-	v := &storeVerdict{}
-	byNumber := map[string][]request.Request{}
-	for _, rec := range recs {
-		var rq request.Request
-		if err := json.Unmarshal(rec.Data, &rq); err != nil {
-			return nil, fmt.Errorf("record %s: %w", rec.ID, err)
-		}
-		if rq.Type != request.PrescriptionRefill || rq.Channel != request.Phone {
-			continue
-		}
-		v.total++
-		byNumber[rq.Patient.Phone] = append(byNumber[rq.Patient.Phone], rq)
-	}
+	v := &storeVerdict{total: rf.Total}
+	byNumber := rf.ByNumber
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, res := range r.results {
@@ -126,8 +100,8 @@ func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*storeVerdict, e
 			}
 		}
 	}
-	if len(recs) >= store.MaxRecordList {
-		v.problem("the store listed %d records, its maximum: some may be missing", len(recs))
+	if rf.Records >= store.MaxRecordList {
+		v.problem("the store listed %d records, its maximum: some may be missing", rf.Records)
 	}
 	return v, nil
 }

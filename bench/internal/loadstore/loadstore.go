@@ -5,13 +5,18 @@ package loadstore
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/demo"
+	"github.com/tresen/tresen/internal/request"
+	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/vault"
 )
@@ -73,4 +78,45 @@ func (f Flags) Open(ctx context.Context) (*store.DB, error) {
 		return nil, fmt.Errorf("pepper: %w", err)
 	}
 	return store.Open(ctx, store.Config{DataDir: f.Data, KeyringPath: f.Keys, Master: master, Pepper: pepper})
+}
+
+// Refills are the prescription-refill requests the demo practice took by phone.
+type Refills struct {
+	ByNumber map[string][]request.Request // by the caller's number
+	Total    int                          // of them
+	Records  int                          // request records read, of every kind and channel
+}
+
+// PhoneRefills reads the prescription-refill requests the demo practice took by phone
+// since start (a second's slack for clocks).
+func (f Flags) PhoneRefills(start time.Time) (Refills, error) {
+	ctx := Context()
+	db, err := f.Open(ctx)
+	if err != nil {
+		return Refills{}, err
+	}
+	defer db.Close()
+	pr, err := db.FindTenantByCode(ctx, demo.PracticeTenant.Kind, demo.PracticeTenant.Code)
+	if err != nil {
+		return Refills{}, fmt.Errorf("the demo practice: %w (was the server run with --demo?)", err)
+	}
+	kind := retention.Request
+	since := start.Add(-time.Second)
+	recs, err := db.ListRecords(ctx, pr.ID, store.RecordFilter{Kind: &kind, Since: &since, Limit: store.MaxRecordList})
+	if err != nil {
+		return Refills{}, err
+	}
+	rf := Refills{ByNumber: map[string][]request.Request{}, Records: len(recs)}
+	for _, rec := range recs {
+		var rq request.Request
+		if err := json.Unmarshal(rec.Data, &rq); err != nil {
+			return Refills{}, fmt.Errorf("record %s: %w", rec.ID, err)
+		}
+		if rq.Type != request.PrescriptionRefill || rq.Channel != request.Phone {
+			continue
+		}
+		rf.Total++
+		rf.ByNumber[rq.Patient.Phone] = append(rf.ByNumber[rq.Patient.Phone], rq)
+	}
+	return rf, nil
 }
