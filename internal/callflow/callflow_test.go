@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,10 +133,15 @@ func (d *detector) Feed(f []int16) callflow.Event {
 }
 
 // voice says each text as one frame per word and tells the test what it said.
-type voice struct{ said chan string }
+type voice struct {
+	said     chan string
+	speaking atomic.Int32 // texts told to the test and not yet fully queued
+}
 
 func (v *voice) Provider() speech.Provider { return speech.Provider{Name: "test", Local: true} }
 func (v *voice) Speak(ctx context.Context, text string, out func([]int16) error) error {
+	v.speaking.Add(1)
+	defer v.speaking.Add(-1)
 	v.said <- text
 	for range strings.Fields(text) {
 		if ctx.Err() != nil {
@@ -491,6 +497,10 @@ func TestKeypadVoicemailKeepsAudioDuringPrompt(t *testing.T) {
 			f.Recording = func(context.Context, string) (bool, error) { return true, nil }
 		})
 		playedOut := func() {
+			// What was heard is queued in full only once the voice is done with it.
+			for h.voice.speaking.Load() > 0 {
+				time.Sleep(time.Millisecond)
+			}
 			h.call.mu.Lock()
 			h.call.played = h.call.queued
 			h.call.mu.Unlock()
