@@ -83,10 +83,9 @@ type Prescription struct {
 	Multiple   *Multiple // Mehrfachverordnung part
 
 	Medication Medication
-	// Lines is how many drugs a paper prescription orders (Muster 16: up to three, each
-	// billed on its own Taxzeile); the rules check Medication, the first, and count the
-	// others where a count matters. 0 means one, as on every E-Rezept.
-	Lines int
+	// More are a paper prescription's further lines: a Muster 16 orders up to three
+	// drugs, each billed on its own Taxzeile. An E-Rezept orders one (Medication).
+	More []Medication
 
 	// Gaps are parts the reader found missing in the structure ("Composition.section:Coverage").
 	Gaps []string
@@ -155,6 +154,11 @@ type Medication struct {
 	// (required for a PZN, forbidden for an ingredient prescription).
 	Substitution *bool
 	Vaccine      bool
+}
+
+// Medications are the drugs ordered, in the order of the prescription's lines.
+func (p *Prescription) Medications() []Medication {
+	return append([]Medication{p.Medication}, p.More...)
 }
 
 // Ingredient is an active ingredient with its strength.

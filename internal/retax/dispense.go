@@ -17,15 +17,15 @@ const (
 	compoundingCodes = "0999"     // prefix of the Rezeptur and Zubereitung codes
 )
 
-// products are the dispensed lines that are finished products (by PZN).
-func (c *check) products() []prescription.Item {
+// products are the indices of the dispensed lines that are finished products (by PZN).
+func (c *check) products() []int {
 	if c.d == nil {
 		return nil
 	}
-	var out []prescription.Item
-	for _, it := range c.d.Items {
+	var out []int
+	for i, it := range c.d.Items {
 		if it.PZN != "" && it.Special == "" {
-			out = append(out, it)
+			out = append(out, i)
 		}
 	}
 	return out
@@ -42,23 +42,84 @@ func packs(it prescription.Item) int {
 	return 1
 }
 
-// splitDispense reports whether the pharmacy dispensed the prescribed amount in several
-// packs (Stückelung) or a partial pack, as allowed in a shortage: then pack counts and
-// sizes differ from the prescription by design.
-func (c *check) splitDispense() bool {
-	if c.d == nil {
-		return false
+// order is one prescribed drug and the dispensed product lines that supply it.
+type order struct {
+	m     prescription.Medication
+	line  int   // its line on the prescription, from 0
+	items []int // indices of its product lines in the dispense's items
+}
+
+// orders pairs each prescribed drug with the dispensed products that supply it, and
+// returns the products it cannot pair. A prescription of one drug owns every product.
+// Of a paper form's several lines, a product belongs to the line that prescribes its
+// PZN; the others go, in order, to the lines left without one when exactly as many are
+// left, and stay unpaired otherwise.
+func (c *check) orders() (out []order, unpaired []int) {
+	meds := c.p.Medications()
+	out = make([]order, len(meds))
+	for i, m := range meds {
+		out[i] = order{m: m, line: i}
 	}
+	products := c.products()
+	if len(meds) == 1 {
+		out[0].items = products
+		return out, nil
+	}
+	for _, i := range products {
+		k := slices.IndexFunc(meds, func(m prescription.Medication) bool { return m.PZN != "" && m.PZN == c.d.Items[i].PZN })
+		if k < 0 {
+			unpaired = append(unpaired, i)
+			continue
+		}
+		out[k].items = append(out[k].items, i)
+	}
+	var open []int
+	for k, o := range out {
+		if len(o.items) == 0 {
+			open = append(open, k)
+		}
+	}
+	if len(unpaired) == len(open) {
+		for j, i := range unpaired {
+			out[open[j]].items = []int{i}
+		}
+		unpaired = nil
+	}
+	return out, unpaired
+}
+
+// paired returns the orders for the rules that compare a prescribed drug with what was
+// dispensed for it; products that cannot be paired are reported as not compared.
+func (c *check) paired() []order {
+	out, unpaired := c.orders()
+	if len(unpaired) > 0 {
+		c.skip("das Rezept verordnet %d Arzneimittel; zu welcher Zeile die Taxzeile %s gehört, ist nicht sicher zuzuordnen", len(out), itemNumbers(unpaired))
+	}
+	return out
+}
+
+// itemNumbers lists dispense lines as people count them: "2 und 3".
+func itemNumbers(items []int) string {
+	n := make([]string, len(items))
+	for i, it := range items {
+		n[i] = strconv.Itoa(it + 1)
+	}
+	if len(n) == 1 {
+		return n[0]
+	}
+	return strings.Join(n[:len(n)-1], ", ") + " und " + n[len(n)-1]
+}
+
+// split reports whether the pharmacy dispensed an order's amount in several packs
+// (Stückelung) or a partial pack, as allowed in a shortage: then pack counts and sizes
+// differ from the prescription by design.
+func (c *check) split(o order) bool {
 	for _, it := range c.d.Items {
 		if it.Special == codeShortage || slices.Contains(it.Attributes, attrPartialPack) {
 			return true
 		}
 	}
-	ordered := 1
-	if c.p != nil {
-		ordered = max(c.p.Lines, 1)
-	}
-	return len(c.products()) > ordered
+	return len(o.items) > 1
 }
 
 func checkKVNRMismatch(c *check) {
@@ -80,27 +141,33 @@ func substitutionAllowed(m prescription.Medication) bool {
 }
 
 func checkPZNMismatch(c *check) {
-	if c.p == nil || c.d == nil || c.p.Medication.Kind != prescription.MedPZN || c.p.Medication.PZN == "" || substitutionAllowed(c.p.Medication) {
+	if c.p == nil || c.d == nil {
 		return
 	}
-	for i, it := range c.d.Items {
-		if it.PZN == "" || it.Special != "" || it.PZN == c.p.Medication.PZN {
+	for _, o := range c.paired() {
+		m := o.m
+		if m.Kind != prescription.MedPZN || m.PZN == "" || substitutionAllowed(m) {
 			continue
 		}
-		if len(c.d.Changes) > 0 {
-			c.skip("Rezeptänderung dokumentiert (Schlüssel %s): der Austausch trotz Aut-idem-Kreuz ist nicht automatisch bewertbar", strings.Join(c.d.Changes, ", "))
-			continue
+		for _, i := range o.items {
+			it := c.d.Items[i]
+			if it.PZN == m.PZN {
+				continue
+			}
+			if len(c.d.Changes) > 0 {
+				c.skip("Rezeptänderung dokumentiert (Schlüssel %s): der Austausch trotz Aut-idem-Kreuz ist nicht automatisch bewertbar", strings.Join(c.d.Changes, ", "))
+				continue
+			}
+			c.add(itemPath(i, "pzn"), "Abgegeben wurde PZN %s statt der verordneten PZN %s, obwohl der Austausch ausgeschlossen ist (aut idem). Bitte das verordnete Arzneimittel abgeben oder die Rücksprache mit der Praxis als Rezeptänderung dokumentieren.",
+				it.PZN, m.PZN)
 		}
-		c.add(itemPath(i, "pzn"), "Abgegeben wurde PZN %s statt der verordneten PZN %s, obwohl der Austausch ausgeschlossen ist (aut idem). Bitte das verordnete Arzneimittel abgeben oder die Rücksprache mit der Praxis als Rezeptänderung dokumentieren.",
-			it.PZN, c.p.Medication.PZN)
 	}
 }
 
-// prescribed returns the prescribed drug as an article: from the Artikelstamm for a PZN,
+// prescribed returns a prescribed drug as an article: from the Artikelstamm for a PZN,
 // built from the prescription for an ingredient prescription; ok is false when that is
 // not possible, and the reason is reported.
-func (c *check) prescribed() (articles.Article, bool) {
-	m := c.p.Medication
+func (c *check) prescribed(m prescription.Medication) (articles.Article, bool) {
 	switch m.Kind {
 	case prescription.MedPZN:
 		a, ok := c.in.Articles.Lookup(m.PZN)
@@ -141,20 +208,30 @@ func (c *check) haveArticles() bool {
 }
 
 func checkSubstitution(c *check) {
-	if c.p == nil || c.d == nil || !substitutionAllowed(c.p.Medication) {
+	if c.p == nil || c.d == nil {
 		return
 	}
-	m := c.p.Medication
+	for _, o := range c.paired() {
+		c.substitution(o)
+	}
+}
+
+// substitution judges the products dispensed for one order in place of what it names.
+func (c *check) substitution(o order) {
+	m := o.m
+	if !substitutionAllowed(m) {
+		return
+	}
 	var changed []int
-	for i, it := range c.d.Items {
-		if it.PZN != "" && it.Special == "" && (m.Kind != prescription.MedPZN || it.PZN != m.PZN) {
+	for _, i := range o.items {
+		if m.Kind != prescription.MedPZN || c.d.Items[i].PZN != m.PZN {
 			changed = append(changed, i)
 		}
 	}
 	if len(changed) == 0 || !c.haveArticles() {
 		return
 	}
-	want, ok := c.prescribed()
+	want, ok := c.prescribed(m)
 	if !ok {
 		return
 	}
@@ -167,7 +244,7 @@ func checkSubstitution(c *check) {
 		// prescription it is PACKSIZE-MISMATCH's to judge, and several packs for one
 		// (Stückelung) differ by design.
 		w := want
-		if m.Kind != prescription.MedPZN || c.splitDispense() {
+		if m.Kind != prescription.MedPZN || c.split(o) {
 			w.Normgroesse, w.PackSize, w.PackUnit = got.Normgroesse, got.PackSize, got.PackUnit
 		}
 		if w.DoseForm == "" {
@@ -190,28 +267,28 @@ func checkQuantity(c *check) {
 	if c.p == nil || c.d == nil {
 		return
 	}
-	m := c.p.Medication
-	if m.Kind == prescription.MedCompounding || m.Kind == prescription.MedFreeText {
+	for _, o := range c.paired() {
+		c.quantity(o)
+	}
+}
+
+// quantity holds what was dispensed for one order to the amount prescribed.
+func (c *check) quantity(o order) {
+	m := o.m
+	if m.Kind == prescription.MedCompounding || m.Kind == prescription.MedFreeText || len(o.items) == 0 {
 		return
 	}
 	want := max(m.Quantity, 1)
-	lines := c.products()
-	if len(lines) == 0 {
-		return
-	}
-	if c.p.Lines > 1 {
-		c.skip("das Papierrezept verordnet %d Arzneimittel; welche Taxzeile zu welcher Zeile gehört, ist nicht sicher zuzuordnen", c.p.Lines)
-		return
-	}
 	same := true
 	total := 0
-	for _, it := range lines {
+	for _, i := range o.items {
+		it := c.d.Items[i]
 		same = same && m.Kind == prescription.MedPZN && it.PZN == m.PZN
 		total += packs(it)
 	}
 	if same {
 		if total > want {
-			c.add("dispense.items", "Abgegeben wurden %d Packungen, verordnet sind %d. Bitte die Abgabemenge auf die Verordnung begrenzen.", total, want)
+			c.add("dispense.items", "Abgegeben wurden %d Packungen, verordnet sind %d%s. Bitte die Abgabemenge auf die Verordnung begrenzen.", total, want, c.lineOf(o.line))
 		}
 		return
 	}
@@ -220,7 +297,7 @@ func checkQuantity(c *check) {
 	}
 	per, ok := unitsOf(m.PackSize)
 	if !ok && m.Kind == prescription.MedPZN {
-		if a, found := c.prescribed(); found {
+		if a, found := c.prescribed(m); found {
 			per, ok = unitsOf(a.PackSize)
 		}
 	}
@@ -229,7 +306,8 @@ func checkQuantity(c *check) {
 		return
 	}
 	var units float64
-	for _, it := range lines {
+	for _, i := range o.items {
+		it := c.d.Items[i]
 		a, found := c.dispensed(it)
 		if !found {
 			return
@@ -242,8 +320,8 @@ func checkQuantity(c *check) {
 		units += n * float64(packs(it))
 	}
 	if limit := per * float64(want); units > limit {
-		c.add("dispense.items", "Abgegeben wurden %s Einheiten, verordnet sind %s. Bitte die Abgabemenge auf die Verordnung begrenzen.",
-			trimFloat(units), trimFloat(limit))
+		c.add("dispense.items", "Abgegeben wurden %s Einheiten, verordnet sind %s%s. Bitte die Abgabemenge auf die Verordnung begrenzen.",
+			trimFloat(units), trimFloat(limit), c.lineOf(o.line))
 	}
 }
 
@@ -253,27 +331,27 @@ func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 // the prescribed Normgröße. (A substitute for a prescribed product is judged as a whole,
 // pack size class included, by SUBSTITUTION-INVALID.)
 func checkPackSize(c *check) {
-	if c.p == nil || c.d == nil || c.splitDispense() {
+	if c.p == nil || c.d == nil {
 		return
 	}
-	m := c.p.Medication
-	if m.Normgroesse == "" || m.Kind != prescription.MedIngredient {
-		return
-	}
-	for i, it := range c.d.Items {
-		if it.PZN == "" || it.Special != "" || it.PZN == m.PZN {
+	for _, o := range c.paired() {
+		m := o.m
+		if m.Normgroesse == "" || m.Kind != prescription.MedIngredient || c.split(o) {
 			continue
 		}
-		if !c.haveArticles() {
-			return
-		}
-		a, ok := c.dispensed(it)
-		if !ok || a.Normgroesse == "" {
-			continue
-		}
-		if a.Normgroesse != m.Normgroesse {
-			c.add(itemPath(i, "pzn"), "Verordnet ist die Normgröße %s, abgegeben wurde %s (PZN %s). Bitte eine Packung der verordneten Normgröße abgeben.",
-				m.Normgroesse, a.Normgroesse, it.PZN)
+		for _, i := range o.items {
+			it := c.d.Items[i]
+			if !c.haveArticles() {
+				return
+			}
+			a, ok := c.dispensed(it)
+			if !ok || a.Normgroesse == "" {
+				continue
+			}
+			if a.Normgroesse != m.Normgroesse {
+				c.add(itemPath(i, "pzn"), "Verordnet ist die Normgröße %s, abgegeben wurde %s (PZN %s). Bitte eine Packung der verordneten Normgröße abgeben.",
+					m.Normgroesse, a.Normgroesse, it.PZN)
+			}
 		}
 	}
 }

@@ -59,40 +59,8 @@ func checkFieldsMissing(c *check) {
 				missing("medicationRequest.accident.unfallbetrieb", "Unfallbetrieb bei Arbeitsunfall")
 			}
 		}
-		m := p.Medication
-		switch m.Kind {
-		case prescription.MedPZN:
-			if m.PZN == "" {
-				missing("medication.code.pzn", "PZN des verordneten Arzneimittels")
-			}
-			if m.Substitution == nil {
-				missing("medicationRequest.substitution", "Aut-idem-Kennzeichen")
-			}
-		case prescription.MedFreeText:
-			if m.Name == "" {
-				missing("medication.code.text", "Text der Freitextverordnung")
-			}
-		case prescription.MedIngredient:
-			if len(m.Ingredients) == 0 || m.Ingredients[0].Name == "" {
-				missing("medication.ingredient", "Wirkstoff")
-			} else if m.Ingredients[0].Strength == "" {
-				missing("medication.ingredient.strength", "Wirkstärke")
-			}
-			if m.Form == "" {
-				missing("medication.form", "Darreichungsform")
-			}
-		case prescription.MedCompounding:
-			if len(m.Ingredients) == 0 {
-				missing("medication.ingredient", "Bestandteile der Rezeptur")
-			}
-		case "":
-			missing("medication", "verordnetes Arzneimittel")
-		}
-		if (m.Kind == prescription.MedPZN || m.Kind == prescription.MedIngredient) && m.Normgroesse == "" && m.PackSize == "" {
-			missing("medication.amount", "Normgröße oder Packungsgröße")
-		}
-		if m.Quantity <= 0 && m.Kind != "" {
-			missing("medicationRequest.dispenseRequest.quantity", "Anzahl der Packungen")
+		for i, m := range p.Medications() {
+			missingMedication(c, i, m)
 		}
 	}
 	if d := c.d; d != nil {
@@ -111,14 +79,56 @@ func checkFieldsMissing(c *check) {
 	}
 }
 
+// missingMedication reports the mandatory fields the prescription's i-th drug lacks.
+func missingMedication(c *check, i int, m prescription.Medication) {
+	missing := func(path, what string) {
+		c.add(medPath(i, path), "Pflichtangabe fehlt: %s%s. Bitte von der Praxis ergänzen lassen; ohne sie droht die Retaxation.", what, c.lineOf(i))
+	}
+	switch m.Kind {
+	case prescription.MedPZN:
+		if m.PZN == "" {
+			missing("medication.code.pzn", "PZN des verordneten Arzneimittels")
+		}
+		if m.Substitution == nil {
+			missing("medicationRequest.substitution", "Aut-idem-Kennzeichen")
+		}
+	case prescription.MedFreeText:
+		if m.Name == "" {
+			missing("medication.code.text", "Text der Freitextverordnung")
+		}
+	case prescription.MedIngredient:
+		if len(m.Ingredients) == 0 || m.Ingredients[0].Name == "" {
+			missing("medication.ingredient", "Wirkstoff")
+		} else if m.Ingredients[0].Strength == "" {
+			missing("medication.ingredient.strength", "Wirkstärke")
+		}
+		if m.Form == "" {
+			missing("medication.form", "Darreichungsform")
+		}
+	case prescription.MedCompounding:
+		if len(m.Ingredients) == 0 {
+			missing("medication.ingredient", "Bestandteile der Rezeptur")
+		}
+	case "":
+		missing("medication", "verordnetes Arzneimittel")
+	}
+	if (m.Kind == prescription.MedPZN || m.Kind == prescription.MedIngredient) && m.Normgroesse == "" && m.PackSize == "" {
+		missing("medication.amount", "Normgröße oder Packungsgröße")
+	}
+	if m.Quantity <= 0 && m.Kind != "" {
+		missing("medicationRequest.dispenseRequest.quantity", "Anzahl der Packungen")
+	}
+}
+
 // checkFieldsNotAllowed reports what a prescription type must not carry.
 func checkFieldsNotAllowed(c *check) {
 	if c.p == nil {
 		return
 	}
-	m := c.p.Medication
-	if m.Substitution != nil && m.Kind == prescription.MedIngredient {
-		c.add("medicationRequest.substitution", "Eine Wirkstoffverordnung darf kein Aut-idem-Kennzeichen tragen: die Apotheke wählt ohnehin das Präparat. Bitte mit der Praxis klären.")
+	for i, m := range c.p.Medications() {
+		if m.Substitution != nil && m.Kind == prescription.MedIngredient {
+			c.add(medPath(i, "medicationRequest.substitution"), "Eine Wirkstoffverordnung%s darf kein Aut-idem-Kennzeichen tragen: die Apotheke wählt ohnehin das Präparat. Bitte mit der Praxis klären.", c.lineOf(i))
+		}
 	}
 	if c.p.Kind == prescription.PKV && c.p.CoPayment != "" {
 		c.add("medicationRequest.statusCoPayment", "Eine Privatverordnung trägt keinen Zuzahlungsstatus. Bitte mit der Praxis klären.")

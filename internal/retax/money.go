@@ -135,16 +135,23 @@ func checkCoPayment(c *check) {
 		for _, it := range c.d.Items {
 			want += percent(it.Price, 50_000)
 		}
-	case c.splitDispense():
-		// Several packs for the prescribed amount: one co-payment on their sum.
-		var sum int64
-		for _, it := range c.products() {
-			sum += it.Price
-		}
-		want = CoPaymentPerPack(sum)
 	default:
-		for _, it := range c.d.Items {
-			if it.Special != "" && !strings.HasPrefix(it.Special, compoundingCodes) {
+		// Several packs for one prescribed amount: one co-payment on their sum.
+		counted := map[int]bool{}
+		orders, _ := c.orders()
+		for _, o := range orders {
+			if len(o.items) == 0 || !c.split(o) {
+				continue
+			}
+			var sum int64
+			for _, i := range o.items {
+				sum += c.d.Items[i].Price
+				counted[i] = true
+			}
+			want += CoPaymentPerPack(sum)
+		}
+		for i, it := range c.d.Items {
+			if counted[i] || it.Special != "" && !strings.HasPrefix(it.Special, compoundingCodes) {
 				continue // fees and surcharges carry no co-payment of their own
 			}
 			n := int64(packs(it))

@@ -423,6 +423,83 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// TestSeveralLines: a paper form orders up to three drugs, each billed on its own
+// Taxzeile. Each drug is held to the line dispensed for it, not to the first drug.
+func TestSeveralLines(t *testing.T) {
+	cat := catalog(t)
+	// Ramipril (line 1) as in clean, and Doxycyclin N3 (line 2), aut idem crossed out on both.
+	twoLines := func() retax.Input {
+		in := clean()
+		in.Articles = cat
+		in.Prescription.ID, in.Dispense.PrescriptionID, in.Prescription.Source, in.Prescription.Pruefnummer = "", "", "Muster16", ""
+		in.Prescription.Medication.Substitution = no()
+		in.Prescription.More = []prescription.Medication{{Kind: prescription.MedPZN, PZN: "06437034", Name: "Doxycyclin Testpräparat 100 mg N3",
+			Normgroesse: "N3", Quantity: 1, Substitution: no()}}
+		in.Dispense.Items = append(in.Dispense.Items, prescription.Item{PZN: "06437034", Factor: "1", Price: 2490, CoPayment: 500})
+		in.Dispense.TotalGross, in.Dispense.CoPayment = 1650+2490, 1000
+		return in
+	}
+	finding := func(r retax.Report, code string) (retax.Finding, bool) {
+		i := slices.IndexFunc(r.Findings, func(f retax.Finding) bool { return f.Code == code })
+		if i < 0 {
+			return retax.Finding{}, false
+		}
+		return r.Findings[i], true
+	}
+
+	r := retax.Check(twoLines())
+	if len(r.Findings) != 0 || len(r.NotChecked) != 0 {
+		t.Errorf("each drug dispensed as prescribed: findings %+v, not checked %v", r.Findings, r.NotChecked)
+	}
+
+	// Taxzeilen in another order than the lines: still paired by PZN.
+	in := twoLines()
+	slices.Reverse(in.Dispense.Items)
+	if r := retax.Check(in); len(r.Findings) != 0 {
+		t.Errorf("Taxzeilen swapped: findings %+v", r.Findings)
+	}
+
+	// Line 2's drug swapped for another pack despite aut idem: found at its Taxzeile.
+	in = twoLines()
+	in.Dispense.Items[1] = prescription.Item{PZN: "06437028", Factor: "1", Price: 1280, CoPayment: 500}
+	r = retax.Check(in)
+	f, ok := finding(r, "PZN-MISMATCH")
+	if !ok || f.Path != "dispense.items[1].pzn" || !strings.Contains(f.Message, "statt der verordneten PZN 06437034") {
+		t.Errorf("line 2 swapped: %+v", r.Findings)
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(r.Findings), func(f retax.Finding) bool { return f.Code != "PZN-MISMATCH" })); n != 1 {
+		t.Errorf("%d PZN-MISMATCH findings, want 1 (line 1 was dispensed as prescribed): %+v", n, r.Findings)
+	}
+
+	// Two packs for line 2's one.
+	in = twoLines()
+	in.Dispense.Items[1].Factor, in.Dispense.Items[1].Price, in.Dispense.Items[1].CoPayment = "2", 4980, 1000
+	in.Dispense.CoPayment, in.Dispense.TotalGross = 1500, 1650+4980
+	f, ok = finding(retax.Check(in), "QUANTITY-EXCEEDED")
+	if !ok || !strings.Contains(f.Message, "verordnet sind 1 (Verordnungszeile 2)") {
+		t.Errorf("two packs for line 2: %+v", f)
+	}
+
+	// A wrong check digit in line 2's PZN.
+	in = twoLines()
+	in.Prescription.More[0].PZN = "06437035"
+	f, ok = finding(retax.Check(in), "PZN-CHECKDIGIT")
+	if !ok || f.Path != "medication[1].pzn" || !strings.Contains(f.Message, "(Verordnungszeile 2)") {
+		t.Errorf("line 2's PZN: %+v", f)
+	}
+
+	// Two free-text lines and three products: which Taxzeile is whose cannot be told.
+	in = twoLines()
+	in.Prescription.Medication = prescription.Medication{Kind: prescription.MedFreeText, Name: "Ramipril 10 mg N3", Quantity: 1}
+	in.Prescription.More[0] = prescription.Medication{Kind: prescription.MedFreeText, Name: "Doxycyclin 100 mg N3", Quantity: 1}
+	in.Dispense.Items = append(in.Dispense.Items, prescription.Item{PZN: "06437028", Factor: "1", Price: 1280, CoPayment: 500})
+	in.Dispense.CoPayment, in.Dispense.TotalGross = 1500, 1650+2490+1280
+	r = retax.Check(in)
+	if !slices.ContainsFunc(r.NotChecked, func(s string) bool { return strings.Contains(s, "Taxzeile 1, 2 und 3") }) {
+		t.Errorf("unpaired Taxzeilen not reported: %v", r.NotChecked)
+	}
+}
+
 func TestNotChecked(t *testing.T) {
 	in := clean()
 	r := retax.Check(in) // no Artikelstamm

@@ -172,9 +172,14 @@ func checkIK(c *check) {
 }
 
 func checkPZN(c *check) {
-	if c.p != nil && c.p.Medication.PZN != "" {
-		if err := prescription.ValidatePZN(c.p.Medication.PZN); err != nil {
-			c.add("medication.pzn", "Die verordnete PZN ist ungültig (%s). Bitte mit der Praxis klären.", message(err))
+	if c.p != nil {
+		for i, m := range c.p.Medications() {
+			if m.PZN == "" {
+				continue
+			}
+			if err := prescription.ValidatePZN(m.PZN); err != nil {
+				c.add(medPath(i, "medication.pzn"), "Die verordnete PZN%s ist ungültig (%s). Bitte mit der Praxis klären.", c.lineOf(i), message(err))
+			}
 		}
 	}
 	if c.d == nil {
@@ -197,6 +202,29 @@ func checkPZN(c *check) {
 
 func itemPath(i int, field string) string {
 	return "dispense.items[" + strconv.Itoa(i) + "]." + field
+}
+
+// medPath is path for the i-th drug of a prescription: as given for the first (the only
+// one of an E-Rezept), with the line's index after the first name for the others
+// ("medication[1].pzn").
+func medPath(i int, path string) string {
+	if i == 0 {
+		return path
+	}
+	first, rest, _ := strings.Cut(path, ".")
+	if rest != "" {
+		rest = "." + rest
+	}
+	return first + "[" + strconv.Itoa(i) + "]" + rest
+}
+
+// lineOf names the i-th drug's line when the prescription orders several:
+// " (Verordnungszeile 2)"; "" otherwise.
+func (c *check) lineOf(i int) string {
+	if len(c.p.More) == 0 {
+		return ""
+	}
+	return " (Verordnungszeile " + strconv.Itoa(i+1) + ")"
 }
 
 func capital(s string) string {

@@ -1,6 +1,7 @@
 package retax
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tresen/tresen/internal/berlin"
@@ -88,7 +89,7 @@ func lastValidDay(p *prescription.Prescription, issued time.Time, holidays holid
 		return issued.AddDate(0, 0, daysBtM), "Betäubungsmittel: 7 Tage"
 	case p.Kind == prescription.TRezept:
 		return issued.AddDate(0, 0, daysTRezept), "T-Rezept: 6 Tage"
-	case p.Patient.ChildbearingFemale && isRetinoid(p.Medication):
+	case p.Patient.ChildbearingFemale && slices.ContainsFunc(p.Medications(), isRetinoid):
 		return issued.AddDate(0, 0, daysTRezept), "Retinoid für eine Frau im gebärfähigen Alter: 6 Tage"
 	case p.Kind == prescription.PKV || p.Payer.Type == prescription.PayerSEL:
 		return issued.AddDate(0, monthsPKV, 0), "Privatverordnung: 3 Monate"

@@ -298,8 +298,7 @@ var (
 )
 
 // paperInput is the prescription and (when the pharmacy printed its part) the dispense
-// a Muster 16's values say. The rules check one medication: the first prescription line;
-// the others count for the summary.
+// a Muster 16's values say: each prescription line is a drug ordered.
 func paperInput(f map[string]PaperField) (prescription.Prescription, *prescription.Dispense) {
 	v := func(k string) string { return f[k].Value }
 	marked := func(k string) bool { return f[k].Value == "true" }
@@ -335,26 +334,17 @@ func paperInput(f map[string]PaperField) (prescription.Prescription, *prescripti
 	case marked("unfall"):
 		p.Accident = &prescription.Accident{Code: "1"}
 	}
-	for _, k := range []string{"rx_line_1", "rx_line_2", "rx_line_3"} {
-		if v(k) != "" {
-			p.Lines++
+	for _, n := range []string{"1", "2", "3"} {
+		line := v("rx_line_" + n)
+		if line == "" {
+			continue
 		}
-	}
-	if line := v("rx_line_1"); line != "" {
-		m := prescription.Medication{Kind: prescription.MedFreeText, Name: line, Quantity: 1}
-		if pzn := linePZN.FindStringSubmatch(line); pzn != nil {
-			m.Kind, m.PZN = prescription.MedPZN, pzn[1]
-			substitution := !marked("aut_idem_1")
-			m.Substitution = &substitution
+		m := paperMedication(line, marked("aut_idem_"+n), marked("impfstoff"))
+		if p.Medication.Kind == "" {
+			p.Medication = m
+		} else {
+			p.More = append(p.More, m)
 		}
-		if n := normSize.FindStringSubmatch(line); n != nil {
-			m.Normgroesse = n[1]
-		}
-		if n := packCount.FindStringSubmatch(line); n != nil {
-			m.Quantity, _ = strconv.Atoi(n[1])
-		}
-		m.Vaccine = marked("impfstoff")
-		p.Medication = m
 	}
 	var d prescription.Dispense
 	d.Source, d.PharmacyIK = "Muster16", v("pharmacy_ik")
@@ -379,6 +369,25 @@ func paperInput(f map[string]PaperField) (prescription.Prescription, *prescripti
 		return p, nil // not yet dispensed: the pharmacy's part is empty
 	}
 	return p, &d
+}
+
+// paperMedication is the drug a prescription line orders: a product when the line names
+// its PZN (aut idem crossed out or not), free text otherwise, with the Normgröße and
+// the count of packs ("2 x …") when the line states them.
+func paperMedication(line string, autIdem, vaccine bool) prescription.Medication {
+	m := prescription.Medication{Kind: prescription.MedFreeText, Name: line, Quantity: 1, Vaccine: vaccine}
+	if pzn := linePZN.FindStringSubmatch(line); pzn != nil {
+		m.Kind, m.PZN = prescription.MedPZN, pzn[1]
+		substitution := !autIdem
+		m.Substitution = &substitution
+	}
+	if n := normSize.FindStringSubmatch(line); n != nil {
+		m.Normgroesse = n[1]
+	}
+	if n := packCount.FindStringSubmatch(line); n != nil {
+		m.Quantity, _ = strconv.Atoi(n[1])
+	}
+	return m
 }
 
 // euroCents reads "12.34" as 1234.

@@ -237,4 +237,20 @@ func TestCheckPaperLines(t *testing.T) {
 	if got := codes(rep); !slices.Equal(got, []string{"ZUZAHLUNG-WRONG"}) {
 		t.Errorf("one co-payment for two drugs: findings %v", got)
 	}
+
+	// Line 2 names its product and crosses out aut idem; line 1 allows a substitute.
+	set("copayment", "14.10")
+	set("rx_line_2", "Pantoprazol 40 mg 98 Tbl. N3 PZN 07654325")
+	set("aut_idem_2", "true")
+	set("pzn_1", "04567896")
+	set("pzn_2", "07654325")
+	rep, _ = rxcheck.CheckPaper(&rxcheck.Paper{Form: "muster16", Fields: fields}, retax.Input{At: time.Date(2026, 11, 4, 15, 0, 0, 0, time.UTC)})
+	if got := codes(rep); len(got) != 0 {
+		t.Errorf("line 2 dispensed as prescribed, line 1 substituted: findings %+v", rep.Findings)
+	}
+	set("pzn_2", "01234562")
+	rep, _ = rxcheck.CheckPaper(&rxcheck.Paper{Form: "muster16", Fields: fields}, retax.Input{At: time.Date(2026, 11, 4, 15, 0, 0, 0, time.UTC)})
+	if got := codes(rep); !slices.Equal(got, []string{"PZN-MISMATCH"}) || rep.Findings[0].Path != "dispense.items[1].pzn" {
+		t.Errorf("line 2 swapped despite aut idem: findings %+v", rep.Findings)
+	}
 }
