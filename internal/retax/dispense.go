@@ -88,14 +88,15 @@ func (c *check) orders() (out []order, unpaired []int) {
 	return out, unpaired
 }
 
-// paired returns the orders for the rules that compare a prescribed drug with what was
-// dispensed for it; products that cannot be paired are reported as not compared.
-func (c *check) paired() []order {
+// paired returns the orders for a rule that compares a prescribed drug with what was
+// dispensed for it, when the rule applies to the drug; products that cannot be paired
+// are reported as not compared when the rule applies to any drug.
+func (c *check) paired(applies func(prescription.Medication) bool) []order {
 	out, unpaired := c.orders()
-	if len(unpaired) > 0 {
+	if len(unpaired) > 0 && slices.ContainsFunc(c.p.Medications(), applies) {
 		c.skip("das Rezept verordnet %d Arzneimittel; zu welcher Zeile die Taxzeile %s gehört, ist nicht sicher zuzuordnen", len(out), itemNumbers(unpaired))
 	}
-	return out
+	return slices.DeleteFunc(out, func(o order) bool { return !applies(o.m) })
 }
 
 // itemNumbers lists dispense lines as people count them: "2 und 3".
@@ -144,11 +145,9 @@ func checkPZNMismatch(c *check) {
 	if c.p == nil || c.d == nil {
 		return
 	}
-	for _, o := range c.paired() {
+	aut := func(m prescription.Medication) bool { return m.PZN != "" && !substitutionAllowed(m) }
+	for _, o := range c.paired(aut) {
 		m := o.m
-		if m.Kind != prescription.MedPZN || m.PZN == "" || substitutionAllowed(m) {
-			continue
-		}
 		for _, i := range o.items {
 			it := c.d.Items[i]
 			if it.PZN == m.PZN {
@@ -211,7 +210,7 @@ func checkSubstitution(c *check) {
 	if c.p == nil || c.d == nil {
 		return
 	}
-	for _, o := range c.paired() {
+	for _, o := range c.paired(substitutionAllowed) {
 		c.substitution(o)
 	}
 }
@@ -219,9 +218,6 @@ func checkSubstitution(c *check) {
 // substitution judges the products dispensed for one order in place of what it names.
 func (c *check) substitution(o order) {
 	m := o.m
-	if !substitutionAllowed(m) {
-		return
-	}
 	var changed []int
 	for _, i := range o.items {
 		if m.Kind != prescription.MedPZN || c.d.Items[i].PZN != m.PZN {
@@ -267,7 +263,10 @@ func checkQuantity(c *check) {
 	if c.p == nil || c.d == nil {
 		return
 	}
-	for _, o := range c.paired() {
+	counted := func(m prescription.Medication) bool {
+		return m.Kind == prescription.MedPZN || m.Kind == prescription.MedIngredient
+	}
+	for _, o := range c.paired(counted) {
 		c.quantity(o)
 	}
 }
@@ -275,7 +274,7 @@ func checkQuantity(c *check) {
 // quantity holds what was dispensed for one order to the amount prescribed.
 func (c *check) quantity(o order) {
 	m := o.m
-	if m.Kind == prescription.MedCompounding || m.Kind == prescription.MedFreeText || len(o.items) == 0 {
+	if len(o.items) == 0 {
 		return
 	}
 	want := max(m.Quantity, 1)
@@ -334,9 +333,12 @@ func checkPackSize(c *check) {
 	if c.p == nil || c.d == nil {
 		return
 	}
-	for _, o := range c.paired() {
+	sized := func(m prescription.Medication) bool {
+		return m.Kind == prescription.MedIngredient && m.Normgroesse != ""
+	}
+	for _, o := range c.paired(sized) {
 		m := o.m
-		if m.Normgroesse == "" || m.Kind != prescription.MedIngredient || c.split(o) {
+		if c.split(o) {
 			continue
 		}
 		for _, i := range o.items {
