@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -156,128 +153,83 @@ func (r *Recognizer) Stream(ctx context.Context) (_ speech.Stream, err error) {
 		return nil, dialError(ctx, resp, err)
 	}
 	conn.SetReadLimit(maxMessage)
-	sctx, cancel := context.WithCancelCause(ctx)
-	s := &stream{
-		conn:      conn,
-		ctx:       sctx,
-		cancel:    cancel,
-		timeout:   r.timeout,
-		results:   make(chan speech.Result, 16),
-		done:      make(chan struct{}),
-		requestID: newID(),
-	}
-	s.mu.Lock()
-	err = s.send(websocket.MessageText, textMessage(pathConfig, s.requestID, time.Now(), contentJSON, r.config))
+	requestID := newID()
+	s := &stream{WSStream: speech.NewWSStream(ctx, conn, r.timeout, sttPeer), requestID: requestID}
+	s.Mu.Lock()
+	err = s.Send(websocket.MessageText, textMessage(pathConfig, s.requestID, time.Now(), contentJSON, r.config))
 	if err == nil {
 		err = s.startTurn()
 	}
-	s.mu.Unlock()
+	s.Mu.Unlock()
 	if err != nil {
-		cancel(errEnded)
-		conn.CloseNow()
+		s.Abort()
 		return nil, err
 	}
-	go s.read(s.requestID)
+	go s.Run(func() error { return s.receive(requestID) })
 	return s, nil
 }
 
 type stream struct {
-	conn    *websocket.Conn
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	timeout time.Duration
-	results chan speech.Result
-	done    chan struct{} // closed when the reader has ended, just before Results
-
-	mu        sync.Mutex // orders the messages; guards the fields below
-	requestID string     // of the running turn
-	buf       []byte     // audio not yet sent, 16-bit little-endian
-	closing   bool
-	timer     *time.Timer
-
-	endSent atomic.Bool // the empty audio message went out
-
-	errMu sync.Mutex
-	err   error
+	*speech.WSStream
+	// guarded by Mu
+	requestID string // of the running turn
+	buf       []byte // audio not yet sent, 16-bit little-endian
 }
 
-// errEnded ends the stream's context when reading stopped (the other cause not the
-// caller's is speech.ErrFinalTimeout).
-var errEnded = errors.New("stream ended")
-
-// errClosed answers Write after Close.
-var errClosed = &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Azure): die Aufnahme ist bereits beendet"}
-
-func (s *stream) Results() <-chan speech.Result { return s.results }
-
-func (s *stream) Err() error {
-	s.errMu.Lock()
-	defer s.errMu.Unlock()
-	return s.err
+// sttPeer words the stream's errors, without anything the service sent but its close
+// code: a close reason is free text.
+var sttPeer = speech.WSPeer{
+	Name:  "Dienst",
+	Fault: sttFault,
+	// Closed answers Write after Close.
+	Closed:     &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Azure): die Aufnahme ist bereits beendet"},
+	CloseError: func(ce websocket.CloseError) error { return &CloseError{Code: int(ce.Code)} },
 }
 
 // Write sends the audio in chunks of 100 ms.
 func (s *stream) Write(pcm []int16) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return errClosed
-	}
-	if err := s.ended(); err != nil {
-		return err
-	}
-	for _, v := range pcm {
-		s.buf = binary.LittleEndian.AppendUint16(s.buf, uint16(v))
-	}
-	for len(s.buf) >= audioChunk {
-		err := s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", s.buf[:audioChunk]))
-		s.buf = append(s.buf[:0], s.buf[audioChunk:]...)
-		if err != nil {
-			return err
+	return s.WriteAudio(func() error {
+		for _, v := range pcm {
+			s.buf = binary.LittleEndian.AppendUint16(s.buf, uint16(v))
 		}
-	}
-	return nil
+		for len(s.buf) >= audioChunk {
+			err := s.Send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", s.buf[:audioChunk]))
+			s.buf = append(s.buf[:0], s.buf[audioChunk:]...)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Close sends the rest of the audio and the empty audio message that ends it: Azure
 // finishes what it heard, sends the last phrase and turn.end. Results closes then, or
 // after the timeout with an error. Close may be called more than once.
 func (s *stream) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return nil
-	}
-	s.closing = true
-	if s.ended() != nil || s.ctx.Err() != nil {
-		return nil // the stream failed or was cancelled; Err says why
-	}
-	if len(s.buf) > 0 {
-		err := s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", s.buf))
-		s.buf = nil
-		if err != nil {
-			return err
+	return s.CloseAudio(func() error {
+		if len(s.buf) > 0 {
+			err := s.Send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", s.buf))
+			s.buf = nil
+			if err != nil {
+				return err
+			}
 		}
-	}
-	s.endSent.Store(true)
-	if err := s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", nil)); err != nil {
-		return err
-	}
-	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(speech.ErrFinalTimeout) })
-	return nil
+		return s.SendEnd(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), "", nil))
+	})
 }
 
-// startTurn sends the WAV header with which the audio of a turn begins. s.mu is held.
+// startTurn sends the WAV header with which the audio of a turn begins. Mu is held.
 func (s *stream) startTurn() error {
-	return s.send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), contentWAV, wavHeader()))
+	return s.Send(websocket.MessageBinary, audioMessage(s.requestID, time.Now(), contentWAV, wavHeader()))
 }
 
 // nextTurn continues the audio in a new turn when Azure ended one before the audio ended
 // (as it may after long silence, or after ten minutes); done when the audio had ended.
 func (s *stream) nextTurn() (id string, done bool, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	if s.Closing() {
 		return "", true, nil
 	}
 	// Audio still on its way under the old id is dropped by the service.
@@ -285,63 +237,13 @@ func (s *stream) nextTurn() (id string, done bool, err error) {
 	return s.requestID, false, s.startTurn()
 }
 
-func (s *stream) ended() error {
-	select {
-	case <-s.done:
-		if err := s.Err(); err != nil {
-			return err
-		}
-		return errClosed
-	default:
-		return nil
-	}
-}
-
-// send writes one message. s.mu is held. A failed write has closed the connection, so the
-// reader ends too, with the better reason: a close frame it got, or the caller's context.
-func (s *stream) send(typ websocket.MessageType, msg []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
-	defer cancel()
-	if err := s.conn.Write(ctx, typ, msg); err != nil {
-		if s.ctx.Err() != nil {
-			return sttFault("abgebrochen", context.Cause(s.ctx))
-		}
-		return sttFault("Senden an den Dienst fehlgeschlagen", speech.NetCause(err))
-	}
-	return nil
-}
-
-// read receives the service's messages until the turn that Close ended has ended, and
-// closes Results.
-func (s *stream) read(requestID string) {
-	err := s.receive(requestID)
-	s.mu.Lock()
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	s.mu.Unlock()
-	s.errMu.Lock()
-	s.err = err
-	s.errMu.Unlock()
-	s.cancel(errEnded)
-	close(s.done) // first, so that Write fails once Results is seen closed
-	close(s.results)
-	if err == nil {
-		s.conn.Close(websocket.StatusNormalClosure, "")
-	} else {
-		s.conn.CloseNow()
-	}
-}
-
+// receive reads the service's messages until the turn that Close ended has ended.
 func (s *stream) receive(requestID string) error {
 	last := "" // the interim text delivered last; Azure repeats a hypothesis at times
 	for {
-		typ, data, err := s.conn.Read(s.ctx)
+		data, err := s.ReadText()
 		if err != nil {
-			return s.readError(err)
-		}
-		if typ != websocket.MessageText {
-			return sttFault("unerwartete Binärnachricht vom Dienst", nil)
+			return err
 		}
 		m, err := parseMessage(data)
 		if err != nil {
@@ -372,20 +274,10 @@ func (s *stream) receive(requestID string) error {
 		default:
 			continue
 		}
-		if !speech.Deliver(s.ctx, s.results, res) {
-			return s.readError(s.ctx.Err())
+		if err := s.Deliver(res); err != nil {
+			return err
 		}
 	}
-}
-
-// readError says why reading ended, without anything the service sent but its close code:
-// a close reason is free text.
-func (s *stream) readError(err error) error {
-	msg, cause, done := speech.ReadFault(s.ctx, err, s.endSent.Load(), "Dienst", func(ce websocket.CloseError) error { return &CloseError{Code: int(ce.Code)} })
-	if done {
-		return nil
-	}
-	return sttFault(msg, cause)
 }
 
 // CloseError is the cause of a stream error when Azure closed the connection with a

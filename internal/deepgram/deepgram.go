@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -259,95 +257,51 @@ func (r *Recognizer) Stream(ctx context.Context) (_ speech.Stream, err error) {
 		return nil, dialError(ctx, resp, err)
 	}
 	conn.SetReadLimit(maxMessage)
-	sctx, cancel := context.WithCancelCause(ctx)
-	s := &stream{
-		conn:    conn,
-		ctx:     sctx,
-		cancel:  cancel,
-		timeout: r.timeout,
-		results: make(chan speech.Result, 16),
-		done:    make(chan struct{}),
-	}
+	s := &stream{WSStream: speech.NewWSStream(ctx, conn, r.timeout, peer)}
 	s.lastAudio.Store(time.Now().UnixNano())
-	go s.read()
+	go s.Run(s.receive)
 	go s.keepAlive(r.keepAlive)
 	return s, nil
 }
 
 type stream struct {
-	conn    *websocket.Conn
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	timeout time.Duration
-	results chan speech.Result
-	done    chan struct{} // closed when the reader has ended, just before Results
-
-	mu      sync.Mutex // orders the messages; guards closing and timer
-	closing bool
-	timer   *time.Timer
-
+	*speech.WSStream
 	lastAudio atomic.Int64 // when audio or a KeepAlive was last sent, in Unix nanoseconds
-	closeSent atomic.Bool
-
-	errMu sync.Mutex
-	err   error
 }
 
-// errEnded ends the stream's context when reading stopped (the other cause not the
-// caller's is speech.ErrFinalTimeout).
-var errEnded = errors.New("stream ended")
-
-// errClosed answers Write after Close.
-var errClosed = &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Deepgram): die Aufnahme ist bereits beendet"}
-
-func (s *stream) Results() <-chan speech.Result { return s.results }
-
-func (s *stream) Err() error {
-	s.errMu.Lock()
-	defer s.errMu.Unlock()
-	return s.err
+// peer words the stream's errors: Deepgram's close reason keeps only its error code.
+var peer = speech.WSPeer{
+	Name:  "Dienst",
+	Fault: fault,
+	// Closed answers Write after Close.
+	Closed: &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Deepgram): die Aufnahme ist bereits beendet"},
+	CloseError: func(ce websocket.CloseError) error {
+		return &CloseError{Code: int(ce.Code), Reason: errorCode(ce.Reason)}
+	},
 }
 
 // Write sends the audio as one binary message.
 func (s *stream) Write(pcm []int16) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return errClosed
-	}
-	if err := s.ended(); err != nil {
-		return err
-	}
-	if len(pcm) == 0 {
-		return nil // an empty message once meant the end of the audio to Deepgram
-	}
-	buf := make([]byte, 0, 2*len(pcm))
-	for _, v := range pcm {
-		buf = binary.LittleEndian.AppendUint16(buf, uint16(v))
-	}
-	s.lastAudio.Store(time.Now().UnixNano())
-	return s.send(websocket.MessageBinary, buf)
+	return s.WriteAudio(func() error {
+		if len(pcm) == 0 {
+			return nil // an empty message once meant the end of the audio to Deepgram
+		}
+		buf := make([]byte, 0, 2*len(pcm))
+		for _, v := range pcm {
+			buf = binary.LittleEndian.AppendUint16(buf, uint16(v))
+		}
+		s.lastAudio.Store(time.Now().UnixNano())
+		return s.Send(websocket.MessageBinary, buf)
+	})
 }
 
 // Close sends CloseStream: Deepgram finishes what it heard, sends the last results and
 // its metadata, and closes the connection. Results closes then, or after the timeout with
 // an error.
 func (s *stream) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return nil
-	}
-	s.closing = true
-	if s.ended() != nil || s.ctx.Err() != nil {
-		return nil // the stream failed or was cancelled; Err says why
-	}
-	s.closeSent.Store(true)
-	if err := s.send(websocket.MessageText, []byte(`{"type":"CloseStream"}`)); err != nil {
-		return err
-	}
-	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(speech.ErrFinalTimeout) })
-	return nil
+	return s.CloseAudio(func() error {
+		return s.SendEnd(websocket.MessageText, []byte(`{"type":"CloseStream"}`))
+	})
 }
 
 // keepAlive sends a KeepAlive whenever no audio went out for the interval, until Close or
@@ -357,84 +311,35 @@ func (s *stream) keepAlive(interval time.Duration) {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.ctx.Done():
+		case <-s.Context().Done():
 			return
 		case <-t.C:
 		}
 		if time.Since(time.Unix(0, s.lastAudio.Load())) < interval {
 			continue
 		}
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
+		s.Mu.Lock()
+		if s.Closing() {
+			s.Mu.Unlock()
 			return
 		}
 		s.lastAudio.Store(time.Now().UnixNano())
-		err := s.send(websocket.MessageText, []byte(`{"type":"KeepAlive"}`))
-		s.mu.Unlock()
+		err := s.Send(websocket.MessageText, []byte(`{"type":"KeepAlive"}`))
+		s.Mu.Unlock()
 		if err != nil {
 			return // the reader ends the stream with the reason
 		}
 	}
 }
 
-func (s *stream) ended() error {
-	select {
-	case <-s.done:
-		if err := s.Err(); err != nil {
-			return err
-		}
-		return errClosed
-	default:
-		return nil
-	}
-}
-
-// send writes one message. s.mu is held. A failed write has closed the connection, so the
-// reader ends too, with the better reason: a close frame it got, or the caller's context.
-func (s *stream) send(typ websocket.MessageType, msg []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
-	defer cancel()
-	if err := s.conn.Write(ctx, typ, msg); err != nil {
-		if s.ctx.Err() != nil {
-			return fault("abgebrochen", context.Cause(s.ctx))
-		}
-		return fault("Senden an den Dienst fehlgeschlagen", speech.NetCause(err))
-	}
-	return nil
-}
-
-// read receives Deepgram's messages until it closes the connection, and closes Results.
-func (s *stream) read() {
-	err := s.receive()
-	s.mu.Lock()
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	s.mu.Unlock()
-	s.errMu.Lock()
-	s.err = err
-	s.errMu.Unlock()
-	s.cancel(errEnded)
-	close(s.done) // first, so that Write fails once Results is seen closed
-	close(s.results)
-	if err == nil {
-		s.conn.Close(websocket.StatusNormalClosure, "")
-	} else {
-		s.conn.CloseNow()
-	}
-}
-
+// receive reads Deepgram's messages until it closes the connection.
 func (s *stream) receive() error {
 	last := ""       // the interim result delivered last
 	partial := false // an interim result was delivered since the last final one
 	for {
-		typ, msg, err := s.conn.Read(s.ctx)
+		msg, err := s.ReadText()
 		if err != nil {
-			return s.readError(err)
-		}
-		if typ != websocket.MessageText {
-			return fault("unerwartete Binärnachricht vom Dienst", nil)
+			return err
 		}
 		m, err := parseMessage(msg)
 		if err != nil {
@@ -452,21 +357,13 @@ func (s *stream) receive() error {
 			deliver = res.Text != "" && res.Text != last
 			partial, last = partial || deliver, res.Text
 		}
-		if deliver && !speech.Deliver(s.ctx, s.results, res) {
-			return s.readError(s.ctx.Err())
+		if !deliver {
+			continue
+		}
+		if err := s.Deliver(res); err != nil {
+			return err
 		}
 	}
-}
-
-// readError says why reading ended, without anything Deepgram sent but its error code.
-func (s *stream) readError(err error) error {
-	msg, cause, done := speech.ReadFault(s.ctx, err, s.closeSent.Load(), "Dienst", func(ce websocket.CloseError) error {
-		return &CloseError{Code: int(ce.Code), Reason: errorCode(ce.Reason)}
-	})
-	if done {
-		return nil
-	}
-	return fault(msg, cause)
 }
 
 var deepgramCode = regexp.MustCompile(`^[A-Z]{2,8}-[0-9]{4}$`)

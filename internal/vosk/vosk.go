@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -149,16 +147,8 @@ func (r *Recognizer) Stream(ctx context.Context) (_ speech.Stream, err error) {
 		conn.CloseNow()
 		return nil, fault("Konfiguration konnte nicht gesendet werden", speech.NetCause(err))
 	}
-	sctx, cancel := context.WithCancelCause(ctx)
-	s := &stream{
-		conn:    conn,
-		ctx:     sctx,
-		cancel:  cancel,
-		timeout: r.timeout,
-		results: make(chan speech.Result, 16),
-		done:    make(chan struct{}),
-	}
-	go s.read()
+	s := &stream{WSStream: speech.NewWSStream(ctx, conn, r.timeout, peer)}
+	go s.Run(s.receive)
 	return s, nil
 }
 
@@ -166,156 +156,68 @@ func (r *Recognizer) Stream(ctx context.Context) (_ speech.Stream, err error) {
 // order — audio with a partial or final result, {"eof" : 1} with the last final result —
 // and the reader counts the answers to know when the last one has come.
 type stream struct {
-	conn    *websocket.Conn
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	timeout time.Duration
-	results chan speech.Result
-	done    chan struct{} // closed when the reader has ended, just before Results
-
-	mu      sync.Mutex // orders the messages; guards buf, closing and timer
-	buf     []byte     // audio not yet sent
-	closing bool
-	timer   *time.Timer
-
-	sent    atomic.Int64 // messages the server will answer
-	eofSent atomic.Bool
-
-	errMu sync.Mutex
-	err   error
+	*speech.WSStream
+	buf  []byte       // audio not yet sent; guarded by Mu
+	sent atomic.Int64 // messages the server will answer
 }
 
-// errEnded ends the stream's context when reading stopped (the other cause not the
-// caller's is speech.ErrFinalTimeout).
-var errEnded = errors.New("stream ended")
-
-// errClosed answers Write after Close.
-var errClosed = &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Vosk): die Aufnahme ist bereits beendet"}
-
-func (s *stream) Results() <-chan speech.Result { return s.results }
-
-func (s *stream) Err() error {
-	s.errMu.Lock()
-	defer s.errMu.Unlock()
-	return s.err
+// peer words the stream's errors, without anything the server sent.
+var peer = speech.WSPeer{
+	Name:  "Server",
+	Fault: fault,
+	// Closed answers Write after Close.
+	Closed:     &errs.Error{Kind: errs.Invalid, Message: "Spracherkennung (Vosk): die Aufnahme ist bereits beendet"},
+	CloseError: func(ce websocket.CloseError) error { return &CloseError{Code: int(ce.Code)} },
 }
 
 // Write sends the audio in chunks of 100 ms.
 func (s *stream) Write(pcm []int16) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return errClosed
-	}
-	if err := s.ended(); err != nil {
-		return err
-	}
-	s.buf = slices.Grow(s.buf, 2*len(pcm))
-	for _, v := range pcm {
-		s.buf = binary.LittleEndian.AppendUint16(s.buf, uint16(v))
-	}
-	if len(s.buf) < chunkBytes {
-		return nil
-	}
-	return s.flush()
+	return s.WriteAudio(func() error {
+		s.buf = slices.Grow(s.buf, 2*len(pcm))
+		for _, v := range pcm {
+			s.buf = binary.LittleEndian.AppendUint16(s.buf, uint16(v))
+		}
+		if len(s.buf) < chunkBytes {
+			return nil
+		}
+		return s.flush()
+	})
 }
 
 // Close sends the rest of the audio and {"eof" : 1}; the server answers with the last final
 // result. Results closes when it has come, or after the timeout with an error.
 func (s *stream) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return nil
-	}
-	s.closing = true
-	if s.ended() != nil || s.ctx.Err() != nil {
-		return nil // the stream failed or was cancelled; Err says why
-	}
-	if len(s.buf) > 0 {
-		if err := s.flush(); err != nil {
-			return err
+	return s.CloseAudio(func() error {
+		if len(s.buf) > 0 {
+			if err := s.flush(); err != nil {
+				return err
+			}
 		}
-	}
-	// Both server implementations compare this text byte for byte.
-	s.sent.Add(1)
-	s.eofSent.Store(true)
-	if err := s.send(websocket.MessageText, []byte(`{"eof" : 1}`)); err != nil {
-		return err
-	}
-	s.timer = time.AfterFunc(s.timeout, func() { s.cancel(speech.ErrFinalTimeout) })
-	return nil
+		// Both server implementations compare this text byte for byte.
+		s.sent.Add(1)
+		return s.SendEnd(websocket.MessageText, []byte(`{"eof" : 1}`))
+	})
 }
 
-// ended returns the stream's error once the reader has ended.
-func (s *stream) ended() error {
-	select {
-	case <-s.done:
-		if err := s.Err(); err != nil {
-			return err
-		}
-		return errClosed
-	default:
-		return nil
-	}
-}
-
-// flush sends the buffered audio as one message. s.mu is held.
+// flush sends the buffered audio as one message. Mu is held.
 func (s *stream) flush() error {
 	s.sent.Add(1)
-	err := s.send(websocket.MessageBinary, s.buf)
+	err := s.Send(websocket.MessageBinary, s.buf)
 	s.buf = s.buf[:0]
 	return err
 }
 
-// send writes one message. s.mu is held. A failed write has closed the connection, so the
-// reader ends too, with the better reason: a close frame it got, or the caller's context.
-func (s *stream) send(typ websocket.MessageType, msg []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
-	defer cancel()
-	if err := s.conn.Write(ctx, typ, msg); err != nil {
-		if s.ctx.Err() != nil {
-			return fault("abgebrochen", context.Cause(s.ctx))
-		}
-		return fault("Senden an den Server fehlgeschlagen", speech.NetCause(err))
-	}
-	return nil
-}
-
-// read receives the server's answers until the last one, and closes Results.
-func (s *stream) read() {
-	err := s.receive()
-	s.mu.Lock()
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	s.mu.Unlock()
-	s.errMu.Lock()
-	s.err = err
-	s.errMu.Unlock()
-	s.cancel(errEnded)
-	close(s.done) // first, so that Write fails once Results is seen closed
-	close(s.results)
-	if err == nil {
-		s.conn.Close(websocket.StatusNormalClosure, "")
-	} else {
-		s.conn.CloseNow()
-	}
-}
-
+// receive reads the server's answers until the last one.
 func (s *stream) receive() error {
 	var answers int64
 	last := ""       // the partial delivered last, repeated by the server with every chunk
 	partial := false // a partial was delivered since the last final
 	for {
-		typ, msg, err := s.conn.Read(s.ctx)
+		msg, err := s.ReadText()
 		if err != nil {
-			return s.readError(err)
+			return err
 		}
 		answers++
-		if typ != websocket.MessageText {
-			return fault("unerwartete Binärnachricht vom Server", nil)
-		}
 		res, err := parseMessage(msg)
 		if err != nil {
 			return err
@@ -330,24 +232,17 @@ func (s *stream) receive() error {
 			deliver = res.Text != "" && res.Text != last
 			partial, last = partial || deliver, res.Text
 		}
-		if deliver && !speech.Deliver(s.ctx, s.results, res) {
-			return s.readError(s.ctx.Err())
+		if deliver {
+			if err := s.Deliver(res); err != nil {
+				return err
+			}
 		}
 		// The answer to {"eof" : 1} is the last message. The reference server closes the
 		// connection after it; the C++ server waits, so the count decides.
-		if res.Final && s.eofSent.Load() && answers >= s.sent.Load() {
+		if res.Final && s.EndSent() && answers >= s.sent.Load() {
 			return nil
 		}
 	}
-}
-
-// readError says why reading ended, without anything the server sent.
-func (s *stream) readError(err error) error {
-	msg, cause, done := speech.ReadFault(s.ctx, err, s.eofSent.Load(), "Server", func(ce websocket.CloseError) error { return &CloseError{Code: int(ce.Code)} })
-	if done {
-		return nil
-	}
-	return fault(msg, cause)
 }
 
 // parseMessage decodes one answer of the server: {"partial": "..."} while it listens,
