@@ -272,15 +272,17 @@ func printIn(ink *image.Gray, box muster16.Box, pitch float64, d offset, others 
 		}
 	}
 	// A run too high for one line is two whose descenders and tops touch: cut it at its
-	// row of least ink, away from its top and bottom, until each part fits.
+	// row of least ink, away from its top and at least a line's height from its bottom
+	// (the window may show only the top of the next line), until each part fits. Of
+	// rows as light, the lowest: a descender's stem is as thin as the gap below it.
 	for i := 0; i < len(runs); i++ {
 		r := runs[i]
 		if r.b-r.a <= px(maxLine) {
 			continue
 		}
 		cut := r.a + px(1.5)
-		for y := cut; y < r.b-px(1.5); y++ {
-			if rows[y] < rows[cut] {
+		for y := cut; y < r.b-px(minLine); y++ {
+			if rows[y] <= rows[cut] {
 				cut = y
 			}
 		}
