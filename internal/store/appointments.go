@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"strings"
@@ -189,6 +190,52 @@ func (db *DB) MoveAppointment(ctx context.Context, tenantID, id string, start ti
 			return err
 		}
 		return tx.appendAudit(tenantID, audit.Update, "appointment", id, "moved")
+	})
+	return a, err
+}
+
+// SetAppointmentNotify records the channel a patient agreed to get confirmations, changes
+// and reminders of a booked appointment on (appointment.NotifyEmail to email,
+// appointment.NotifySMS to phone in E.164), or "" when they withdrew, and returns the
+// appointment as it now is. The consent is stored before any message goes out; the
+// change is audited with the channel only.
+func (db *DB) SetAppointmentNotify(ctx context.Context, tenantID, id, channel, address string) (a appointment.Appointment, err error) {
+	defer errs.Wrap(&err, "SetAppointmentNotify")
+	switch {
+	case channel == appointment.NotifyEmail && address == "":
+		return a, errs.Field("email", "Für Nachrichten per E-Mail fehlt die E-Mail-Adresse.")
+	case channel == appointment.NotifySMS && address == "":
+		return a, errs.Field("phone", "Für Nachrichten per SMS fehlt die Handynummer.")
+	case channel != "" && channel != appointment.NotifyEmail && channel != appointment.NotifySMS:
+		return a, errs.Field("notify", "Unbekannter Weg für Nachrichten.")
+	}
+	err = db.Update(ctx, tenantID, func(tx *Tx) error {
+		if a, err = tx.findAppointment(tenantID, id); err != nil {
+			return err
+		}
+		if a.Status != appointment.Booked {
+			return errs.E(errs.Conflict, "Der Termin ist abgesagt.")
+		}
+		a.Patient.Notify = channel
+		switch channel {
+		case appointment.NotifyEmail:
+			a.Patient.Email = address
+		case appointment.NotifySMS:
+			a.Patient.Phone = address
+		}
+		c, err := tx.cipher(tenantID)
+		if err != nil {
+			return err
+		}
+		data, err := json.Marshal(appointmentData{PersonID: a.PersonID, Patient: a.Patient, Note: a.Note, Source: a.Source})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE appointments SET data_enc = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4`,
+			c.Seal(data, []byte("appointments.data|"+id)), ms(tx.now), tenantID, id); err != nil {
+			return err
+		}
+		return tx.appendAudit(tenantID, audit.Update, "appointment", id, "notify="+cmp.Or(channel, "none"))
 	})
 	return a, err
 }

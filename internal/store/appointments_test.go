@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tresen/tresen/internal/appointment"
+	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
@@ -111,6 +114,61 @@ func TestAppointmentLifecycle(t *testing.T) {
 			if _, err := db.BookAppointment(ctx, a.ID, bad); !errs.Is(err, errs.Invalid) {
 				t.Errorf("bad appointment %+v: %v", bad, err)
 			}
+		}
+	})
+}
+
+// TestAppointmentNotify records a patient's consent to messages on a booked appointment:
+// stored with the number, audited with the channel only, refused on a cancelled one.
+func TestAppointmentNotify(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		a, _ := twoTenants(t, db)
+		nine := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		booked, err := db.BookAppointment(ctx, a.ID, slot("weber", nine, 15))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.SetAppointmentNotify(ctx, a.ID, booked.ID, appointment.NotifySMS, "+4915123456789")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := db.FindAppointmentByID(ctx, a.ID, booked.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := appointment.Patient{Name: "Erika Mustermann", Phone: "+4915123456789", Notify: appointment.NotifySMS}
+		if diff := cmp.Diff(want, stored.Patient); diff != "" {
+			t.Errorf("stored patient (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(stored, got); diff != "" {
+			t.Errorf("returned appointment (-stored +returned):\n%s", diff)
+		}
+		entries, err := db.ListAudit(ctx, a.ID, store.AuditFilter{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range entries {
+			if e.ObjectID == booked.ID && e.Action == audit.Update {
+				found = true
+				if e.Detail != "notify=sms" {
+					t.Errorf("audit detail %q", e.Detail)
+				}
+			}
+		}
+		if !found {
+			t.Error("consent not audited")
+		}
+		for _, bad := range [][2]string{{appointment.NotifySMS, ""}, {appointment.NotifyEmail, ""}, {"fax", "+4915123456789"}} {
+			if _, err := db.SetAppointmentNotify(ctx, a.ID, booked.ID, bad[0], bad[1]); !errs.Is(err, errs.Invalid) {
+				t.Errorf("%q to %q: %v, want Invalid", bad[0], bad[1], err)
+			}
+		}
+		if err := db.CancelAppointment(ctx, a.ID, booked.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SetAppointmentNotify(ctx, a.ID, booked.ID, "", ""); !errs.Is(err, errs.Conflict) {
+			t.Errorf("consent on a cancelled appointment: %v", err)
 		}
 	})
 }

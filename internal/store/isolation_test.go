@@ -206,6 +206,9 @@ func TestTenantIsolation(t *testing.T) {
 			{"MoveAppointment", "B's appointment", func() (any, error) {
 				return db.MoveAppointment(ctx, a.ID, w.bAppt.ID, w.bAppt.Start.Add(time.Hour), "")
 			}, wantNotFound},
+			{"SetAppointmentNotify", "B's appointment", func() (any, error) {
+				return db.SetAppointmentNotify(ctx, a.ID, w.bAppt.ID, appointment.NotifySMS, "+4915123456789")
+			}, wantNotFound},
 			{"ListAppointments", "A's own only", func() (any, error) {
 				list, err := db.ListAppointments(ctx, a.ID, w.aAppt.Start.Add(-time.Hour), w.aAppt.Start.Add(time.Hour))
 				var ids []string
