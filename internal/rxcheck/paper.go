@@ -113,8 +113,12 @@ func (s *Service) AddPaper(ctx context.Context, tenantID string, p Paper, image 
 			return Check{}, errs.E(errs.Invalid, "unbekanntes Feld %q", key)
 		}
 	}
+	set, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return Check{}, err
+	}
 	chk := Check{Paper: &p}
-	if err := s.run(&chk); err != nil {
+	if err := s.run(&chk, set); err != nil {
 		return Check{}, err
 	}
 	data, err := json.Marshal(chk)
@@ -238,10 +242,10 @@ func paperValue(f muster16.Field, in string) (string, error) {
 	return s, nil
 }
 
-// runPaper checks a paper prescription.
-func (s *Service) runPaper(chk *Check) {
+// runPaper checks a paper prescription under the pharmacy's settings.
+func (s *Service) runPaper(chk *Check, set Settings) {
 	now := s.now()
-	chk.Report, chk.Summary = CheckPaper(chk.Paper, retax.Input{At: now, Articles: s.Articles})
+	chk.Report, chk.Summary = CheckPaper(chk.Paper, retax.Input{At: now, Articles: s.Articles, State: set.State})
 	chk.CheckedAt = now
 }
 
@@ -430,7 +434,11 @@ func (s *Service) AddToken(ctx context.Context, tenantID, rxID string, t Token) 
 		}
 	}
 	chk.Token = &t
-	if err := s.run(&chk); err != nil {
+	set, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return Check{}, err
+	}
+	if err := s.run(&chk, set); err != nil {
 		return Check{}, err
 	}
 	data, err := json.Marshal(chk)

@@ -28,6 +28,8 @@ type Store interface {
 	FindRecordByID(ctx context.Context, tenantID, id string) (store.Record, error)
 	ListRecords(ctx context.Context, tenantID string, f store.RecordFilter) ([]store.Record, error)
 	Audit(ctx context.Context, tenantID string, action audit.Action, objectType, objectID, detail string) error
+	Setting(ctx context.Context, tenantID, name string, v any) error
+	SetSetting(ctx context.Context, tenantID, name string, v any) error
 }
 
 // Service checks and keeps prescriptions for every pharmacy.
@@ -163,6 +165,10 @@ const maxFiles = 10
 // checks it and stores the result. Unreadable files are reported, never silently dropped.
 func (s *Service) Add(ctx context.Context, tenantID string, files []File) (Result, error) {
 	var res Result
+	set, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return res, err
+	}
 	var read []erezept.File
 	byName := map[string]File{}
 	for _, f := range files {
@@ -186,7 +192,7 @@ func (s *Service) Add(ctx context.Context, tenantID string, files []File) (Resul
 		for _, name := range c.Files {
 			in = append(in, byName[name])
 		}
-		chk, err := s.save(ctx, tenantID, c.ID, in)
+		chk, err := s.save(ctx, tenantID, c.ID, in, set)
 		if err != nil {
 			return res, err
 		}
@@ -196,8 +202,8 @@ func (s *Service) Add(ctx context.Context, tenantID string, files []File) (Resul
 }
 
 // save checks the files of one prescription together with those stored for it before,
-// and saves the check.
-func (s *Service) save(ctx context.Context, tenantID, rxID string, files []File) (Check, error) {
+// under the pharmacy's settings, and saves the check.
+func (s *Service) save(ctx context.Context, tenantID, rxID string, files []File, set Settings) (Check, error) {
 	var prev *Check
 	if rxID != "" {
 		kind := retention.Prescription
@@ -224,7 +230,7 @@ func (s *Service) save(ctx context.Context, tenantID, rxID string, files []File)
 	if len(chk.Files) > maxFiles {
 		return Check{}, errs.E(errs.Invalid, "zu viele Dateien für die Verordnung %s (höchstens %d)", rxID, maxFiles)
 	}
-	if err := s.run(&chk); err != nil {
+	if err := s.run(&chk, set); err != nil {
 		return Check{}, err
 	}
 	data, err := json.Marshal(chk)
@@ -239,16 +245,16 @@ func (s *Service) save(ctx context.Context, tenantID, rxID string, files []File)
 	return chk, err
 }
 
-// run reads a check's files and runs the rules; decisions on findings that are gone are
-// dropped.
-func (s *Service) run(chk *Check) error {
+// run reads a check's files and runs the rules under the pharmacy's settings; decisions
+// on findings that are gone are dropped.
+func (s *Service) run(chk *Check, set Settings) error {
 	defer func() {
 		chk.Decisions = slices.DeleteFunc(chk.Decisions, func(d Decision) bool {
 			return !slices.ContainsFunc(chk.Report.Findings, func(f retax.Finding) bool { return f.Code == d.Code && f.Path == d.Path })
 		})
 	}()
 	if chk.Paper != nil {
-		s.runPaper(chk)
+		s.runPaper(chk, set)
 		return nil
 	}
 	if len(chk.Files) == 0 && chk.Token != nil {
@@ -272,7 +278,7 @@ func (s *Service) run(chk *Check) error {
 	}
 	c := cases[0]
 	now := s.now()
-	chk.Report = retax.Check(retax.Input{Prescription: c.Prescription, Dispense: c.Dispense, Unsupported: c.Unsupported, At: now, Articles: s.Articles})
+	chk.Report = retax.Check(retax.Input{Prescription: c.Prescription, Dispense: c.Dispense, Unsupported: c.Unsupported, At: now, Articles: s.Articles, State: set.State})
 	chk.CheckedAt = now
 	chk.Summary = summarize(c)
 	return nil
@@ -404,9 +410,14 @@ func (s *Service) Recheck(ctx context.Context, tenantID, id string) (Check, erro
 	return c, s.rerun(ctx, tenantID, &c)
 }
 
-// rerun runs the rules over a stored check again and stores the result.
+// rerun runs the rules over a stored check again, under the pharmacy's settings as they
+// are now, and stores the result.
 func (s *Service) rerun(ctx context.Context, tenantID string, c *Check) error {
-	if err := s.run(c); err != nil {
+	set, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if err := s.run(c, set); err != nil {
 		return err
 	}
 	data, err := json.Marshal(c)

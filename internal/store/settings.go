@@ -92,9 +92,13 @@ const (
 	SettingAssistant = "assistant"
 	// SettingVoice chooses the phone line's speech recogniser and voice, with their keys.
 	SettingVoice = "voice"
+	// SettingRx is the pharmacy's Rezeptprüfung: its Bundesland, whose public holidays
+	// count for the Notdienstgebühr and the Entlassrezept's deadline.
+	SettingRx = "rx"
 )
 
-var genericSettings = map[string]bool{SettingNotify: true, SettingFeeds: true, SettingPVS: true, SettingWidget: true, SettingAssistant: true, SettingVoice: true}
+var genericSettings = map[string]bool{SettingNotify: true, SettingFeeds: true, SettingPVS: true, SettingWidget: true, SettingAssistant: true, SettingVoice: true,
+	SettingRx: true}
 
 // Setting decodes a tenant's setting into v; errs.NotFound before it was set.
 func (db *DB) Setting(ctx context.Context, tenantID, name string, v any) (err error) {

@@ -95,6 +95,8 @@ func TestRouteIsolation(t *testing.T) {
 			"POST /rx/{id}/recheck":      {id: f.bPerson.ID, status: http.StatusNotFound},
 			"GET /rx/export/{format}":    {path: "/rx/export/csv", status: http.StatusNotFound},
 			"GET /rx/next":               {path: "/rx/next", status: http.StatusNotFound},
+			"GET /rx/settings":           {path: "/rx/settings", status: http.StatusNotFound},
+			"POST /rx/settings":          {form: url.Values{"state": {"BY"}}, status: http.StatusNotFound},
 			"POST /rx/{id}/fields/{key}": {path: "/rx/" + f.bPerson.ID + "/fields/kvnr", form: url.Values{"value": {"A123456780"}}, status: http.StatusNotFound},
 			"POST /rx/{id}/confirm":      {id: f.bPerson.ID, status: http.StatusNotFound},
 			"POST /scans":                {status: http.StatusNotFound},

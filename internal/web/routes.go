@@ -70,6 +70,8 @@ func (s *Server) browserRoutes() []route {
 		{"POST /rx/{id}/decide", writer, s.handleRxDecide},
 		{"POST /rx/{id}/recheck", writer, s.handleRxRecheck},
 		{"GET /rx/export/{format}", anyUser, s.handleRxExport},
+		{"GET /rx/settings", owner, s.handleRxSettings},
+		{"POST /rx/settings", owner, s.handleRxSettingsSave},
 
 		{"GET /calendar", anyUser, s.handleCalendar},
 		{"POST /calendar/appointments", writer, s.handleAppointmentCreate},
