@@ -186,6 +186,11 @@ func checkNoctu(c *check) {
 			at = c.d.HandedOver
 		}
 		if at.IsZero() {
+			// A paper prescription gives the day only; a Sunday or public holiday is
+			// emergency hours all day.
+			if day := c.dispenseDay(); day.Weekday() == time.Sunday || c.calendar().Is(day) {
+				continue
+			}
 			c.skip("die Uhrzeit der Abgabe fehlt; ob sie im Notdienst lag, ist nicht prüfbar")
 			continue
 		}

@@ -503,6 +503,36 @@ func TestSeveralLines(t *testing.T) {
 	}
 }
 
+// TestNoctuByDay: a dispense without a time of day (a paper prescription) has its
+// Notdienstgebühr checked where the day alone decides: a Sunday or a public holiday of
+// the pharmacy's Bundesland is emergency hours all day; a working day needs the time.
+func TestNoctuByDay(t *testing.T) {
+	for _, tc := range []struct {
+		name, day, state string
+		checked          bool
+	}{
+		{"Sunday", "2026-11-08", "", true},
+		{"Reformationstag in Bremen", "2026-10-31", "HB", true},
+		{"Reformationstag in Bayern, a Saturday", "2026-10-31", "BY", false},
+		{"Thursday", "2026-11-05", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := clean()
+			in.Articles = catalog(t)
+			in.State = tc.state
+			in.Prescription.AuthoredOn = "2026-10-30"
+			in.Prescription.Noctu = true
+			in.Dispense.HandedOver, in.At = at(tc.day+" 00:00"), at("2026-11-20 10:00")
+			in.Dispense.Items = append(in.Dispense.Items, prescription.Item{Special: "02567018", Factor: "1", Price: 250})
+			r := retax.Check(in)
+			skipped := slices.ContainsFunc(r.NotChecked, func(s string) bool { return strings.HasPrefix(s, "NOCTU-INVALID: ") })
+			if len(r.Findings) != 0 || skipped == tc.checked {
+				t.Errorf("findings %+v, not checked %v; want the fee checked by the day alone: %t", r.Findings, r.NotChecked, tc.checked)
+			}
+		})
+	}
+}
+
 func TestNotChecked(t *testing.T) {
 	in := clean()
 	r := retax.Check(in) // no Artikelstamm
