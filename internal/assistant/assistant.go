@@ -38,8 +38,8 @@ func Reception(db *store.DB) *reception.Service {
 }
 
 // Engine returns the engine of a practice, with what the practice told it to say
-// (Settings), its calendar (its doctors) and its language model when it has switched LLM
-// mode on.
+// (Settings), its calendar (its doctors), its SMS gateway for confirmations of what the
+// assistant booked, and its language model when it has switched LLM mode on.
 func Engine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error) {
 	return func(ctx context.Context, tenantID string) (*dialogue.Engine, error) {
 		t, err := db.FindTenantByID(ctx, tenantID)
@@ -76,7 +76,21 @@ func Engine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error
 		case pvs != nil:
 			e.Slots = pvs
 		case configured:
-			e.Slots = &calendar.Slots{Store: db, TenantID: tenantID}
+			slots := &calendar.Slots{Store: db, TenantID: tenantID}
+			e.Slots = slots
+			// With an SMS gateway, the assistant offers a caller a confirmation of what it
+			// booked, sent as the team's calendar sends it.
+			notices := &notify.Notices{Store: db, Now: db.Now}
+			sms, err := notices.CanSMS(ctx, tenantID)
+			if err != nil {
+				return nil, err
+			}
+			if sms {
+				slots.Confirm = func(ctx context.Context, tenantID string, a appointment.Appointment) error {
+					return notices.Send(ctx, tenantID, notify.Confirmation, a)
+				}
+				e.Confirmations = slots
+			}
 		}
 		s, err := db.LLMSettings(ctx, tenantID)
 		if err != nil {

@@ -1,6 +1,7 @@
 // Package calendar connects the dialogue engine to a practice's calendar: it finds free
-// slots for a patient's request in the practice's schedule, with the store's bookings, and
-// books the one the patient chose through the store, which refuses a slot taken meanwhile.
+// slots for a patient's request in the practice's schedule, with the store's bookings,
+// books the one the patient chose through the store, which refuses a slot taken meanwhile,
+// and records the patient's consent to a confirmation by SMS before it is sent.
 package calendar
 
 import (
@@ -19,6 +20,7 @@ type Store interface {
 	Schedule(ctx context.Context, tenantID string) (appointment.Schedule, error)
 	BusyTimes(ctx context.Context, tenantID string, from, to time.Time) ([]appointment.Busy, error)
 	BookAppointment(ctx context.Context, tenantID string, a appointment.Appointment) (appointment.Appointment, error)
+	SetAppointmentNotify(ctx context.Context, tenantID, id, channel, address string) (appointment.Appointment, error)
 }
 
 // Slots implements dialogue.Slots for one practice.
@@ -27,9 +29,16 @@ type Slots struct {
 	TenantID string
 	// Days is how far ahead the assistant offers appointments; 0: 60.
 	Days int
+	// Confirm sends the patient the confirmation of an appointment on the channel they
+	// agreed to (package notify's Notices.Send with its Confirmation); nil: the practice
+	// sends none, and ConfirmBySMS records nothing.
+	Confirm func(ctx context.Context, tenantID string, a appointment.Appointment) error
 }
 
-var _ dialogue.Slots = (*Slots)(nil)
+var (
+	_ dialogue.Slots         = (*Slots)(nil)
+	_ dialogue.Confirmations = (*Slots)(nil)
+)
 
 func (s *Slots) days() int {
 	if s.Days > 0 {
@@ -93,18 +102,18 @@ func (s *Slots) Find(ctx context.Context, r request.Request, now time.Time) ([]d
 	return offers, nil
 }
 
-// Book books an offer for the request's patient. A slot taken meanwhile is an
-// errs.Conflict, which the dialogue answers with new offers.
-func (s *Slots) Book(ctx context.Context, r request.Request, o dialogue.Offer) error {
+// Book books an offer for the request's patient and returns the appointment's id. A slot
+// taken meanwhile is an errs.Conflict, which the dialogue answers with new offers.
+func (s *Slots) Book(ctx context.Context, r request.Request, o dialogue.Offer) (string, error) {
 	sched, err := s.Store.Schedule(ctx, s.TenantID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	typeID, rest, _ := strings.Cut(o.ID, "|")
 	doctor, _, _ := strings.Cut(rest, "|")
 	t, ok := sched.Type(typeID)
 	if _, isDoc := sched.Resource(doctor); !ok || !isDoc {
-		return errs.E(errs.Invalid, "unbekanntes Terminangebot")
+		return "", errs.E(errs.Invalid, "unbekanntes Terminangebot")
 	}
 	a := appointment.Appointment{
 		Type: t.ID, Doctor: doctor, Resources: t.Resources, Start: o.Start, End: o.Start.Add(time.Duration(t.Minutes) * time.Minute),
@@ -112,6 +121,20 @@ func (s *Slots) Book(ctx context.Context, r request.Request, o dialogue.Offer) e
 			Insurance: r.Patient.Insurance, KVNR: r.Patient.KVNR},
 		Note: r.Details.Reason, Source: "assistant",
 	}
-	_, err = s.Store.BookAppointment(ctx, s.TenantID, a)
-	return err
+	a, err = s.Store.BookAppointment(ctx, s.TenantID, a)
+	return a.ID, err
+}
+
+// ConfirmBySMS implements dialogue.Confirmations: it records on the appointment that the
+// patient agreed to confirmations, changes and reminders by SMS to phone, and only then
+// sends the confirmation. Reminders follow from the recorded consent.
+func (s *Slots) ConfirmBySMS(ctx context.Context, booking, phone string) error {
+	if s.Confirm == nil {
+		return errs.E(errs.Invalid, "Die Praxis versendet keine SMS.")
+	}
+	a, err := s.Store.SetAppointmentNotify(ctx, s.TenantID, booking, appointment.NotifySMS, phone)
+	if err != nil {
+		return err
+	}
+	return s.Confirm(ctx, s.TenantID, a)
 }

@@ -2,6 +2,8 @@ package calendar_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,9 @@ import (
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/nlu"
+	"github.com/tresen/tresen/internal/notify"
+	"github.com/tresen/tresen/internal/notify/notifytest"
+	"github.com/tresen/tresen/internal/reminder"
 	"github.com/tresen/tresen/internal/request"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
@@ -85,6 +90,128 @@ func TestAssistantBooks(t *testing.T) {
 			if r := c.Requests[0]; r.Details.SlotID == "" || r.Status != request.Complete {
 				t.Errorf("request: %+v", r)
 			}
+		}
+	})
+}
+
+// TestAssistantConfirmsBySMS holds phone conversations that book real appointments and
+// answer the offer of a confirmation by SMS: a yes records the consent on the appointment
+// before the confirmation goes out through the practice's gateway, and the reminder
+// follows a day ahead; a no, or a landline, sends nothing. No message names the reason for
+// the visit.
+func TestAssistantConfirmsBySMS(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		gw := notifytest.StartGateway(t)
+		if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, gw.Settings(notify.Practice{Name: pr.Name, Phone: "030 1234567"})); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 11, 23, 7, 30, 0, 0, berlin.Location) // Monday morning
+		notices := &notify.Notices{Store: db, Now: func() time.Time { return now }}
+		call := func(caller, name, birth, answer string) (*dialogue.Conversation, string) {
+			t.Helper()
+			p := demo.PracticeInfo()
+			slots := &calendar.Slots{Store: db, TenantID: pr.ID, Confirm: func(ctx context.Context, tenantID string, a appointment.Appointment) error {
+				return notices.Send(ctx, tenantID, notify.Confirmation, a)
+			}}
+			e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p, Slots: slots, Confirmations: slots,
+				Now: func() time.Time { return now }}
+			c := &dialogue.Conversation{ID: name, Channel: request.Phone, Caller: caller, Known: request.Patient{Phone: caller}}
+			e.Start(c)
+			var last dialogue.Reply
+			for _, say := range []string{
+				"Ich hätte gern einen Termin bei Doktor Schneider am Dienstag um zehn",
+				name + ", geboren am " + birth,
+				"gesetzlich",
+				"wegen Rückenschmerzen",
+				"ja",
+				"der erste",
+			} {
+				last = e.Handle(ctx, c, say)
+			}
+			if !strings.Contains(last.Text, "Ihr Termin ist eingetragen") {
+				t.Fatalf("%s: not booked:\n%s", name, last.Text)
+			}
+			offered := strings.Contains(last.Text, "per SMS")
+			if answer == "" {
+				return c, last.Text
+			}
+			if !offered {
+				t.Fatalf("%s: no offer of a confirmation:\n%s", name, last.Text)
+			}
+			return c, e.Handle(ctx, c, answer).Text
+		}
+
+		_, reply := call("+4915123456789", "Erika Mustermann", "12.03.1984", "ja")
+		if !strings.Contains(reply, "Bestätigung kommt gleich per SMS") {
+			t.Errorf("after yes: %s", reply)
+		}
+		_, reply = call("+4917012345678", "Max Mustermann", "01.02.1990", "nein")
+		if !strings.Contains(reply, "ohne SMS") {
+			t.Errorf("after no: %s", reply)
+		}
+		if _, reply := call("+49301234567", "Anna Mustermann", "03.04.1975", ""); strings.Contains(reply, "SMS") {
+			t.Errorf("offered to a landline: %s", reply)
+		}
+
+		list, err := db.ListAppointments(ctx, pr.ID, now, now.AddDate(0, 0, 7))
+		if err != nil || len(list) != 3 {
+			t.Fatalf("appointments: %d %v", len(list), err)
+		}
+		consent := map[string]appointment.Patient{}
+		for _, a := range list {
+			consent[a.Patient.Name] = a.Patient
+		}
+		if p := consent["Erika Mustermann"]; p.Notify != appointment.NotifySMS || p.Phone != "+4915123456789" {
+			t.Errorf("yes: %+v", p)
+		}
+		for _, name := range []string{"Max Mustermann", "Anna Mustermann"} {
+			if p := consent[name]; p.Notify != "" {
+				t.Errorf("%s: consent recorded without a yes: %+v", name, p)
+			}
+		}
+		confirmations := gw.Messages()
+		if len(confirmations) != 1 || confirmations[0].To != "+4915123456789" || !strings.Contains(confirmations[0].Text, "Di. 24.11.2026 um 10:00 Uhr") ||
+			!strings.Contains(confirmations[0].Text, "ist bestätigt") {
+			t.Fatalf("confirmations: %+v", confirmations)
+		}
+
+		// The reminder follows from the recorded consent, for Erika only.
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		start := time.Date(2026, 11, 24, 10, 0, 0, 0, berlin.Location)
+		if n, err := reminder.Run(ctx, db, log, start.Add(-reminder.Ahead), time.Hour); err != nil || n != 1 {
+			t.Fatalf("reminders: %d, %v", n, err)
+		}
+		all := gw.Messages()
+		if len(all) != 2 || all[1].To != "+4915123456789" || !strings.Contains(all[1].Text, "Erinnerung an Ihren Termin am Di. 24.11.2026 um 10:00 Uhr") {
+			t.Errorf("reminder: %+v", all)
+		}
+		for _, m := range all {
+			if strings.Contains(m.Text, "Rücken") {
+				t.Errorf("an SMS names the reason for the visit: %q", m.Text)
+			}
+		}
+		entries, err := db.ListAudit(ctx, pr.ID, store.AuditFilter{Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		audited := 0
+		for _, e := range entries {
+			if e.ObjectType == "appointment" && e.Detail == "notify=sms" {
+				audited++
+			}
+			if strings.Contains(e.Detail, "4915123456789") || strings.Contains(e.Detail, "Mustermann") {
+				t.Errorf("audit entry holds personal data: %+v", e)
+			}
+		}
+		if audited != 1 {
+			t.Errorf("%d audited consents, want 1", audited)
 		}
 	})
 }

@@ -46,6 +46,7 @@ const (
 	StepCallbackOffer Step = "callback_offer" // yes or no to a callback, after misunderstandings
 	StepAdviceOffer   Step = "advice_offer"   // message or callback, after medical advice was refused
 	StepEmergency     Step = "emergency"      // yes or no to a transfer, after the 112 was named
+	StepSMSOffer      Step = "sms_offer"      // yes or no to a confirmation by SMS, after a booking
 	StepEnded         Step = "ended"
 )
 
@@ -70,6 +71,13 @@ type Conversation struct {
 	Pending []request.Type `json:"pending,omitempty"`
 	// Known is the patient data given so far; each new request starts with it.
 	Known request.Patient `json:"known"`
+	// Caller is the number a call comes from, as the phone line reported it; empty on
+	// other channels and for withheld numbers. Known.Phone starts with it, but the caller
+	// may name another number for a callback.
+	Caller string `json:"caller,omitempty"`
+	// SMSOffer is the appointment just booked whose confirmation by SMS was offered, while
+	// the answer is awaited.
+	SMSOffer *SMSOffer `json:"sms_offer,omitempty"`
 	// Misunderstood counts misunderstood turns in a row; Unclear keeps their text for the
 	// team.
 	Misunderstood int      `json:"misunderstood,omitempty"`
@@ -137,6 +145,7 @@ func (c *Conversation) Close(now time.Time) {
 	}
 	c.Ended, c.Step = true, StepEnded
 	c.Asking, c.Offers, c.Pending, c.Question, c.Choices = nil, nil, nil, "", nil
+	c.SMSOffer = nil
 }
 
 // patientUnclear reports whether the team must check who a request is for: the name or
@@ -214,9 +223,28 @@ type Slots interface {
 	// Find returns free appointments that suit the request's wishes (date, time, daypart,
 	// doctor), the best first.
 	Find(ctx context.Context, r request.Request, now time.Time) ([]Offer, error)
-	// Book books the offer for the request; an error of kind errs.Conflict means it was
-	// taken meanwhile.
-	Book(ctx context.Context, r request.Request, o Offer) error
+	// Book books the offer for the request and returns the calendar's id of the booking
+	// ("" when the calendar names none); an error of kind errs.Conflict means it was taken
+	// meanwhile.
+	Book(ctx context.Context, r request.Request, o Offer) (string, error)
+}
+
+// Confirmations sends a patient who agrees to it a confirmation of an appointment the
+// assistant booked, and later its reminder, by SMS (package calendar implements it with
+// the practice's SMS gateway).
+type Confirmations interface {
+	// ConfirmBySMS records on the booking (an id Slots.Book returned) the patient's
+	// consent to messages by SMS to phone, a mobile number in E.164, and then sends the
+	// confirmation. The consent is recorded before anything is sent.
+	ConfirmBySMS(ctx context.Context, booking, phone string) error
+}
+
+// SMSOffer is an appointment booked in the conversation whose confirmation by SMS the
+// assistant offered.
+type SMSOffer struct {
+	Request string `json:"request"` // the id of the appointment request
+	Booking string `json:"booking"` // the calendar's id of the appointment
+	Phone   string `json:"phone"`   // the mobile number offered, in E.164
 }
 
 // Action tells the channel what to do besides saying the reply.
@@ -243,6 +271,10 @@ type Engine struct {
 	NLU      *nlu.Understander
 	Practice Practice
 	Slots    Slots // nil: appointment wishes go to the team
+	// Confirmations, when set, is how the practice sends SMS: after a booking the assistant
+	// offers a confirmation and a reminder to a caller's mobile number. nil: the practice
+	// sends no SMS, and the assistant offers none.
+	Confirmations Confirmations
 	// Model, when set, is the practice's language model (LLM mode); the deterministic
 	// engine answers when it fails. See model.go.
 	Model llm.Model

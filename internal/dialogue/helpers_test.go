@@ -92,13 +92,24 @@ func (c *calendar) Find(_ context.Context, r request.Request, now time.Time) ([]
 	return out, nil
 }
 
-func (c *calendar) Book(_ context.Context, r request.Request, o Offer) error {
+func (c *calendar) Book(_ context.Context, r request.Request, o Offer) (string, error) {
 	if c.booked[o.ID] || c.taken[o.ID] {
 		c.booked[o.ID] = true
-		return errs.E(errs.Conflict, "Termin vergeben")
+		return "", errs.E(errs.Conflict, "Termin vergeben")
 	}
 	c.booked[o.ID] = true
-	return nil
+	return "booking-" + o.ID, nil
+}
+
+// confirmations stands in for the practice's SMS gateway behind the calendar.
+type confirmations struct {
+	sent []string // "booking phone" for each confirmation
+	fail error
+}
+
+func (f *confirmations) ConfirmBySMS(_ context.Context, booking, phone string) error {
+	f.sent = append(f.sent, booking+" "+phone)
+	return f.fail
 }
 
 // harness holds one conversation through the real engine.
@@ -107,12 +118,15 @@ type harness struct {
 	e   *Engine
 	c   *Conversation
 	cal *calendar
+	sms *confirmations // nil: the practice sends no SMS
 }
 
 type options struct {
 	channel request.Channel
 	staff   bool
 	now     time.Time
+	sms     bool   // the practice sends SMS
+	caller  string // the number a call comes from
 }
 
 func newHarness(tb testing.TB, o options) *harness {
@@ -131,7 +145,11 @@ func newHarness(tb testing.TB, o options) *harness {
 		Slots:    cal,
 		Now:      func() time.Time { return now },
 	}
-	h := &harness{t: tb, e: e, c: &Conversation{ID: "c", Channel: o.channel}, cal: cal}
+	h := &harness{t: tb, e: e, c: &Conversation{ID: "c", Channel: o.channel, Caller: o.caller, Known: request.Patient{Phone: o.caller}}, cal: cal}
+	if o.sms {
+		h.sms = &confirmations{}
+		e.Confirmations = h.sms
+	}
 	h.e.Start(h.c)
 	return h
 }

@@ -289,7 +289,7 @@ func (t *turn) createRequest(args map[string]string) string {
 	result := ""
 	if offer != nil {
 		o := *offer
-		err := t.e.Slots.Book(t.ctx, r, o)
+		_, err := t.e.Slots.Book(t.ctx, r, o)
 		switch {
 		case errs.Is(err, errs.Conflict):
 			c.Offers = slices.DeleteFunc(c.Offers, func(x Offer) bool { return x.ID == o.ID })

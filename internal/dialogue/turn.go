@@ -99,6 +99,8 @@ func (t *turn) handle() {
 		handled = t.callbackAnswer()
 	case StepAdviceOffer:
 		handled = t.adviceAnswer()
+	case StepSMSOffer:
+		handled = t.smsAnswer()
 	}
 	if !handled {
 		t.general()
@@ -152,7 +154,7 @@ func (t *turn) general() {
 		return
 	case len(filled) == 0 && (res.Intent == nlu.OpeningHours || res.Intent == nlu.PracticeInfo):
 		t.say(t.e.faq(res.Intent, t.fold, t.now))
-		if cur != nil && c.Question != "" {
+		if (cur != nil || c.Step == StepSMSOffer) && c.Question != "" {
 			t.reask()
 		} else {
 			c.Step = StepWish
@@ -303,6 +305,7 @@ func (t *turn) moreWishes() []request.Type {
 // everything, or goes on to the next wish.
 func (t *turn) next() {
 	c := t.c
+	c.SMSOffer = nil // an offer of a confirmation not answered lapses: nothing is sent
 	cur := c.current()
 	if cur == nil {
 		if len(c.Pending) == 0 {
@@ -498,7 +501,7 @@ func (t *turn) offerAnswer() bool {
 
 // book books the chosen offer; when it was taken meanwhile, it offers others.
 func (t *turn) book(r *request.Request, o Offer) {
-	err := t.e.Slots.Book(t.ctx, *r, o)
+	booking, err := t.e.Slots.Book(t.ctx, *r, o)
 	switch {
 	case err == nil:
 		start := o.Start.In(t.now.Location())
@@ -510,6 +513,9 @@ func (t *turn) book(r *request.Request, o Offer) {
 		r.Status = request.Complete
 		t.c.Offers, t.c.Misunderstood = nil, 0
 		t.say("Ihr Termin ist eingetragen: " + t.offerText(o) + ".")
+		if t.offerSMS(r, booking) {
+			return
+		}
 		t.next()
 	case errs.Is(err, errs.Conflict):
 		t.say("Dieser Termin ist leider gerade vergeben worden.")
@@ -517,6 +523,70 @@ func (t *turn) book(r *request.Request, o Offer) {
 	default:
 		t.wish(r, "Ich konnte den Termin leider nicht eintragen.")
 	}
+}
+
+// offerSMS offers a confirmation and a reminder of the appointment just booked by SMS,
+// when the practice sends SMS and a mobile number of the patient is known: on the phone
+// the number they call from, in the chat one they gave. It reports whether it asked.
+func (t *turn) offerSMS(r *request.Request, booking string) bool {
+	c := t.c
+	if t.e.Confirmations == nil || booking == "" {
+		return false
+	}
+	var phone, q string
+	var ok bool
+	switch c.Channel {
+	case request.Phone:
+		phone, ok = nlu.MobileE164(c.Caller)
+		q = "Möchten Sie eine Bestätigung und eine Erinnerung per SMS an die Nummer, von der Sie anrufen?"
+	case request.Chat:
+		phone, ok = nlu.MobileE164(r.Patient.Phone)
+		q = "Möchten Sie eine Bestätigung und eine Erinnerung per SMS an die Nummer " + t.phone(phone) + "?"
+	}
+	if !ok {
+		return false
+	}
+	c.SMSOffer = &SMSOffer{Request: r.ID, Booking: booking, Phone: phone}
+	c.Step, c.Asking = StepSMSOffer, nil
+	t.ask(q, "Ja", "Nein")
+	return true
+}
+
+// smsAnswer takes yes or no to a confirmation by SMS. Only a yes records the consent and
+// sends; anything else the patient says is taken as usual, and the offer lapses.
+func (t *turn) smsAnswer() bool {
+	c := t.c
+	o := c.SMSOffer
+	yes, no := isYes(t.fold), isNo(t.fold)
+	if o == nil || !yes && !no {
+		return false
+	}
+	c.Misunderstood = 0
+	// "Ja, und ich brauche noch ein Rezept": the further wish comes next.
+	for _, typ := range append([]request.Type{request.Type(t.res.Intent)}, t.moreWishes()...) {
+		if typ.Valid() {
+			t.queue(typ)
+		}
+	}
+	if no {
+		t.say("Gut, dann ohne SMS.")
+		t.next()
+		return true
+	}
+	note := "Bestätigung und Erinnerung per SMS gewünscht."
+	if err := t.e.Confirmations.ConfirmBySMS(t.ctx, o.Booking, o.Phone); err != nil {
+		note = "Bestätigung und Erinnerung per SMS gewünscht; die Bestätigung konnte nicht gesendet werden."
+		t.say("Die SMS konnte ich leider nicht senden. Ihr Termin bleibt aber eingetragen.")
+	} else {
+		t.say("Gern, die Bestätigung kommt gleich per SMS.")
+	}
+	for i := range c.Requests {
+		if r := &c.Requests[i]; r.ID == o.Request {
+			r.Details.Note = joinNote(r.Details.Note, note)
+		}
+	}
+	t.next()
+	return true
 }
 
 // emergency sends the caller to the 112 at once, and offers the team.

@@ -181,8 +181,9 @@ func sortByDistance(offers []dialogue.Offer, wish int) {
 }
 
 // Book creates an Appointment for the chosen Slot with the patient as a contained
-// Patient. A slot taken meanwhile comes back as errs.Conflict.
-func (c *Client) Book(ctx context.Context, r request.Request, o dialogue.Offer) error {
+// Patient and returns the id the PVS gave it ("" when its answer names none). A slot taken
+// meanwhile comes back as errs.Conflict.
+func (c *Client) Book(ctx context.Context, r request.Request, o dialogue.Offer) (string, error) {
 	patient := map[string]any{"resourceType": "Patient", "id": "p", "name": []map[string]string{{"text": r.Patient.Name}}}
 	if r.Patient.BirthDate != "" {
 		patient["birthDate"] = r.Patient.BirthDate
@@ -203,8 +204,11 @@ func (c *Client) Book(ctx context.Context, r request.Request, o dialogue.Offer) 
 	if r.Details.Reason != "" {
 		appt["comment"] = r.Details.Reason
 	}
-	_, err := c.do(ctx, http.MethodPost, "Appointment", appt)
-	return err
+	created, err := c.do(ctx, http.MethodPost, "Appointment", appt)
+	if err != nil || created == nil {
+		return "", err
+	}
+	return created.Str("id"), nil
 }
 
 // BornOn returns the PVS's patients born on a day as candidates for matching. They are

@@ -68,7 +68,7 @@ func TestBookThroughFHIR(t *testing.T) {
 			t.Fatalf("the PVS holds %+v, %v", list, err)
 		}
 		// The same slot once more: the PVS says it is taken.
-		err = client.Book(ctx, request.Request{Patient: request.Patient{Name: "Max Mustermann"}}, offer)
+		_, err = client.Book(ctx, request.Request{Patient: request.Patient{Name: "Max Mustermann"}}, offer)
 		if !errs.Is(err, errs.Conflict) || !strings.Contains(errs.Message(err), "schon vergeben") {
 			t.Errorf("second booking of the slot: %v", err)
 		}

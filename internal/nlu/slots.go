@@ -78,6 +78,22 @@ func PhoneE164(s string) (string, bool) {
 	return phonenumbers.Format(num, phonenumbers.E164), true
 }
 
+// MobileE164 returns the E.164 form of a German mobile number written as people write it
+// or as a caller id comes ("0151 23456789", "+4915123456789", "004915123456789"); false for
+// landlines, service numbers, other countries' numbers and anything that is no number.
+// Only a mobile number can take an SMS.
+func MobileE164(s string) (string, bool) {
+	e164, ok := PhoneE164(s)
+	if !ok {
+		return "", false
+	}
+	num, err := phonenumbers.Parse(e164, "DE")
+	if err != nil || phonenumbers.GetRegionCodeForNumber(num) != "DE" || phonenumbers.GetNumberType(num) != phonenumbers.MOBILE {
+		return "", false
+	}
+	return e164, true
+}
+
 // isLetterToken reports whether s ends in a single-letter word.
 func isLetterToken(s string) bool {
 	i := strings.LastIndexByte(s, ' ')

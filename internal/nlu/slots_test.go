@@ -39,3 +39,27 @@ func TestNamesPhonesInsurance(t *testing.T) {
 		}
 	}
 }
+
+// TestMobileE164 tells German mobile numbers, which can take an SMS, from every other
+// number.
+func TestMobileE164(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"+4915123456789", "+4915123456789"},
+		{"0151 23456789", "+4915123456789"},
+		{"004917012345678", "+4917012345678"},
+		{"0160/1234567", "+491601234567"},
+		{"+494211234567", ""},  // landline, Bremen
+		{"030 1234567", ""},    // landline, Berlin
+		{"0800 1110111", ""},   // service number
+		{"+4367612345678", ""}, // Austrian mobile
+		{"+43 1 2345678", ""},  // Austrian landline
+		{"anonymous", ""},      // withheld caller id
+		{"", ""},
+	}
+	for _, tc := range tests {
+		got, ok := MobileE164(tc.in)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("MobileE164(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}

@@ -84,13 +84,17 @@ func (s *Service) Start(ctx context.Context, tenantID string, ch request.Channel
 
 // StartKnown is Start with what the channel knows of the patient before a word is said:
 // on the phone the caller's number, which every request of the call then carries (the
-// team can call back even when the caller hangs up at once).
+// team can call back even when the caller hangs up at once), and which the assistant may
+// offer to send a confirmation to.
 func (s *Service) StartKnown(ctx context.Context, tenantID string, ch request.Channel, known request.Patient) (string, dialogue.Reply, error) {
 	e, err := s.Engine(ctx, tenantID)
 	if err != nil {
 		return "", dialogue.Reply{}, err
 	}
 	sv := saved{Conversation: dialogue.Conversation{Channel: ch, Known: known}}
+	if ch == request.Phone {
+		sv.Conversation.Caller = known.Phone
+	}
 	reply := e.Start(&sv.Conversation)
 	data, err := json.Marshal(sv)
 	if err != nil {

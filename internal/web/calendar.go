@@ -778,7 +778,7 @@ func (s *Server) handleAppointmentMove(w http.ResponseWriter, r *http.Request) e
 		v.Doctor = a.Doctor
 	}
 	change := func(p notify.Practice, after notify.Appointment) notify.Message {
-		return notify.Change(p, noticeView(sched, before, after.Sequence-1), after)
+		return notify.Change(p, notify.View(sched, before, after.Sequence-1), after)
 	}
 	notice := fmt.Sprintf("Der Termin von %s ist verschoben auf %s.", a.Patient.Name, when(a.Start)) + s.sendNotice(r.Context(), t.ID, change, a)
 	return s.calendarPage(w, r, t, sched, configured, v, http.StatusOK, page{Notice: notice}, bookForm{Doctor: v.Doctor}, findData{})

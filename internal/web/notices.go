@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -19,12 +20,6 @@ func validEmail(s string) bool {
 	return err == nil && a.Address == s
 }
 
-// noticeView is what a patient message says of an appointment: no reason for the visit.
-func noticeView(sched appointment.Schedule, a appointment.Appointment, sequence int) notify.Appointment {
-	doc, _ := sched.Resource(a.Doctor)
-	return notify.Appointment{ID: a.ID, Start: a.Start, End: a.End, Doctor: doc.Name, Status: a.Status, Sequence: sequence}
-}
-
 // sendNotice sends the patient the message for an appointment when they agreed to one,
 // and says in a sentence for the team's notice how it went ("" when nothing was to send).
 // The booking stands whatever happens here.
@@ -32,22 +27,11 @@ func (s *Server) sendNotice(ctx context.Context, tenantID string, build func(not
 	if a.Patient.Notify == "" {
 		return ""
 	}
-	var set notify.Settings
-	if err := s.db.Setting(ctx, tenantID, store.SettingNotify, &set); errs.Is(err, errs.NotFound) {
-		return " Die Praxis hat noch keinen Versand von Bestätigungen eingerichtet."
-	} else if err != nil {
-		s.log.Error("notify settings", slog.Any("err", err))
-		return " Die Bestätigung konnte nicht gesendet werden."
-	}
-	sched, err := s.db.Schedule(ctx, tenantID)
-	if err != nil {
-		return " Die Bestätigung konnte nicht gesendet werden."
-	}
-	// The sequence grows with every message about the appointment, so that calendars
-	// take the latest.
-	msg := build(set.Practice, noticeView(sched, a, int(s.db.Now().Unix()/60)))
-	sender := notify.Sender{Settings: set, Now: s.db.Now}
-	if err := sender.Send(ctx, a.Patient.Notify, a.Patient.Email, a.Patient.Phone, msg); err != nil {
+	notices := notify.Notices{Store: s.db, Now: s.db.Now}
+	switch err := notices.Send(ctx, tenantID, build, a); {
+	case errors.Is(err, notify.ErrNotSetUp):
+		return " " + errs.Message(err)
+	case err != nil:
 		if errs.KindOf(err) == errs.Internal {
 			s.log.Error("send appointment message", slog.String("channel", a.Patient.Notify), slog.Any("err", err))
 		}
