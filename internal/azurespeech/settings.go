@@ -3,13 +3,13 @@ package azurespeech
 import (
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -76,16 +76,19 @@ func (s Settings) Validate() error {
 	if s.Language != "" && !languagePattern.MatchString(s.Language) {
 		return errs.Field("language", "Die Sprache ist ein Code wie de-DE.")
 	}
-	for field, raw := range map[string]string{"tts_endpoint": s.TTSEndpoint, "stt_endpoint": s.STTEndpoint} {
-		if raw == "" {
+	for _, e := range []struct {
+		raw  string
+		rule endpoint.Rule
+	}{{s.TTSEndpoint, ttsEndpoint}, {s.STTEndpoint, sttEndpoint}} {
+		if e.raw == "" {
 			continue
 		}
-		u, err := checkEndpoint(field, raw, field == "stt_endpoint")
+		u, err := endpoint.Parse(e.raw, e.rule)
 		if err != nil {
 			return err
 		}
 		if r, ok := regionOf(u.Hostname()); ok && r != s.Region {
-			return errs.Field(field, "Die Adresse gehört zur Region %s, nicht zur Region %s der Ressource.", r, s.Region)
+			return errs.Field(e.rule.Field, "Die Adresse gehört zur Region %s, nicht zur Region %s der Ressource.", r, s.Region)
 		}
 	}
 	if s.Timeout < 0 || s.Timeout > MaxTimeout {
@@ -95,23 +98,25 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// checkEndpoint allows https anywhere and plain http only to this host; with ws also wss
-// and ws, in the same way.
-func checkEndpoint(field, raw string, ws bool) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, errs.Field(field, "Die Adresse ist keine gültige URL ohne Zugangsdaten und Parameter.")
+// ttsEndpoint and sttEndpoint allow https (for the recognition also wss) anywhere and plain
+// http (ws) only to this host: callers' speech and the text spoken to them never cross a
+// network unencrypted.
+var (
+	ttsEndpoint = endpoint.Rule{
+		Field:   "tts_endpoint",
+		Service: "der Azure-Sprachausgabe",
+		Secure:  []string{"https"},
+		Plain:   []string{"http"},
+		Key:     true,
 	}
-	secure := u.Scheme == "https" || ws && u.Scheme == "wss"
-	plain := u.Scheme == "http" || ws && u.Scheme == "ws"
-	if !secure && (!plain || !isLoopback(u.Hostname())) {
-		if ws {
-			return nil, errs.Field(field, "Die Adresse muss mit wss:// (oder https://) beginnen; ws:// ist nur auf demselben Rechner (localhost) erlaubt.")
-		}
-		return nil, errs.Field(field, "Die Adresse muss mit https:// beginnen; http:// ist nur auf demselben Rechner (localhost) erlaubt.")
+	sttEndpoint = endpoint.Rule{
+		Field:   "stt_endpoint",
+		Service: "der Azure-Spracherkennung",
+		Secure:  []string{"wss", "https"},
+		Plain:   []string{"ws", "http"},
+		Key:     true,
 	}
-	return u, nil
-}
+)
 
 // regionOf returns the region of one of Azure's regional hosts
 // ({region}.stt.speech.microsoft.com, {region}.api.cognitive.microsoft.com …), so that an
@@ -126,14 +131,6 @@ func regionOf(host string) (region string, ok bool) {
 		}
 	}
 	return "", false
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }
 
 func (s Settings) ttsURL() string {

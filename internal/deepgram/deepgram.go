@@ -21,6 +21,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -89,7 +90,7 @@ var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
 // Validate reports whether s may be used; empty fields take their defaults.
 func (s Settings) Validate() error {
 	s = s.withDefaults()
-	u, err := validateURL(s.URL)
+	u, err := endpoint.Parse(s.URL, serverURL)
 	if err != nil {
 		return err
 	}
@@ -115,30 +116,16 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// validateURL allows wss:// (or https://) anywhere and plain ws:// (or http://) only to
-// this host, where a self-hosted Deepgram may listen.
-func validateURL(raw string) (*url.URL, error) {
-	const field = "url"
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return nil, errs.Field(field, "Die Adresse ist keine gültige URL, z. B. %s.", EUURL)
-	}
-	if u.User != nil {
-		return nil, errs.Field(field, "Die Adresse darf keine Zugangsdaten enthalten; tragen Sie den Schlüssel im Feld „API-Schlüssel“ ein.")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, errs.Field(field, "Die Adresse darf keine Parameter (?…) und keinen Anker (#…) enthalten.")
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "wss", "https":
-	case "ws", "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, errs.Field(field, "Die Adresse muss mit wss:// beginnen; ws:// ist nur für einen Dienst auf demselben Rechner (localhost) erlaubt.")
-		}
-	default:
-		return nil, errs.Field(field, "Die Adresse muss mit wss:// beginnen, z. B. %s.", EUURL)
-	}
-	return u, nil
+// serverURL allows wss:// (or https://) anywhere and plain ws:// (or http://) only to
+// this host, where a self-hosted Deepgram may listen: callers' speech never crosses a
+// network unencrypted.
+var serverURL = endpoint.Rule{
+	Field:   "url",
+	Service: "des Deepgram-Dienstes",
+	Example: EUURL,
+	Secure:  []string{"wss", "https"},
+	Plain:   []string{"ws", "http"},
+	Key:     true,
 }
 
 func isDeepgramHost(host string) bool {
@@ -146,18 +133,10 @@ func isDeepgramHost(host string) bool {
 	return host == "deepgram.com" || strings.HasSuffix(host, ".deepgram.com")
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.IsLoopback()
-}
-
 // isPrivate reports whether host is this machine or an address of a private network,
 // where only a self-hosted Deepgram can listen.
 func isPrivate(host string) bool {
-	if isLoopback(host) {
+	if endpoint.Loopback(host) {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)

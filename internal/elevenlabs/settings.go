@@ -3,13 +3,13 @@ package elevenlabs
 import (
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -120,36 +120,29 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// baseURL allows wss anywhere and plain ws only to this host (tests, a local relay).
+// baseURLRule allows wss anywhere and plain ws only to this host (tests, a local relay):
+// callers' speech and the text spoken to them never cross a network unencrypted.
+var baseURLRule = endpoint.Rule{
+	Field:   "base_url",
+	Service: "des ElevenLabs-Dienstes",
+	Example: EUURL,
+	Secure:  []string{"wss"},
+	Plain:   []string{"ws"},
+	Key:     true,
+}
+
+// baseURL is s.BaseURL, or EUURL when empty, without a trailing slash.
 func (s Settings) baseURL() (*url.URL, error) {
-	const field = "base_url"
 	raw := s.BaseURL
 	if raw == "" {
 		raw = EUURL
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return nil, errs.Field(field, "Die Adresse ist keine gültige URL, z. B. %s.", EUURL)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, errs.Field(field, "Die Adresse darf weder Zugangsdaten noch Parameter enthalten.")
-	}
-	switch {
-	case u.Scheme == "wss":
-	case u.Scheme == "ws" && isLoopback(u.Hostname()):
-	default:
-		return nil, errs.Field(field, "Die Adresse muss mit wss:// beginnen; ws:// ist nur auf demselben Rechner (localhost) erlaubt.")
+	u, err := endpoint.Parse(raw, baseURLRule)
+	if err != nil {
+		return nil, err
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }
 
 // provider declares what the endpoint at u promises: ElevenLabs' own hosts by their

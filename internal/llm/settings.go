@@ -3,12 +3,11 @@ package llm
 import (
 	"fmt"
 	"log/slog"
-	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 )
 
@@ -45,7 +44,7 @@ func (s Settings) Validate() error {
 	if !s.ZeroRetention {
 		return errs.Field("zero_retention", "Bitte bestätigen Sie „keine Speicherung“ (Zero Retention): Der Anbieter speichert weder Anfragen noch Antworten. Ohne diese Bestätigung werden keine Daten an das Sprachmodell gesendet.")
 	}
-	if err := validateBaseURL(s.BaseURL); err != nil {
+	if _, err := endpoint.Parse(s.BaseURL, baseURL); err != nil {
 		return err
 	}
 	if strings.TrimSpace(s.Model) == "" {
@@ -64,38 +63,15 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// validateBaseURL allows https anywhere and plain http only to this host, where a
-// self-hosted Ollama or vLLM listens: health data never crosses a network unencrypted.
-func validateBaseURL(raw string) error {
-	const field = "base_url"
-	if strings.TrimSpace(raw) == "" {
-		return errs.Field(field, "Bitte geben Sie die Adresse (Base-URL) des Sprachmodell-Dienstes an.")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return errs.Field(field, "Die Adresse (Base-URL) ist keine gültige URL, z. B. https://api.mistral.ai/v1.")
-	}
-	if u.User != nil {
-		return errs.Field(field, "Die Adresse (Base-URL) darf keine Zugangsdaten enthalten; tragen Sie den Schlüssel im Feld „API-Schlüssel“ ein.")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return errs.Field(field, "Die Adresse (Base-URL) darf keine Parameter (?…) und keinen Anker (#…) enthalten.")
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return errs.Field(field, "Die Adresse (Base-URL) muss mit https:// beginnen; http:// ist nur für einen Dienst auf demselben Rechner (localhost) erlaubt.")
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+// baseURL allows https anywhere and plain http only to this host, where a self-hosted
+// Ollama or vLLM listens: health data never crosses a network unencrypted.
+var baseURL = endpoint.Rule{
+	Field:   "base_url",
+	Service: "(Base-URL) des Sprachmodell-Dienstes",
+	Example: "https://api.mistral.ai/v1",
+	Secure:  []string{"https"},
+	Plain:   []string{"http"},
+	Key:     true,
 }
 
 // EffectiveTimeout is the per-call timeout: Timeout, or DefaultTimeout when unset.

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 )
 
@@ -57,7 +58,7 @@ type Settings struct {
 // practice has confirmed both EU residency and zero retention: the text spoken to a caller
 // may name them, their appointment or their medication.
 func (s Settings) Validate() error {
-	u, err := parseBaseURL(s.BaseURL)
+	u, err := endpoint.Parse(s.BaseURL, baseURL)
 	if err != nil {
 		return err
 	}
@@ -104,53 +105,31 @@ func checkName(field, v, missing string) error {
 	return nil
 }
 
-// parseBaseURL allows https anywhere and plain http only to this host or a private
-// network, where a self-hosted Piper listens: text never crosses the internet unencrypted.
-func parseBaseURL(raw string) (*url.URL, error) {
-	const field = "base_url"
-	if strings.TrimSpace(raw) == "" {
-		return nil, errs.Field(field, "Bitte geben Sie die Adresse des Sprachausgabe-Dienstes an, z. B. http://127.0.0.1:5000.")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return nil, errs.Field(field, "Die Adresse ist keine gültige URL, z. B. https://tts.example.de.")
-	}
-	if u.User != nil {
-		return nil, errs.Field(field, "Die Adresse darf keine Zugangsdaten enthalten; tragen Sie den Schlüssel im Feld „API-Schlüssel“ ein.")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, errs.Field(field, "Die Adresse darf keine Parameter (?…) und keinen Anker (#…) enthalten.")
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return nil, errs.Field(field, "Die Adresse muss mit https:// beginnen; http:// ist nur für einen Dienst auf demselben Rechner (localhost) erlaubt.")
-	}
-	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+// baseURL allows https anywhere and plain http only to this host, where a self-hosted
+// Piper listens: text never crosses a network unencrypted. A Piper elsewhere on the
+// practice's network needs https, though it counts as local (isLocal).
+var baseURL = endpoint.Rule{
+	Field:   "base_url",
+	Service: "des Sprachausgabe-Dienstes",
+	Example: "http://127.0.0.1:5000",
+	Secure:  []string{"https"},
+	Plain:   []string{"http"},
+	Key:     true,
 }
 
 // isLocal reports whether host is this machine or an address of a private network (RFC
 // 1918, RFC 4193): a server the practice or Tresen runs itself. Names other than
 // localhost are not resolved, so they count as remote.
 func isLocal(host string) bool {
-	if isLoopback(host) {
+	if endpoint.Loopback(host) {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Zone() == "" && ip.IsPrivate()
 }
 
-// endpoint is the speech URL under base.
-func endpoint(base *url.URL) string {
+// speechURL is the speech URL under base.
+func speechURL(base *url.URL) string {
 	u := *base
 	p := strings.TrimRight(u.Path, "/")
 	if !strings.HasSuffix(p, "/v1") {

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tresen/tresen/internal/audio"
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -43,13 +44,13 @@ func New(s Settings) (*Voice, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	base, _ := parseBaseURL(s.BaseURL)
+	base, _ := endpoint.Parse(s.BaseURL, baseURL)
 	v := &Voice{
 		client: &http.Client{
 			// A redirect would carry the text to an address the practice never confirmed.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		url:     endpoint(base),
+		url:     speechURL(base),
 		model:   s.Model,
 		voice:   s.Voice,
 		apiKey:  s.APIKey,

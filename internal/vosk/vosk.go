@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -50,7 +49,7 @@ type Settings struct {
 
 // Validate reports whether s may be used.
 func (s Settings) Validate() error {
-	if err := validateURL(s.URL); err != nil {
+	if _, err := endpoint.Parse(s.URL, serverURL); err != nil {
 		return err
 	}
 	if s.Timeout < 0 || s.Timeout > MaxTimeout {
@@ -60,41 +59,14 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// validateURL allows wss:// (or https://) anywhere and plain ws:// (or http://) only to
+// serverURL allows wss:// (or https://) anywhere and plain ws:// (or http://) only to
 // this host: callers' speech never crosses a network unencrypted.
-func validateURL(raw string) error {
-	const field = "url"
-	if strings.TrimSpace(raw) == "" {
-		return errs.Field(field, "Bitte geben Sie die Adresse des Vosk-Servers an, z. B. ws://localhost:2700.")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return errs.Field(field, "Die Adresse des Vosk-Servers ist keine gültige URL, z. B. ws://localhost:2700.")
-	}
-	if u.User != nil {
-		return errs.Field(field, "Die Adresse des Vosk-Servers darf keine Zugangsdaten enthalten.")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return errs.Field(field, "Die Adresse des Vosk-Servers darf keine Parameter (?…) und keinen Anker (#…) enthalten.")
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "wss", "https":
-	case "ws", "http":
-		if !isLoopback(u.Hostname()) {
-			return errs.Field(field, "Die Adresse des Vosk-Servers muss mit wss:// beginnen; ws:// ist nur für einen Server auf demselben Rechner (localhost) erlaubt.")
-		}
-	default:
-		return errs.Field(field, "Die Adresse des Vosk-Servers muss mit wss:// (oder ws:// auf demselben Rechner) beginnen.")
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+var serverURL = endpoint.Rule{
+	Field:   "url",
+	Service: "des Vosk-Servers",
+	Example: "ws://localhost:2700",
+	Secure:  []string{"wss", "https"},
+	Plain:   []string{"ws", "http"},
 }
 
 // Recognizer recognises speech on one Vosk server. It is safe for concurrent use; every

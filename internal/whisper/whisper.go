@@ -23,6 +23,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/speech"
 )
@@ -66,7 +67,7 @@ var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
 
 // Validate reports whether s may be used.
 func (s Settings) Validate() error {
-	if _, err := endpoint(s.URL); err != nil {
+	if _, err := transcriptionURL(s.URL); err != nil {
 		return err
 	}
 	if strings.TrimSpace(s.Model) == "" {
@@ -88,31 +89,22 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// endpoint checks the base URL and returns the transcription URL. It allows https anywhere
-// and plain http only to this host: callers' speech never crosses a network unencrypted.
-func endpoint(raw string) (*url.URL, error) {
-	const field = "url"
-	if strings.TrimSpace(raw) == "" {
-		return nil, errs.Field(field, "Bitte geben Sie die Adresse des Transkriptionsdienstes an, z. B. http://localhost:8000.")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return nil, errs.Field(field, "Die Adresse des Transkriptionsdienstes ist keine gültige URL, z. B. http://localhost:8000.")
-	}
-	if u.User != nil {
-		return nil, errs.Field(field, "Die Adresse darf keine Zugangsdaten enthalten; tragen Sie den Schlüssel im Feld „API-Schlüssel“ ein.")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, errs.Field(field, "Die Adresse darf keine Parameter (?…) und keinen Anker (#…) enthalten.")
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, errs.Field(field, "Die Adresse muss mit https:// beginnen; http:// ist nur für einen Dienst auf demselben Rechner (localhost) erlaubt.")
-		}
-	default:
-		return nil, errs.Field(field, "Die Adresse muss mit https:// (oder http:// auf demselben Rechner) beginnen.")
+// serverURL allows https anywhere and plain http only to this host: callers' speech never
+// crosses a network unencrypted.
+var serverURL = endpoint.Rule{
+	Field:   "url",
+	Service: "des Transkriptionsdienstes",
+	Example: "http://localhost:8000",
+	Secure:  []string{"https"},
+	Plain:   []string{"http"},
+	Key:     true,
+}
+
+// transcriptionURL checks the base URL (serverURL) and returns the transcription URL.
+func transcriptionURL(raw string) (*url.URL, error) {
+	u, err := endpoint.Parse(raw, serverURL)
+	if err != nil {
+		return nil, err
 	}
 	// The base may name the API version, as OpenAI base URLs do, or the endpoint itself.
 	switch p := strings.TrimSuffix(u.Path, "/"); {
@@ -125,17 +117,9 @@ func endpoint(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.IsLoopback()
-}
-
 // isPrivate reports whether host is this machine or an address of a private network.
 func isPrivate(host string) bool {
-	if isLoopback(host) {
+	if endpoint.Loopback(host) {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
@@ -176,7 +160,7 @@ func New(s Settings) (*Recognizer, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	u, _ := endpoint(s.URL)
+	u, _ := transcriptionURL(s.URL)
 	if s.Language == "" {
 		s.Language = DefaultLanguage
 	}
