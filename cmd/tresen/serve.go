@@ -238,7 +238,7 @@ func (m *Main) URL() string {
 func (m *Main) hourly(ctx context.Context) {
 	defer close(m.done)
 	ctx = audit.WithActor(ctx, audit.Actor{UserID: "system", Source: "scheduler"})
-	t := time.NewTicker(time.Hour)
+	t := time.NewTicker(reminder.Every)
 	defer t.Stop()
 	for {
 		res, err := m.DB.Purge(ctx)
@@ -247,7 +247,7 @@ func (m *Main) hourly(ctx context.Context) {
 		} else if err == nil {
 			m.Logger.Info("purge", "records", res.Total(), "files", res.Files)
 		}
-		if n, err := reminder.Run(ctx, m.DB, m.Logger, m.DB.Now(), time.Hour); err != nil && ctx.Err() == nil {
+		if n, err := reminder.Run(ctx, m.DB, m.Logger, m.DB.Now(), reminder.Every); err != nil && ctx.Err() == nil {
 			m.Logger.Error("reminders", "err", err)
 		} else if err == nil && n > 0 {
 			m.Logger.Info("reminders", "sent", n)

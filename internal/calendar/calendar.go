@@ -12,6 +12,7 @@ import (
 	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/reminder"
 	"github.com/tresen/tresen/internal/request"
 )
 
@@ -124,6 +125,10 @@ func (s *Slots) Book(ctx context.Context, r request.Request, o dialogue.Offer) (
 	a, err = s.Store.BookAppointment(ctx, s.TenantID, a)
 	return a.ID, err
 }
+
+// Reminds implements dialogue.Confirmations: package reminder's runs take the
+// appointment.
+func (s *Slots) Reminds(start, now time.Time) bool { return reminder.Comes(start, now) }
 
 // ConfirmBySMS implements dialogue.Confirmations: it records on the appointment that the
 // patient agreed to confirmations, changes and reminders by SMS to phone, and only then

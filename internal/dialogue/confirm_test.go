@@ -50,6 +50,21 @@ func TestSMSConfirmation(t *testing.T) {
 	h.checkRequests()
 }
 
+// TestSMSConfirmationWithoutReminder: an appointment too soon for its reminder is offered
+// a confirmation only; the assistant promises nothing the practice will not send.
+func TestSMSConfirmationWithoutReminder(t *testing.T) {
+	h := newHarness(t, options{sms: true, caller: "+4915123456789"})
+	h.sms.noReminder = true
+	r := h.bookThursday()
+	if want := "Möchten Sie eine Bestätigung per SMS an die Nummer, von der Sie anrufen?"; !strings.HasSuffix(r.Text, want) {
+		t.Errorf("offer %q, want it to end with %q", r.Text, want)
+	}
+	h.say("ja", "Gern, die Bestätigung kommt gleich per SMS.")
+	if len(h.sms.sent) != 1 {
+		t.Errorf("confirmations: %v", h.sms.sent)
+	}
+}
+
 func TestSMSConfirmationDeclined(t *testing.T) {
 	h := newHarness(t, options{sms: true, caller: "01512 3456789"})
 	h.bookThursday()

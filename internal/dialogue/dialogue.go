@@ -237,6 +237,9 @@ type Confirmations interface {
 	// consent to messages by SMS to phone, a mobile number in E.164, and then sends the
 	// confirmation. The consent is recorded before anything is sent.
 	ConfirmBySMS(ctx context.Context, booking, phone string) error
+	// Reminds reports whether an appointment at start, agreed to at now, still gets its
+	// reminder (a day before): the offer promises one only then.
+	Reminds(start, now time.Time) bool
 }
 
 // SMSOffer is an appointment booked in the conversation whose confirmation by SMS the

@@ -103,14 +103,17 @@ func (c *calendar) Book(_ context.Context, r request.Request, o Offer) (string, 
 
 // confirmations stands in for the practice's SMS gateway behind the calendar.
 type confirmations struct {
-	sent []string // "booking phone" for each confirmation
-	fail error
+	sent       []string // "booking phone" for each confirmation
+	fail       error
+	noReminder bool // the reminder's time has passed
 }
 
 func (f *confirmations) ConfirmBySMS(_ context.Context, booking, phone string) error {
 	f.sent = append(f.sent, booking+" "+phone)
 	return f.fail
 }
+
+func (f *confirmations) Reminds(start, now time.Time) bool { return !f.noReminder && start.After(now) }
 
 // harness holds one conversation through the real engine.
 type harness struct {

@@ -513,7 +513,7 @@ func (t *turn) book(r *request.Request, o Offer) {
 		r.Status = request.Complete
 		t.c.Offers, t.c.Misunderstood = nil, 0
 		t.say("Ihr Termin ist eingetragen: " + t.offerText(o) + ".")
-		if t.offerSMS(r, booking) {
+		if t.offerSMS(r, booking, o.Start) {
 			return
 		}
 		t.next()
@@ -525,23 +525,28 @@ func (t *turn) book(r *request.Request, o Offer) {
 	}
 }
 
-// offerSMS offers a confirmation and a reminder of the appointment just booked by SMS,
-// when the practice sends SMS and a mobile number of the patient is known: on the phone
-// the number they call from, in the chat one they gave. It reports whether it asked.
-func (t *turn) offerSMS(r *request.Request, booking string) bool {
+// offerSMS offers a confirmation of the appointment just booked, which starts at start,
+// by SMS, and its reminder when one is still to come, when the practice sends SMS and a
+// mobile number of the patient is known: on the phone the number they call from, in the
+// chat one they gave. It reports whether it asked.
+func (t *turn) offerSMS(r *request.Request, booking string, start time.Time) bool {
 	c := t.c
 	if t.e.Confirmations == nil || booking == "" {
 		return false
+	}
+	what := "eine Bestätigung"
+	if t.e.Confirmations.Reminds(start, t.now) {
+		what = "eine Bestätigung und eine Erinnerung"
 	}
 	var phone, q string
 	var ok bool
 	switch c.Channel {
 	case request.Phone:
 		phone, ok = nlu.MobileE164(c.Caller)
-		q = "Möchten Sie eine Bestätigung und eine Erinnerung per SMS an die Nummer, von der Sie anrufen?"
+		q = "Möchten Sie " + what + " per SMS an die Nummer, von der Sie anrufen?"
 	case request.Chat:
 		phone, ok = nlu.MobileE164(r.Patient.Phone)
-		q = "Möchten Sie eine Bestätigung und eine Erinnerung per SMS an die Nummer " + t.phone(phone) + "?"
+		q = "Möchten Sie " + what + " per SMS an die Nummer " + t.phone(phone) + "?"
 	}
 	if !ok {
 		return false
