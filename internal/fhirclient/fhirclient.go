@@ -18,6 +18,7 @@ import (
 
 	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/endpoint"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/fhir"
 	"github.com/tresen/tresen/internal/matching"
@@ -252,17 +253,12 @@ type Settings struct {
 	Schedules   map[string]string `json:"schedules,omitempty"` // surname → Schedule id
 }
 
-// Validate allows https anywhere and plain http only on this host.
+// Validate allows https anywhere and plain http only on this host: patient data never
+// cross a network unencrypted.
 func (s Settings) Validate() error {
-	u, err := url.Parse(s.Base)
-	if err != nil || u.Host == "" {
-		return errs.Field("base", "Bitte die Adresse der FHIR-Schnittstelle angeben, z. B. https://pvs.praxis.example/fhir/.")
-	}
-	host := u.Hostname()
-	if u.Scheme != "https" && !(u.Scheme == "http" && (host == "localhost" || host == "127.0.0.1" || host == "::1")) {
-		return errs.Field("base", "Die Adresse muss mit https:// beginnen; http:// nur auf demselben Rechner.")
-	}
-	return nil
+	_, err := endpoint.Parse(s.Base, endpoint.Rule{Field: "base", Service: "der FHIR-Schnittstelle",
+		Example: "https://pvs.praxis.example/fhir/", Secure: []string{"https"}, Plain: []string{"http"}})
+	return err
 }
 
 // New returns the client of a practice's settings.

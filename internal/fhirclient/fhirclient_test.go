@@ -144,3 +144,24 @@ func TestPatientsFromThePVS(t *testing.T) {
 		}
 	})
 }
+
+// TestSettingsValidate: the PVS's FHIR API is reached over https, or over plain http only
+// on this host.
+func TestSettingsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		base string
+		ok   bool
+	}{
+		{"https://pvs.praxis.example/fhir/", true},
+		{"http://127.0.0.1:8080/fhir/", true},
+		{"http://[::1]:8080/fhir/", true},
+		{"http://pvs.praxis.example/fhir/", false},
+		{"https://user:secret@pvs.praxis.example/fhir/", false},
+		{"", false},
+	} {
+		err := fhirclient.Settings{Base: tc.base}.Validate()
+		if tc.ok != (err == nil) {
+			t.Errorf("%q: %v, want ok %t", tc.base, err, tc.ok)
+		}
+	}
+}
