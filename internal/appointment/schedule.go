@@ -289,6 +289,18 @@ const (
 	NotifySMS   = "sms"
 )
 
+// A patient who agreed to messages is reminded ReminderAhead before the appointment, by
+// runs every ReminderEvery (package reminder), each of which takes the appointments that
+// start in that long after ReminderAhead.
+const (
+	ReminderAhead = 24 * time.Hour
+	ReminderEvery = time.Hour
+)
+
+// Reminded reports whether an appointment at start gets its reminder when the patient
+// agrees at now: the run that takes it is still to come.
+func Reminded(start, now time.Time) bool { return start.Sub(now) >= ReminderAhead+ReminderEvery }
+
 // Appointment is a booked (or cancelled) appointment.
 type Appointment struct {
 	ID        string    `json:"id"`

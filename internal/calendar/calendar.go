@@ -12,7 +12,6 @@ import (
 	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
-	"github.com/tresen/tresen/internal/reminder"
 	"github.com/tresen/tresen/internal/request"
 )
 
@@ -126,9 +125,8 @@ func (s *Slots) Book(ctx context.Context, r request.Request, o dialogue.Offer) (
 	return a.ID, err
 }
 
-// Reminds implements dialogue.Confirmations: package reminder's runs take the
-// appointment.
-func (s *Slots) Reminds(start, now time.Time) bool { return reminder.Comes(start, now) }
+// Reminds implements dialogue.Confirmations.
+func (s *Slots) Reminds(start, now time.Time) bool { return appointment.Reminded(start, now) }
 
 // ConfirmBySMS implements dialogue.Confirmations: it records on the appointment that the
 // patient agreed to confirmations, changes and reminders by SMS to phone, and only then

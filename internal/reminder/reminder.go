@@ -24,15 +24,12 @@ type Store interface {
 	ListAppointments(ctx context.Context, tenantID string, from, to time.Time) ([]appointment.Appointment, error)
 }
 
-// Ahead is how long before an appointment its reminder goes out.
-const Ahead = 24 * time.Hour
-
-// Every is how often Run runs; each run takes the appointments of that long after Ahead.
-const Every = time.Hour
-
-// Comes reports whether an appointment at start gets its reminder when the patient agrees
-// at now: the run that takes it is still to come.
-func Comes(start, now time.Time) bool { return start.Sub(now) >= Ahead+Every }
+// Ahead is how long before an appointment its reminder goes out; Every is how often Run
+// runs (appointment.Reminded tells whether a reminder is still to come).
+const (
+	Ahead = appointment.ReminderAhead
+	Every = appointment.ReminderEvery
+)
 
 // Run sends the reminders for the appointments that start in [now+Ahead, now+Ahead+every)
 // and returns how many went out. A practice whose messages fail is logged (without any

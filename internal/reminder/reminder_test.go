@@ -78,16 +78,16 @@ func TestReminders(t *testing.T) {
 	})
 }
 
-// TestComes: an appointment Comes promises a reminder for is taken by a run after the
-// promise, whenever the hourly runs happen to start.
-func TestComes(t *testing.T) {
+// TestReminded: an appointment appointment.Reminded promises a reminder for is taken by a
+// run after the promise, whenever the hourly runs happen to start.
+func TestReminded(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 17, 0, 0, berlin.Location)
 	for _, ahead := range []time.Duration{0, time.Hour, 24 * time.Hour, 25*time.Hour - time.Minute, 25 * time.Hour, 26*time.Hour + 30*time.Minute, 72 * time.Hour} {
 		start := now.Add(ahead)
-		if got, want := reminder.Comes(start, now), ahead >= reminder.Ahead+reminder.Every; got != want {
-			t.Errorf("%v ahead: Comes = %t, want %t", ahead, got, want)
+		if got, want := appointment.Reminded(start, now), ahead >= reminder.Ahead+reminder.Every; got != want {
+			t.Errorf("%v ahead: Reminded = %t, want %t", ahead, got, want)
 		}
-		if !reminder.Comes(start, now) {
+		if !appointment.Reminded(start, now) {
 			continue
 		}
 		for phase := time.Duration(0); phase < reminder.Every; phase += 7 * time.Minute {
