@@ -1,6 +1,7 @@
 // Package reminder sends patients who agreed to it a reminder of their appointment a day
 // before, through the practice's own channels. It runs hourly: each run takes the
-// appointments that start in the hour one day ahead, so that each gets one reminder.
+// appointments that start up to an hour after one day ahead and that no run took before,
+// so that each gets one reminder, also with several nodes or after a restart.
 package reminder
 
 import (
@@ -22,6 +23,7 @@ type Store interface {
 	Setting(ctx context.Context, tenantID, name string, v any) error
 	Schedule(ctx context.Context, tenantID string) (appointment.Schedule, error)
 	ListAppointments(ctx context.Context, tenantID string, from, to time.Time) ([]appointment.Appointment, error)
+	ClaimReminders(ctx context.Context, tenantID string, until time.Time) (time.Time, error)
 }
 
 // Ahead is how long before an appointment its reminder goes out; Every is how often Run
@@ -31,8 +33,10 @@ const (
 	Every = appointment.ReminderEvery
 )
 
-// Run sends the reminders for the appointments that start in [now+Ahead, now+Ahead+every)
-// and returns how many went out. A practice whose messages fail is logged (without any
+// Run sends the reminders for the appointments that start before now+Ahead+every and that
+// no run took before, and returns how many went out. The first run of a practice starts
+// at now+Ahead; after a pause (the service was down) a run also takes the appointments of
+// the pause that have not begun: a late reminder is better than none. A practice whose messages fail is logged (without any
 // personal data) and the others go on.
 func Run(ctx context.Context, st Store, log *slog.Logger, now time.Time, every time.Duration) (int, error) {
 	ctx = audit.WithActor(ctx, audit.Actor{UserID: "system", Source: "reminder"})
@@ -65,8 +69,20 @@ func runTenant(ctx context.Context, st Store, tenantID string, now time.Time, ev
 	if err != nil {
 		return 0, err
 	}
-	from := now.Add(Ahead)
-	list, err := st.ListAppointments(ctx, tenantID, from, from.Add(every))
+	until := now.Add(Ahead + every)
+	from, err := st.ClaimReminders(ctx, tenantID, until)
+	switch {
+	case err != nil:
+		return 0, err
+	case from.IsZero():
+		from = now.Add(Ahead)
+	case from.Before(now):
+		from = now
+	}
+	if !from.Before(until) {
+		return 0, nil
+	}
+	list, err := st.ListAppointments(ctx, tenantID, from, until)
 	if err != nil {
 		return 0, err
 	}

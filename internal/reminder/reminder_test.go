@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,14 +68,84 @@ func TestReminders(t *testing.T) {
 			t.Fatal(err)
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		n, err := reminder.Run(ctx, db, log, tomorrow.Add(-reminder.Ahead), time.Hour)
-		if err != nil || n != 1 {
-			t.Fatalf("sent %d, %v; want 1", n, err)
+		run := func(now time.Time) int {
+			t.Helper()
+			n, err := reminder.Run(ctx, db, log, now, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := run(tomorrow.Add(-reminder.Ahead)); n != 1 {
+			t.Fatalf("sent %d, want 1", n)
+		}
+		mu.Lock()
+		if len(texts) != 1 || !strings.HasPrefix(texts[0], "+491711234567 ") || !strings.Contains(texts[0], "10:00") {
+			t.Errorf("reminders: %q", texts)
+		}
+		mu.Unlock()
+		// A second node's run of the same hour, and a run after a restart half an hour
+		// later, send nothing twice.
+		if n := run(tomorrow.Add(-reminder.Ahead)); n != 0 {
+			t.Errorf("the same hour again: sent %d", n)
+		}
+		if n := run(tomorrow.Add(-reminder.Ahead + 30*time.Minute)); n != 0 {
+			t.Errorf("after a restart within the hour: sent %d", n)
+		}
+		// The service was down for three hours: the next run still reminds of the 12:00
+		// appointment, which a run during the pause would have taken.
+		if n := run(tomorrow.Add(-reminder.Ahead + 4*time.Hour)); n != 1 {
+			t.Errorf("after a pause: sent %d, want 1", n)
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if len(texts) != 1 || !strings.HasPrefix(texts[0], "+491711234567 ") || !strings.Contains(texts[0], "10:00") {
+		if len(texts) != 2 || !strings.HasPrefix(texts[1], "+491718888888 ") {
 			t.Errorf("reminders: %q", texts)
+		}
+	})
+}
+
+// TestRemindersOnTwoNodes: two nodes sharing the database run their hourly reminders at
+// the same moment; each reminder goes out once.
+func TestRemindersOnTwoNodes(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		var sent atomic.Int64
+		gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sent.Add(1) }))
+		defer gateway.Close()
+		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, notify.Settings{Practice: notify.Practice{Name: pr.Name},
+			SMS: notify.SMSSettings{URL: gateway.URL}}); err != nil {
+			t.Fatal(err)
+		}
+		tomorrow := time.Date(2026, 11, 24, 10, 0, 0, 0, berlin.Location)
+		for i := range 4 {
+			start := tomorrow.Add(time.Duration(i) * 15 * time.Minute)
+			if _, err := db.BookAppointment(ctx, pr.ID, appointment.Appointment{Type: "sprechstunde", Doctor: "weber", Start: start, End: start.Add(15 * time.Minute),
+				Patient: appointment.Patient{Name: "Erika Mustermann", Phone: "+4917112345" + strconv.Itoa(60+i), Notify: "sms"}, Source: "staff"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		var wg sync.WaitGroup
+		var total atomic.Int64
+		for range 2 {
+			wg.Go(func() {
+				n, err := reminder.Run(ctx, db, log, tomorrow.Add(-reminder.Ahead), time.Hour)
+				if err != nil {
+					t.Error(err)
+				}
+				total.Add(int64(n))
+			})
+		}
+		wg.Wait()
+		if total.Load() != 4 || sent.Load() != 4 {
+			t.Errorf("runs reported %d, the gateway got %d; want 4 each", total.Load(), sent.Load())
 		}
 	})
 }

@@ -206,6 +206,9 @@ func TestTenantIsolation(t *testing.T) {
 			{"MoveAppointment", "B's appointment", func() (any, error) {
 				return db.MoveAppointment(ctx, a.ID, w.bAppt.ID, w.bAppt.Start.Add(time.Hour), "")
 			}, wantNotFound},
+			{"ClaimReminders", "A's own window: B's mark stays", func() (any, error) {
+				return db.ClaimReminders(ctx, a.ID, time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+			}, wantKind(-1)},
 			{"SetAppointmentNotify", "B's appointment", func() (any, error) {
 				return db.SetAppointmentNotify(ctx, a.ID, w.bAppt.ID, appointment.NotifySMS, "+4915123456789")
 			}, wantNotFound},
