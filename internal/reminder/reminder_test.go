@@ -27,6 +27,23 @@ import (
 
 var ctx = audit.WithActor(context.Background(), audit.Actor{UserID: "test", Source: "test"})
 
+// practice makes the demo practice, which sends SMS through gateway.
+func practice(t *testing.T, db *store.DB, gateway string) tenant.Tenant {
+	t.Helper()
+	pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, notify.Settings{Practice: notify.Practice{Name: pr.Name},
+		SMS: notify.SMSSettings{URL: gateway}}); err != nil {
+		t.Fatal(err)
+	}
+	return pr
+}
+
 func TestReminders(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		var mu sync.Mutex
@@ -40,17 +57,7 @@ func TestReminders(t *testing.T) {
 			mu.Unlock()
 		}))
 		defer gateway.Close()
-		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, notify.Settings{Practice: notify.Practice{Name: pr.Name},
-			SMS: notify.SMSSettings{URL: gateway.URL}}); err != nil {
-			t.Fatal(err)
-		}
+		pr := practice(t, db, gateway.URL)
 		tomorrow := time.Date(2026, 11, 24, 10, 0, 0, 0, berlin.Location)
 		book := func(start time.Time, phone, consent string) appointment.Appointment {
 			a, err := db.BookAppointment(ctx, pr.ID, appointment.Appointment{Type: "sprechstunde", Doctor: "weber", Start: start, End: start.Add(15 * time.Minute),
@@ -112,17 +119,7 @@ func TestRemindersOnTwoNodes(t *testing.T) {
 		var sent atomic.Int64
 		gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sent.Add(1) }))
 		defer gateway.Close()
-		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, notify.Settings{Practice: notify.Practice{Name: pr.Name},
-			SMS: notify.SMSSettings{URL: gateway.URL}}); err != nil {
-			t.Fatal(err)
-		}
+		pr := practice(t, db, gateway.URL)
 		tomorrow := time.Date(2026, 11, 24, 10, 0, 0, 0, berlin.Location)
 		for i := range 4 {
 			start := tomorrow.Add(time.Duration(i) * 15 * time.Minute)

@@ -99,12 +99,21 @@ func checkAppointment(a appointment.Appointment) error {
 	return nil
 }
 
-func (tx *Tx) insertAppointment(tenantID string, a appointment.Appointment) error {
+// sealAppointment returns what of a is kept encrypted: the patient, note and source.
+func (tx *Tx) sealAppointment(tenantID string, a appointment.Appointment) ([]byte, error) {
 	c, err := tx.cipher(tenantID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	data, err := json.Marshal(appointmentData{PersonID: a.PersonID, Patient: a.Patient, Note: a.Note, Source: a.Source})
+	if err != nil {
+		return nil, err
+	}
+	return c.Seal(data, []byte("appointments.data|"+a.ID)), nil
+}
+
+func (tx *Tx) insertAppointment(tenantID string, a appointment.Appointment) error {
+	sealed, err := tx.sealAppointment(tenantID, a)
 	if err != nil {
 		return err
 	}
@@ -116,7 +125,7 @@ func (tx *Tx) insertAppointment(tenantID string, a appointment.Appointment) erro
 	if _, err := tx.exec(`INSERT INTO appointments (id, tenant_id, type_id, resources, start_at, end_at, status, person_id, data_enc, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
 		a.ID, tenantID, a.Type, strings.Join(a.Takes(), ","), ms(a.Start), ms(a.End), a.Status, nullable(a.PersonID),
-		c.Seal(data, []byte("appointments.data|"+a.ID)), ms(tx.now)); err != nil {
+		sealed, ms(tx.now)); err != nil {
 		return err
 	}
 	return tx.takeUnits(tenantID, a)
@@ -223,16 +232,12 @@ func (db *DB) SetAppointmentNotify(ctx context.Context, tenantID, id, channel, a
 		case appointment.NotifySMS:
 			a.Patient.Phone = address
 		}
-		c, err := tx.cipher(tenantID)
-		if err != nil {
-			return err
-		}
-		data, err := json.Marshal(appointmentData{PersonID: a.PersonID, Patient: a.Patient, Note: a.Note, Source: a.Source})
+		sealed, err := tx.sealAppointment(tenantID, a)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.exec(`UPDATE appointments SET data_enc = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4`,
-			c.Seal(data, []byte("appointments.data|"+id)), ms(tx.now), tenantID, id); err != nil {
+			sealed, ms(tx.now), tenantID, id); err != nil {
 			return err
 		}
 		return tx.appendAudit(tenantID, audit.Update, "appointment", id, "notify="+cmp.Or(channel, "none"))
