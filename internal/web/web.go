@@ -54,6 +54,8 @@ type Server struct {
 	inbox   *inbox.Service
 	// conversations reads the assistant's conversations for the inbox's transcripts.
 	conversations *reception.Service
+	// notifyTests bounds the test messages each practice sends from its settings page.
+	notifyTests *limiter
 }
 
 // Options configure a Server.
@@ -84,7 +86,8 @@ type Options struct {
 func New(db *store.DB, o Options) (*Server, error) {
 	s := &Server{db: db, log: o.Logger, secure: o.TLS, logins: newLimiter(loginBurst, loginEvery),
 		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}, events: o.Events, intake: o.Intake, scan: o.Scan,
-		inbox: &inbox.Service{Store: db, Now: db.Now, Events: o.Events}, conversations: &reception.Service{Store: db}}
+		inbox: &inbox.Service{Store: db, Now: db.Now, Events: o.Events}, conversations: &reception.Service{Store: db},
+		notifyTests: newLimiter(notifyTestBurst, notifyTestEvery)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

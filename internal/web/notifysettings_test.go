@@ -1,0 +1,312 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/notify"
+	"github.com/tresen/tresen/internal/notify/notifytest"
+	"github.com/tresen/tresen/internal/store"
+	"github.com/tresen/tresen/internal/store/storetest"
+)
+
+const (
+	testSMTPPassword = "smtp-Passwort-geheim"
+	practiceName     = "Hausarztpraxis Dr. Erika Schneider"
+)
+
+// notifyForm is a complete form of the settings page, with e-mail and SMS.
+func notifyForm(gatewayURL, token string) url.Values {
+	return url.Values{
+		"practice.name": {practiceName}, "practice.address": {"Hauptstraße 1, 28195 Bremen"},
+		"practice.phone": {"0421 123456"}, "practice.email": {"praxis@example.de"},
+		"smtp.addr": {"mail.example.de:587"}, "smtp.from": {"Hausarztpraxis Dr. Erika Schneider <praxis@example.de>"},
+		"smtp.username": {"praxis"}, "smtp.password": {testSMTPPassword}, "smtp.security": {"starttls"},
+		"sms.url": {gatewayURL}, "sms.token": {token},
+	}
+}
+
+// invalidAt matches the input named name marked invalid.
+func invalidAt(name string) *regexp.Regexp {
+	return regexp.MustCompile(`<input[^>]*name="` + regexp.QuoteMeta(name) + `"[^>]*aria-invalid="true"`)
+}
+
+// TestNotifySettings: the practice's owner sets up e-mail and SMS for patient messages
+// in the browser; the password and the token are never shown again and kept when the
+// fields stay empty; mistakes show at their field; a test message goes out through the
+// stored settings. Only the owner of a practice has the page.
+func TestNotifySettings(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		_, ts := newTestServer(t, db)
+		f := newFixture(t, db)
+		gw := notifytest.StartGateway(t)
+		owner := newLoggedIn(t, ts.URL, "a.inhaber")
+		stored := func() notify.Settings {
+			t.Helper()
+			var set notify.Settings
+			if err := db.Setting(testCtx, f.a.ID, store.SettingNotify, &set); err != nil {
+				t.Fatalf("stored settings: %v", err)
+			}
+			return set
+		}
+		noSecrets := func(what, body string) {
+			t.Helper()
+			for _, secret := range []string{testSMTPPassword, gw.Token} {
+				if strings.Contains(body, secret) {
+					t.Errorf("%s shows the secret %q", what, secret)
+				}
+			}
+		}
+
+		// The owner's navigation links the page; the staff's does not.
+		if _, body := owner.get("/start"); !strings.Contains(body, `href="/admin/notify"`) {
+			t.Error("the owner's navigation does not link /admin/notify")
+		}
+		if _, body := newLoggedIn(t, ts.URL, "a.team").get("/start"); strings.Contains(body, `href="/admin/notify"`) {
+			t.Error("the staff's navigation links /admin/notify")
+		}
+
+		resp, body := owner.get("/admin/notify")
+		checkPage(t, "empty page", resp, body, http.StatusOK)
+		if strings.Contains(body, "(gespeichert") || strings.Contains(body, `id="send-test-sms"`) {
+			t.Error("the empty page claims stored secrets or offers a test")
+		}
+
+		// Saved, and shown again without the password and the token.
+		resp, body = owner.postCSRF("/admin/notify", notifyForm(gw.URL, gw.Token))
+		checkPage(t, "save", resp, body, http.StatusOK)
+		if !strings.Contains(body, "Gespeichert.") {
+			t.Errorf("save: no notice; error %q", errorOf(body))
+		}
+		want := notify.Settings{
+			Practice: notify.Practice{Name: practiceName, Address: "Hauptstraße 1, 28195 Bremen", Phone: "0421 123456", Email: "praxis@example.de"},
+			SMTP: notify.SMTPSettings{Addr: "mail.example.de:587", From: "Hausarztpraxis Dr. Erika Schneider <praxis@example.de>",
+				Username: "praxis", Password: testSMTPPassword, StartTLS: true},
+			SMS: notify.SMSSettings{URL: gw.URL, Token: gw.Token},
+		}
+		if diff := cmp.Diff(want, stored()); diff != "" {
+			t.Errorf("stored settings (-want +got):\n%s", diff)
+		}
+		noSecrets("the page after saving", body)
+		resp, body = owner.get("/admin/notify")
+		checkPage(t, "page again", resp, body, http.StatusOK)
+		noSecrets("the page", body)
+		for _, s := range []string{`value="mail.example.de:587"`, `value="` + gw.URL + `"`, `value="praxis"`, `value="starttls" checked`,
+			"Passwort (gespeichert; leer lassen", "Token (gespeichert; leer lassen", `name="forget_password"`, `id="send-test-sms"`} {
+			if !strings.Contains(body, s) {
+				t.Errorf("page lacks %q", s)
+			}
+		}
+		if entries, err := db.ListAudit(testCtx, f.a.ID, store.AuditFilter{Limit: 50}); err != nil {
+			t.Fatal(err)
+		} else {
+			var saw bool
+			for _, e := range entries {
+				saw = saw || e.Action == audit.Update && e.ObjectType == "setting" && e.ObjectID == store.SettingNotify
+				if strings.Contains(e.Detail, testSMTPPassword) || strings.Contains(e.Detail, gw.Token) {
+					t.Errorf("audit entry %s shows a secret", e.Action)
+				}
+			}
+			if !saw {
+				t.Error("the change is not in the audit log")
+			}
+		}
+
+		// Empty secret fields keep the stored ones; the rest changes.
+		form := notifyForm(gw.URL, "")
+		form.Set("smtp.password", "")
+		form.Set("practice.phone", "0421 654321")
+		form.Set("smtp.security", "tls")
+		form.Set("smtp.addr", "mail.example.de:465")
+		resp, body = owner.postCSRF("/admin/notify", form)
+		checkPage(t, "save without secrets", resp, body, http.StatusOK)
+		want.Practice.Phone, want.SMTP.Addr, want.SMTP.StartTLS, want.SMTP.TLS = "0421 654321", "mail.example.de:465", false, true
+		if diff := cmp.Diff(want, stored()); diff != "" {
+			t.Errorf("stored settings after saving without secrets (-want +got):\n%s", diff)
+		}
+
+		// A stored password does not follow a change of server unasked.
+		form.Set("smtp.addr", "mail.example.org:587")
+		resp, body = owner.postCSRF("/admin/notify", form)
+		checkPage(t, "other server", resp, body, http.StatusUnprocessableEntity)
+		if !invalidAt("smtp.password").MatchString(body) || !strings.Contains(errorOf(body), "SMTP-Server hat sich geändert") {
+			t.Errorf("other server: error %q, want it at smtp.password", errorOf(body))
+		}
+		if diff := cmp.Diff(want, stored()); diff != "" {
+			t.Errorf("stored settings changed by a refused form (-want +got):\n%s", diff)
+		}
+
+		// An SMS gateway must be reached encrypted.
+		form = notifyForm("http://sms.example.de/send", "")
+		resp, body = owner.postCSRF("/admin/notify", form)
+		checkPage(t, "plain http gateway", resp, body, http.StatusUnprocessableEntity)
+		if !invalidAt("sms.url").MatchString(body) || !strings.Contains(body, `id="sms-url-error"`) ||
+			!strings.Contains(errorOf(body), "muss mit https:// beginnen") {
+			t.Errorf("plain http gateway: error %q, want the German message at sms.url", errorOf(body))
+		}
+		if !strings.Contains(body, `value="http://sms.example.de/send"`) {
+			t.Error("plain http gateway: the form lost what was typed")
+		}
+		noSecrets("the refused form", body)
+		if diff := cmp.Diff(want, stored()); diff != "" {
+			t.Errorf("stored settings changed by a refused form (-want +got):\n%s", diff)
+		}
+
+		// Without the practice's name nothing is saved.
+		form = notifyForm(gw.URL, "")
+		form.Set("practice.name", " ")
+		resp, body = owner.postCSRF("/admin/notify", form)
+		checkPage(t, "no name", resp, body, http.StatusUnprocessableEntity)
+		if !invalidAt("practice.name").MatchString(body) {
+			t.Errorf("no name: error %q, want it at practice.name", errorOf(body))
+		}
+
+		// A test SMS through the stored gateway; the message names only the practice.
+		resp, body = owner.postCSRF("/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}})
+		checkPage(t, "test SMS", resp, body, http.StatusOK)
+		if !strings.Contains(body, "Test-SMS an den SMS-Dienst übergeben") {
+			t.Errorf("test SMS: error %q", errorOf(body))
+		}
+		if got := gw.Messages(); len(got) != 1 || got[0].To != "+4915123456789" || !strings.Contains(got[0].Text, practiceName) {
+			t.Errorf("gateway got %+v, want one test SMS to +4915123456789 naming the practice", got)
+		}
+		sends := 1
+
+		// A number that is none, refused before anything goes out.
+		resp, body = owner.postCSRF("/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"Handy"}})
+		checkPage(t, "test SMS to no number", resp, body, http.StatusUnprocessableEntity)
+		if !invalidAt("test_phone").MatchString(body) {
+			t.Errorf("test SMS to no number: error %q, want it at test_phone", errorOf(body))
+		}
+
+		// A token the gateway refuses: the owner learns it failed, and the token stays hidden.
+		wrong := stored()
+		wrong.SMS.Token = "falscher-Token-geheim"
+		if err := db.SetSetting(testCtx, f.a.ID, store.SettingNotify, wrong); err != nil {
+			t.Fatal(err)
+		}
+		resp, body = owner.postCSRF("/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"0151 23456789"}})
+		sends++
+		checkPage(t, "test SMS refused", resp, body, http.StatusUnprocessableEntity)
+		if !strings.Contains(errorOf(body), "konnte nicht gesendet werden") || !strings.Contains(body, `id="test-cause"`) {
+			t.Errorf("test SMS refused: error %q", errorOf(body))
+		}
+		if strings.Contains(body, wrong.SMS.Token) || strings.Contains(body, testSMTPPassword) {
+			t.Error("test SMS refused: the page shows a secret")
+		}
+		if n := len(gw.Messages()); n != 1 {
+			t.Errorf("gateway took %d messages, want still 1", n)
+		}
+
+		// A test e-mail to a mail server that is not there: a German reason, no secret.
+		// (notify's SMTP test server lives in its _test files: the e-mail path is tested up
+		// to the connection here, and sending in internal/notify.)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := l.Addr().String()
+		l.Close()
+		wrong.SMS.Token = gw.Token
+		wrong.SMTP.Addr = closed
+		if err := db.SetSetting(testCtx, f.a.ID, store.SettingNotify, wrong); err != nil {
+			t.Fatal(err)
+		}
+		resp, body = owner.postCSRF("/admin/notify/test", url.Values{"channel": {"email"}, "test_email": {"praxis@example.de"}})
+		sends++
+		checkPage(t, "test e-mail", resp, body, http.StatusUnprocessableEntity)
+		if !strings.Contains(errorOf(body), "nicht erreichbar") || !invalidAt("test_email").MatchString(body) {
+			t.Errorf("test e-mail: error %q, want that the server cannot be reached, at test_email", errorOf(body))
+		}
+		noSecrets("the failed test e-mail", body)
+
+		// Test messages are limited per practice.
+		for ; sends < notifyTestBurst; sends++ {
+			if resp, body := owner.postCSRF("/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}}); resp.StatusCode != http.StatusOK {
+				t.Fatalf("test SMS %d: status %d, error %q", sends+1, resp.StatusCode, errorOf(body))
+			}
+		}
+		resp, body = owner.postCSRF("/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}})
+		checkPage(t, "one test too many", resp, body, http.StatusTooManyRequests)
+		if n := len(gw.Messages()); n != notifyTestBurst-2 {
+			t.Errorf("gateway took %d messages, want %d", n, notifyTestBurst-2)
+		}
+
+		// The secrets can be removed.
+		form = notifyForm(gw.URL, "")
+		form.Set("smtp.password", "")
+		form.Set("forget_password", "on")
+		form.Set("forget_token", "on")
+		resp, body = owner.postCSRF("/admin/notify", form)
+		checkPage(t, "forget secrets", resp, body, http.StatusOK)
+		if got := stored(); got.SMTP.Password != "" || got.SMS.Token != "" || got.SMTP.Username != "praxis" {
+			t.Errorf("after forgetting: password %t, token %t, user %q; want both gone, the rest kept", got.SMTP.Password != "", got.SMS.Token != "", got.SMTP.Username)
+		}
+		if strings.Contains(body, "(gespeichert") {
+			t.Error("after forgetting, the page still claims stored secrets")
+		}
+
+		// Without a CSRF token nothing changes.
+		before := stored()
+		if resp, _ := owner.post("/admin/notify", notifyForm(gw.URL, "anderer-Token")); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST without CSRF token: status %d, want 403", resp.StatusCode)
+		}
+		if diff := cmp.Diff(before, stored()); diff != "" {
+			t.Errorf("a form without CSRF token changed the settings:\n%s", diff)
+		}
+
+		// Staff and read-only users may not; a pharmacy has no such page.
+		for _, username := range []string{"a.team", "a.lesen"} {
+			b := newLoggedIn(t, ts.URL, username)
+			for _, req := range []struct {
+				path string
+				form url.Values
+			}{{"/admin/notify", nil}, {"/admin/notify", notifyForm(gw.URL, "x")}, {"/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}}}} {
+				var resp *http.Response
+				var body string
+				if req.form == nil {
+					resp, body = b.get(req.path)
+				} else {
+					resp, body = b.postCSRF(req.path, req.form)
+				}
+				if resp.StatusCode != http.StatusForbidden || errorOf(body) != forbiddenMsg {
+					t.Errorf("%s %s: status %d, error %q; want 403", username, req.path, resp.StatusCode, errorOf(body))
+				}
+			}
+		}
+		pharmacy := newLoggedIn(t, ts.URL, "b.inhaber")
+		if _, body := pharmacy.get("/start"); strings.Contains(body, `href="/admin/notify"`) {
+			t.Error("the pharmacy's navigation links /admin/notify")
+		}
+		for _, req := range []struct {
+			path string
+			form url.Values
+		}{{"/admin/notify", nil}, {"/admin/notify", notifyForm(gw.URL, "x")}, {"/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}}}} {
+			var resp *http.Response
+			if req.form == nil {
+				resp, _ = pharmacy.get(req.path)
+			} else {
+				resp, _ = pharmacy.postCSRF(req.path, req.form)
+			}
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("pharmacy %s: status %d, want 404", req.path, resp.StatusCode)
+			}
+		}
+		if err := db.Setting(testCtx, f.b.ID, store.SettingNotify, &notify.Settings{}); err == nil {
+			t.Error("the pharmacy has notify settings")
+		}
+		if diff := cmp.Diff(before, stored()); diff != "" {
+			t.Errorf("others changed the practice's settings:\n%s", diff)
+		}
+		if n := len(gw.Messages()); n != notifyTestBurst-2 {
+			t.Errorf("gateway took %d messages, want still %d", n, notifyTestBurst-2)
+		}
+	})
+}
