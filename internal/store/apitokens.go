@@ -105,3 +105,29 @@ func (db *DB) RevokeAPIToken(ctx context.Context, tenantID, id string) (err erro
 		return tx.appendAudit(tenantID, audit.Delete, "api_token", id, "revoked")
 	})
 }
+
+// ListAPITokens returns a tenant's tokens, the newest first, revoked ones included; never
+// a token itself, which is not stored.
+func (db *DB) ListAPITokens(ctx context.Context, tenantID string) (out []APIToken, err error) {
+	defer errs.Wrap(&err, "ListAPITokens")
+	err = db.View(ctx, tenantID, func(tx *Tx) error {
+		rows, err := tx.query(`SELECT id, name, scopes, created_at, revoked_at FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id`, tenantID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t := APIToken{TenantID: tenantID}
+			var scopes string
+			var created int64
+			var revoked sql.NullInt64
+			if err := rows.Scan(&t.ID, &t.Name, &scopes, &created, &revoked); err != nil {
+				return err
+			}
+			t.Scopes, t.CreatedAt, t.Revoked = strings.Fields(scopes), fromMS(created), revoked.Valid
+			out = append(out, t)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -53,6 +55,32 @@ func TestAPITokens(t *testing.T) {
 		}
 		if err := db.RevokeAPIToken(ctx, a.ID, created.ID); !errs.Is(err, errs.NotFound) {
 			t.Errorf("second revoke: %v", err)
+		}
+
+		// The list shows A's token, revoked, without the token or its hash; not B's.
+		_, second, err := db.CreateAPIToken(ctx, a.ID, "Terminbuchung", []string{"system/Slot.read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := db.ListAPITokens(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.APIToken{
+			{ID: second.ID, TenantID: a.ID, Name: "Terminbuchung", Scopes: []string{"system/Slot.read"}, CreatedAt: second.CreatedAt},
+			{ID: created.ID, TenantID: a.ID, Name: "PVS Praxis am Markt", Scopes: []string{"system/Appointment.write", "system/*.read"}, CreatedAt: created.CreatedAt, Revoked: true},
+		}
+		if second.CreatedAt.Equal(created.CreatedAt) {
+			// The same millisecond: the order falls to the ids.
+			if second.ID > created.ID {
+				want[0], want[1] = want[1], want[0]
+			}
+		}
+		if diff := cmp.Diff(want, list); diff != "" {
+			t.Errorf("ListAPITokens (-want +got):\n%s", diff)
+		}
+		if leak := fmt.Sprintf("%+v", list); strings.Contains(leak, tokA) || strings.Contains(leak, tokB) {
+			t.Error("the list shows a token")
 		}
 	})
 }

@@ -227,6 +227,7 @@ func TestTenantIsolation(t *testing.T) {
 				return tok, err
 			}, newObjectOfA(a.ID, w.bToken.ID)},
 			{"RevokeAPIToken", "B's token", func() (any, error) { return nil, db.RevokeAPIToken(ctx, a.ID, w.bToken.ID) }, wantNotFound},
+			{"ListAPITokens", "A's own only", func() (any, error) { return db.ListAPITokens(ctx, a.ID) }, ownList(a.ID)},
 			{"Setting", "B's feeds", func() (any, error) {
 				var v map[string]string
 				err := db.Setting(ctx, a.ID, store.SettingFeeds, &v)
