@@ -48,11 +48,11 @@ func (b *browser) request(pattern, id string) (*http.Response, string) {
 const forbiddenMsg = "dafür fehlt die Berechtigung"
 
 // practiceOnly reports whether a route belongs to the practice calendar, inbox, assistant,
-// patient messages or statistics, which a pharmacy does not have: it answers 404 there.
+// patient messages, PVS connection or statistics, which a pharmacy does not have: it answers 404 there.
 func practiceOnly(pattern string) bool {
 	_, path := pathOf(pattern, "")
 	return strings.HasPrefix(path, "/calendar") || strings.HasPrefix(path, "/inbox") || strings.HasPrefix(path, "/admin/assistant") ||
-		strings.HasPrefix(path, "/admin/notify") || strings.HasPrefix(path, "/stats")
+		strings.HasPrefix(path, "/admin/notify") || strings.HasPrefix(path, "/admin/fhir") || strings.HasPrefix(path, "/stats")
 }
 
 // withoutSupportAccess drops what a support session writes to the audit log by reading

@@ -51,6 +51,11 @@ func TestRouteIsolation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A token of B's for the FHIR API (the store issues one to any tenant).
+		bTokenSecret, bToken, err := db.CreateAPIToken(testCtx, f.b.ID, "Kalender der Rosen-Apotheke", []string{"system/Slot.read"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		steps := map[string]isolationStep{
 			"GET /{$}":                        {path: "/"},
 			"GET /login":                      {path: "/login"},
@@ -88,6 +93,12 @@ func TestRouteIsolation(t *testing.T) {
 			"GET /admin/support":              {path: "/admin/support?tenant=" + f.b.ID, status: http.StatusOK},
 			"POST /admin/support":             {form: url.Values{"hours": {"1"}, "confirm": {"yes"}}, status: http.StatusOK},
 			"POST /admin/support/{id}/revoke": {id: f.bGrant.ID, status: http.StatusNotFound},
+			// A's FHIR settings, and B's token for the FHIR API by its id.
+			"GET /admin/fhir":                     {path: "/admin/fhir?tenant=" + f.b.ID, status: http.StatusOK},
+			"POST /admin/fhir/tokens":             {form: url.Values{"name": {"PVS Sonnenhof"}, "scopes": {"system/Slot.read"}}, status: http.StatusOK},
+			"POST /admin/fhir/tokens/{id}/revoke": {id: bToken.ID, form: url.Values{"confirm": {"yes"}}, status: http.StatusNotFound},
+			"POST /admin/fhir/pvs":                {form: url.Values{"base": {"https://pvs.praxis-sonnenhof.example/fhir/"}, "pvs_token": {"x"}}, status: http.StatusOK},
+			"POST /admin/fhir/pvs/off":            {form: url.Values{"confirm": {"yes"}}, status: http.StatusOK},
 			// A is a practice: the prescription pages do not exist for it (TestRxIsolation
 			// holds two pharmacies apart).
 			"GET /rx":                    {path: "/rx", status: http.StatusNotFound},
@@ -136,7 +147,7 @@ func TestRouteIsolation(t *testing.T) {
 		// Anything in a response that would show B's data.
 		foreign := []string{f.b.Name, f.b.ID, f.b.Code, f.bOwner.Username, f.bOwner.Name, f.bOwner.ID,
 			f.bStaff.Username, f.bStaff.Name, f.bStaff.ID, f.bGrant.ID, f.bPerson.ID, // B's patient would show with her id in the export link
-			bAppointment.ID, bPatientName, bRequest.ID, bReport.ID}
+			bAppointment.ID, bPatientName, bRequest.ID, bReport.ID, bToken.ID, bToken.Name, bTokenSecret}
 
 		before := stateOf(t, db, f.b.ID)
 		pw := testPW
@@ -188,6 +199,9 @@ func TestRouteIsolation(t *testing.T) {
 		sameState(t, db, f.b.ID, before)
 		if a, err := db.FindAppointmentByID(testCtx, f.b.ID, bAppointment.ID); err != nil || a.Status != appointment.Booked || !a.Start.Equal(bAppointment.Start) {
 			t.Errorf("B's appointment changed: %+v, %v", a, err)
+		}
+		if tok, err := db.LookupAPIToken(testCtx, bTokenSecret); err != nil || tok.TenantID != f.b.ID {
+			t.Errorf("B's API token after A's calls: %v", err)
 		}
 
 		// A's pages show A's data.
