@@ -75,6 +75,11 @@ func PhoneE164(s string) (string, bool) {
 	if err != nil || !phonenumbers.IsPossibleNumber(num) {
 		return "", false
 	}
+	// After the German trunk 0 ("+49 (0) 151 …") the parser keeps a second 0 as part of
+	// the number ("+49 00…" becomes "+49 0…"); no German number starts with it.
+	if num.GetCountryCode() == 49 && num.GetItalianLeadingZero() {
+		return "", false
+	}
 	return phonenumbers.Format(num, phonenumbers.E164), true
 }
 
@@ -88,7 +93,8 @@ func MobileE164(s string) (string, bool) {
 		return "", false
 	}
 	num, err := phonenumbers.Parse(e164, "DE")
-	if err != nil || phonenumbers.GetRegionCodeForNumber(num) != "DE" || phonenumbers.GetNumberType(num) != phonenumbers.MOBILE {
+	if err != nil || phonenumbers.Format(num, phonenumbers.E164) != e164 ||
+		phonenumbers.GetRegionCodeForNumber(num) != "DE" || phonenumbers.GetNumberType(num) != phonenumbers.MOBILE {
 		return "", false
 	}
 	return e164, true

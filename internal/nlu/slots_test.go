@@ -1,6 +1,9 @@
 package nlu
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestNamesPhonesInsurance holds the name, phone and insurance readers to the ways
 // patients state them.
@@ -54,6 +57,8 @@ func TestMobileE164(t *testing.T) {
 		{"+4367612345678", ""}, // Austrian mobile
 		{"+43 1 2345678", ""},  // Austrian landline
 		{"anonymous", ""},      // withheld caller id
+		{"+49 (0) 151 23456789", "+4915123456789"},
+		{"+49 00 17000000000", ""}, // a second 0 after the trunk 0
 		{"", ""},
 	}
 	for _, tc := range tests {
@@ -62,4 +67,27 @@ func TestMobileE164(t *testing.T) {
 			t.Errorf("MobileE164(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
 		}
 	}
+}
+
+// FuzzMobileE164: whatever a caller id or a typed number holds, a number taken for SMS is
+// a German mobile number in E.164, and taking it again gives itself.
+func FuzzMobileE164(f *testing.F) {
+	for _, s := range []string{"+4915123456789", "0151 23456789", "004917012345678", "+494211234567", "anonymous", "+49 (0) 151-234 567 89", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := MobileE164(s)
+		if !ok {
+			if got != "" {
+				t.Errorf("MobileE164(%q) = %q, false", s, got)
+			}
+			return
+		}
+		if !strings.HasPrefix(got, "+491") || len(got) < 12 || len(got) > 15 || strings.Trim(got[1:], "0123456789") != "" {
+			t.Errorf("MobileE164(%q) = %q: no German mobile number in E.164", s, got)
+		}
+		if again, ok := MobileE164(got); !ok || again != got {
+			t.Errorf("MobileE164(%q) = %q, %v; want itself", got, again, ok)
+		}
+	})
 }
