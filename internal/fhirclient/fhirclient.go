@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/dialogue"
@@ -72,20 +75,32 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*fhir.N
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		return nil, errs.E(errs.Internal, "FHIR-Server nicht erreichbar")
+		// The cause is not kept: its URL may hold a search for personal data
+		// (Patient?birthdate=…).
+		return nil, errs.E(errs.Internal, "%s", transportFailure(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return nil, errs.E(errs.Internal, "Antwort des FHIR-Servers nicht lesbar")
+		return nil, errs.E(errs.Internal, "Die Antwort des FHIR-Servers ist nicht lesbar.")
 	}
 	n, perr := fhir.Parse(data)
 	if resp.StatusCode >= 300 {
-		msg := fmt.Sprintf("FHIR-Server: Status %d", resp.StatusCode)
+		var diag string
 		if perr == nil && n.Name == "OperationOutcome" {
-			if d := n.Str("issue", "diagnostics"); d != "" {
-				msg = d
+			diag = c.diagnostics(n.Str("issue", "diagnostics"))
+		}
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			// Which permission is missing is what the server says, if anything.
+			msg := "Der FHIR-Server hat den Zugriffsschlüssel abgelehnt."
+			if diag != "" {
+				msg += " Seine Begründung: „" + diag + "“"
 			}
+			return nil, errs.E(errs.Forbidden, "%s", msg)
+		}
+		msg := fmt.Sprintf("FHIR-Server: Status %d", resp.StatusCode)
+		if diag != "" {
+			msg = diag
 		}
 		kind := errs.Internal
 		switch resp.StatusCode {
@@ -93,15 +108,48 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*fhir.N
 			kind = errs.Conflict
 		case http.StatusBadRequest, http.StatusUnprocessableEntity:
 			kind = errs.Invalid
-		case http.StatusNotFound:
+		case http.StatusNotFound, http.StatusGone:
 			kind = errs.NotFound
 		}
 		return nil, errs.E(kind, "%s", msg)
 	}
 	if perr != nil {
-		return nil, errs.E(errs.Internal, "Antwort des FHIR-Servers ist kein FHIR")
+		return nil, &errs.Error{Kind: errs.Internal, Message: "Die Antwort des FHIR-Servers ist kein FHIR.", Err: errNotFHIR}
 	}
 	return n, nil
+}
+
+// errNotFHIR marks an answer that is no FHIR resource, for Check to tell a wrong address
+// from a failing server.
+var errNotFHIR = errors.New("answer is no FHIR resource")
+
+// maxDiagnostics bounds the server's own words in an error: they are shown to the owner.
+const maxDiagnostics = 300
+
+// diagnostics is an OperationOutcome's text as far as it may go into an error: one line,
+// bounded, and without the token in case the server echoed it.
+func (c *Client) diagnostics(d string) string {
+	if c.Token != "" {
+		d = strings.ReplaceAll(d, c.Token, "…")
+	}
+	d = strings.Join(strings.FieldsFunc(d, func(r rune) bool { return r < ' ' || r == 0x7f }), " ")
+	if utf8.RuneCountInString(d) > maxDiagnostics {
+		d = string([]rune(d)[:maxDiagnostics]) + "…"
+	}
+	return strings.TrimSpace(d)
+}
+
+// transportFailure says in German why a request got no answer.
+func transportFailure(err error) string {
+	var cert *tls.CertificateVerificationError
+	var uerr *url.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &uerr) && uerr.Timeout():
+		return "Der FHIR-Server hat nicht rechtzeitig geantwortet."
+	case errors.As(err, &cert):
+		return "Das Zertifikat des FHIR-Servers ist nicht gültig."
+	}
+	return "Der FHIR-Server ist nicht erreichbar."
 }
 
 // Find searches the server's free Slots for the request's wishes.

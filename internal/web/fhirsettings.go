@@ -2,10 +2,14 @@ package web
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tresen/tresen/internal/errs"
@@ -22,6 +26,10 @@ const (
 	maxScheduleName = 100
 	maxSchedules    = 100
 )
+
+// pvsCheckTimeout bounds the connection test, well below the server's write timeout, so
+// that the owner learns of a PVS that does not answer while the page still loads.
+const pvsCheckTimeout = 15 * time.Second
 
 // apiScope is a permission a token for the FHIR API can carry, with what it allows in
 // German. The values are the SMART scopes internal/fhirapi checks; write includes read.
@@ -230,6 +238,56 @@ func (s *Server) handlePVSOff(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.fhirPage(w, r, t.ID, fhirData{}, http.StatusOK,
 		page{Notice: "Verbindung getrennt. Der Assistent bucht wieder im Kalender von Tresen; der Token für das PVS ist gelöscht."})
+}
+
+// handlePVSCheck tests the stored connection to the PVS, as the assistant will use it,
+// and says how it went. It only reads from the PVS, no patient data, and changes nothing.
+func (s *Server) handlePVSCheck(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.practice(r)
+	if err != nil {
+		return err
+	}
+	set, err := s.storedPVS(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	if set.Base == "" {
+		msg := "Es ist keine Verbindung zum PVS gespeichert. Bitte zuerst die Adresse eintragen und speichern."
+		return s.fhirPage(w, r, t.ID, fhirData{}, http.StatusUnprocessableEntity, page{Error: msg})
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), pvsCheckTimeout)
+	defer cancel()
+	st, err := fhirclient.New(set).Check(ctx)
+	if err != nil {
+		s.log.Warn("PVS connection test failed", slog.String("err", redact(err.Error(), set.Token)))
+		msg := "Der Verbindungstest ist fehlgeschlagen: " + redact(checkFailure(err), set.Token)
+		return s.fhirPage(w, r, t.ID, fhirData{}, http.StatusUnprocessableEntity, page{Error: msg})
+	}
+	return s.fhirPage(w, r, t.ID, fhirData{}, http.StatusOK, page{Notice: checkNotice(st)})
+}
+
+// checkFailure is what the owner reads of a failed test. fhirclient's messages are
+// German and hold neither personal data nor the token, its Internal ones ("nicht
+// erreichbar", the PVS's status) included: there the PVS failed, not Tresen, and the
+// owner needs to know to fix it. Errors from elsewhere keep their details in the log.
+func checkFailure(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return errs.Message(err)
+}
+
+// checkNotice says that the connection works, with what the test found.
+func checkNotice(st fhirclient.Status) string {
+	found := "die Suche nach freien Terminen ist erlaubt."
+	switch {
+	case st.Schedules == 1:
+		found = "der Kalender wurde gefunden."
+	case st.Schedules > 1:
+		found = fmt.Sprintf("%d von %d Kalendern gefunden.", st.Found, st.Schedules)
+	}
+	return "Verbindung in Ordnung: FHIR " + st.Version + ", " + found
 }
 
 // pvsSettingsFrom reads and checks the form; token is the new token as typed ("" keeps

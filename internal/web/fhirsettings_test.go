@@ -17,6 +17,7 @@ import (
 
 	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/fhirapi"
 	"github.com/tresen/tresen/internal/fhirclient"
@@ -98,8 +99,8 @@ func TestFHIRSettings(t *testing.T) {
 				t.Errorf("empty page lacks %q", s)
 			}
 		}
-		if strings.Contains(body, `id="pvs-off"`) || strings.Contains(body, "(gespeichert") {
-			t.Error("the empty page offers to disconnect or claims a stored token")
+		if strings.Contains(body, `id="pvs-off"`) || strings.Contains(body, `id="pvs-check"`) || strings.Contains(body, "(gespeichert") {
+			t.Error("the empty page offers to disconnect or to test, or claims a stored token")
 		}
 
 		// A token: its secret on this response only, never cached.
@@ -235,7 +236,8 @@ func TestFHIRSettings(t *testing.T) {
 			t.Error("the page shows the PVS token")
 		}
 		for _, s := range []string{`value="https://pvs.example.de/fhir/"`, `value="sprechstunde"`, "Schneider = sched-1\nWeber = sched-2\n</textarea>",
-			"Token für das PVS (gespeichert; leer lassen", `name="forget_token"`, `id="pvs-status">Verbunden`, `id="pvs-off"`} {
+			"Token für das PVS (gespeichert; leer lassen", `name="forget_token"`, `id="pvs-status">Verbunden`, `id="pvs-off"`,
+			`action="/admin/fhir/check"`, "Verbindung testen"} {
 			if !strings.Contains(body, s) {
 				t.Errorf("page lacks %q", s)
 			}
@@ -332,7 +334,7 @@ func TestFHIRSettings(t *testing.T) {
 			path string
 			form url.Values
 		}{{"/admin/fhir", nil}, {"/admin/fhir/tokens", form}, {"/admin/fhir/tokens/" + id + "/revoke", url.Values{"confirm": {"yes"}}},
-			{"/admin/fhir/pvs", pvs}, {"/admin/fhir/pvs/off", url.Values{"confirm": {"yes"}}}}
+			{"/admin/fhir/pvs", pvs}, {"/admin/fhir/pvs/off", url.Values{"confirm": {"yes"}}}, {"/admin/fhir/check", url.Values{}}}
 		for _, username := range []string{"a.team", "a.lesen"} {
 			b := newLoggedIn(t, ts.URL, username)
 			for _, req := range requests {
@@ -368,6 +370,102 @@ func TestFHIRSettings(t *testing.T) {
 		}
 		if n := len(tokens()); n != 1 || stored().Base != "" {
 			t.Errorf("others changed the practice's settings: %d tokens, base %q", n, stored().Base)
+		}
+	})
+}
+
+var noticeRE = regexp.MustCompile(`<p class="notice" role="status">([^<]*)</p>`)
+
+// noticeOf returns the notice a page shows, or "".
+func noticeOf(body string) string {
+	m := noticeRE.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(strings.TrimSpace(m[1]))
+}
+
+// TestPVSCheck: the owner tests the stored connection to the PVS and reads what is wrong
+// with it, in German, without its token. Tresen's own FHIR API plays the PVS.
+func TestPVSCheck(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ts := newFHIRTestServer(t, db)
+		f := newFixture(t, db)
+		if err := db.SetSchedule(testCtx, f.a.ID, testSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := db.CreateAPIToken(testCtx, f.a.ID, "Tresen-Assistent", []string{"system/Slot.read", "system/Schedule.read", "system/Appointment.write"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := newLoggedIn(t, ts.URL, "a.inhaber")
+		stored := func() fhirclient.Settings {
+			t.Helper()
+			var set fhirclient.Settings
+			if err := db.Setting(testCtx, f.a.ID, store.SettingPVS, &set); err != nil && !errs.Is(err, errs.NotFound) {
+				t.Fatal(err)
+			}
+			return set
+		}
+		save := func(base, token, schedules string) {
+			t.Helper()
+			resp, body := owner.postCSRF("/admin/fhir/pvs", url.Values{"base": {base}, "pvs_token": {token}, "schedules": {schedules}})
+			checkPage(t, "save PVS", resp, body, http.StatusOK)
+		}
+
+		// Nothing stored: nothing to test.
+		resp, body := owner.postCSRF("/admin/fhir/check", nil)
+		checkPage(t, "test without connection", resp, body, http.StatusUnprocessableEntity)
+		if !strings.Contains(errorOf(body), "keine Verbindung zum PVS gespeichert") {
+			t.Errorf("test without connection: error %q", errorOf(body))
+		}
+
+		base := ts.URL + "/fhir/"
+		for _, c := range []struct {
+			what, base, token, schedules string
+			status                       int
+			says                         string
+		}{
+			{"working", base, token, "Schneider = schneider\nWeber = weber", http.StatusOK,
+				"Verbindung in Ordnung: FHIR 4.0.1, 2 von 2 Kalendern gefunden."},
+			{"working, one doctor", base, token, "Weber = weber", http.StatusOK,
+				"Verbindung in Ordnung: FHIR 4.0.1, der Kalender wurde gefunden."},
+			{"working, no doctors", base, token, "", http.StatusOK,
+				"Verbindung in Ordnung: FHIR 4.0.1, die Suche nach freien Terminen ist erlaubt."},
+			{"a wrong Schedule id", base, token, "Schneider = schneider\nMüller = sched-9", http.StatusUnprocessableEntity,
+				"Der Verbindungstest ist fehlgeschlagen: Den Kalender (Schedule) „sched-9“ gibt es im PVS nicht. Bitte die Schedule-ID prüfen."},
+			{"a wrong token", base, "trs_falsch", "Schneider = schneider", http.StatusUnprocessableEntity,
+				"Der Verbindungstest ist fehlgeschlagen: Der FHIR-Server hat den Zugriffsschlüssel abgelehnt."},
+			{"no FHIR server", ts.URL + "/", token, "", http.StatusUnprocessableEntity,
+				"Der Verbindungstest ist fehlgeschlagen: Unter dieser Adresse antwortet kein FHIR-Server"},
+			{"unreachable", "http://127.0.0.1:1/fhir/", token, "", http.StatusUnprocessableEntity,
+				"Der Verbindungstest ist fehlgeschlagen: Der FHIR-Server ist nicht erreichbar"},
+		} {
+			save(c.base, c.token, c.schedules)
+			before := stored()
+			resp, body := owner.postCSRF("/admin/fhir/check", nil)
+			checkPage(t, c.what, resp, body, c.status)
+			got := noticeOf(body)
+			if c.status != http.StatusOK {
+				got = errorOf(body)
+			}
+			if !strings.HasPrefix(got, c.says) {
+				t.Errorf("%s: the page says %q, want %q", c.what, got, c.says)
+			}
+			if strings.Contains(body, token) || strings.Contains(body, "trs_falsch") {
+				t.Errorf("%s: the page shows the PVS token", c.what)
+			}
+			if !strings.Contains(body, `id="pvs-check"`) || !strings.Contains(body, `id="pvs-status">Verbunden`) {
+				t.Errorf("%s: the page after the test lacks the connection", c.what)
+			}
+			if diff := cmp.Diff(before, stored()); diff != "" {
+				t.Errorf("%s: the test changed the settings (-before +after):\n%s", c.what, diff)
+			}
+		}
+
+		// Without a CSRF token nothing is tested.
+		if resp, _ := owner.post("/admin/fhir/check", nil); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /admin/fhir/check without CSRF token: status %d, want 403", resp.StatusCode)
 		}
 	})
 }

@@ -99,6 +99,8 @@ func TestRouteIsolation(t *testing.T) {
 			"POST /admin/fhir/tokens/{id}/revoke": {id: bToken.ID, form: url.Values{"confirm": {"yes"}}, status: http.StatusNotFound},
 			"POST /admin/fhir/pvs":                {form: url.Values{"base": {"https://pvs.praxis-sonnenhof.example/fhir/"}, "pvs_token": {"x"}}, status: http.StatusOK},
 			"POST /admin/fhir/pvs/off":            {form: url.Values{"confirm": {"yes"}}, status: http.StatusOK},
+			// Runs after pvs/off (routes.go's order): A has no connection left to test.
+			"POST /admin/fhir/check": {status: http.StatusUnprocessableEntity},
 			// A is a practice: the prescription pages do not exist for it (TestRxIsolation
 			// holds two pharmacies apart).
 			"GET /rx":                    {path: "/rx", status: http.StatusNotFound},

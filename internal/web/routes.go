@@ -60,6 +60,7 @@ func (s *Server) browserRoutes() []route {
 		{"POST /admin/fhir/tokens/{id}/revoke", owner, s.handleAPITokenRevoke},
 		{"POST /admin/fhir/pvs", owner, s.handlePVSSave},
 		{"POST /admin/fhir/pvs/off", owner, s.handlePVSOff},
+		{"POST /admin/fhir/check", owner, s.handlePVSCheck},
 		{"GET /admin/support", owner, s.handleGrantList},
 		{"POST /admin/support", owner, s.handleGrantCreate},
 		{"POST /admin/support/{id}/revoke", owner, s.handleGrantRevoke},
