@@ -255,6 +255,10 @@ func (s *Server) handlePVSCheck(w http.ResponseWriter, r *http.Request) error {
 		msg := "Es ist keine Verbindung zum PVS gespeichert. Bitte zuerst die Adresse eintragen und speichern."
 		return s.fhirPage(w, r, t.ID, fhirData{}, http.StatusUnprocessableEntity, page{Error: msg})
 	}
+	if !s.ownerTests.allow("pvs " + t.ID + " " + set.Base) {
+		w.Header().Set("Retry-After", "60")
+		return s.fhirPage(w, r, t.ID, fhirData{}, http.StatusTooManyRequests, page{Error: "Zu viele Verbindungstests; bitte eine Minute warten."})
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), pvsCheckTimeout)
 	defer cancel()
 	st, err := fhirclient.New(set).Check(ctx)

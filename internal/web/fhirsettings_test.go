@@ -463,6 +463,18 @@ func TestPVSCheck(t *testing.T) {
 			}
 		}
 
+		// Five tests of one address at once, then one a minute: the page is no way to
+		// send a server many requests.
+		for i := 1; i < ownerTestBurst; i++ {
+			resp, body := owner.postCSRF("/admin/fhir/check", nil)
+			checkPage(t, "test again", resp, body, http.StatusUnprocessableEntity)
+		}
+		resp, body = owner.postCSRF("/admin/fhir/check", nil)
+		checkPage(t, "one test too many", resp, body, http.StatusTooManyRequests)
+		if !strings.Contains(errorOf(body), "Zu viele Verbindungstests") || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("one test too many: error %q, Retry-After %q", errorOf(body), resp.Header.Get("Retry-After"))
+		}
+
 		// Without a CSRF token nothing is tested.
 		if resp, _ := owner.post("/admin/fhir/check", nil); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("POST /admin/fhir/check without CSRF token: status %d, want 403", resp.StatusCode)

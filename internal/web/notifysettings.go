@@ -21,11 +21,12 @@ import (
 
 const notifyTitle = "Patientennachrichten"
 
-// Test messages per practice: 5 at once, then one a minute. Each costs an SMS or goes
-// through the practice's mail account, and the form must not become a way to send many.
+// Tests from the settings pages per practice and kind: 5 at once, then one a minute. A
+// test message costs an SMS or goes through the practice's mail account, a connection
+// test calls the stored server, and neither form must become a way to send many.
 const (
-	notifyTestBurst = 5
-	notifyTestEvery = time.Minute
+	ownerTestBurst = 5
+	ownerTestEvery = time.Minute
 )
 
 // notifyTestTimeout bounds a test send, below the server's write timeout, so that the
@@ -238,7 +239,7 @@ func (s *Server) handleNotifyTest(w http.ResponseWriter, r *http.Request) error 
 	default:
 		return errs.E(errs.Invalid, "Unbekannter Weg für die Testnachricht.")
 	}
-	if !s.notifyTests.allow(t.ID) {
+	if !s.ownerTests.allow("notify " + t.ID) {
 		w.Header().Set("Retry-After", "60")
 		return fail(http.StatusTooManyRequests, "", errs.E(errs.TooMany, "Zu viele Testnachrichten; bitte eine Minute warten."))
 	}

@@ -228,15 +228,15 @@ func TestNotifySettings(t *testing.T) {
 		noSecrets("the failed test e-mail", body)
 
 		// Test messages are limited per practice.
-		for ; sends < notifyTestBurst; sends++ {
+		for ; sends < ownerTestBurst; sends++ {
 			if resp, body := owner.postCSRF("/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}}); resp.StatusCode != http.StatusOK {
 				t.Fatalf("test SMS %d: status %d, error %q", sends+1, resp.StatusCode, errorOf(body))
 			}
 		}
 		resp, body = owner.postCSRF("/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}})
 		checkPage(t, "one test too many", resp, body, http.StatusTooManyRequests)
-		if n := len(gw.Messages()); n != notifyTestBurst-2 {
-			t.Errorf("gateway took %d messages, want %d", n, notifyTestBurst-2)
+		if n := len(gw.Messages()); n != ownerTestBurst-2 {
+			t.Errorf("gateway took %d messages, want %d", n, ownerTestBurst-2)
 		}
 
 		// The secrets can be removed.
@@ -305,8 +305,8 @@ func TestNotifySettings(t *testing.T) {
 		if diff := cmp.Diff(before, stored()); diff != "" {
 			t.Errorf("others changed the practice's settings:\n%s", diff)
 		}
-		if n := len(gw.Messages()); n != notifyTestBurst-2 {
-			t.Errorf("gateway took %d messages, want still %d", n, notifyTestBurst-2)
+		if n := len(gw.Messages()); n != ownerTestBurst-2 {
+			t.Errorf("gateway took %d messages, want still %d", n, ownerTestBurst-2)
 		}
 	})
 }

@@ -54,8 +54,10 @@ type Server struct {
 	inbox   *inbox.Service
 	// conversations reads the assistant's conversations for the inbox's transcripts.
 	conversations *reception.Service
-	// notifyTests bounds the test messages each practice sends from its settings page.
-	notifyTests *limiter
+	// ownerTests bounds what each practice's owner sets off from the settings pages
+	// towards outside servers: test messages (each may cost an SMS) and PVS connection
+	// tests. Keyed by what is tested and the tenant.
+	ownerTests *limiter
 }
 
 // Options configure a Server.
@@ -87,7 +89,7 @@ func New(db *store.DB, o Options) (*Server, error) {
 	s := &Server{db: db, log: o.Logger, secure: o.TLS, logins: newLimiter(loginBurst, loginEvery),
 		rx: &rxcheck.Service{Store: db, Articles: o.Articles, Now: db.Now}, events: o.Events, intake: o.Intake, scan: o.Scan,
 		inbox: &inbox.Service{Store: db, Now: db.Now, Events: o.Events}, conversations: &reception.Service{Store: db},
-		notifyTests: newLimiter(notifyTestBurst, notifyTestEvery)}
+		ownerTests: newLimiter(ownerTestBurst, ownerTestEvery)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
