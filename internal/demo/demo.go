@@ -14,6 +14,7 @@ import (
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/holiday"
+	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/tenant"
 	"github.com/tresen/tresen/internal/user"
@@ -107,6 +108,17 @@ func Seed(ctx context.Context, db *store.DB, out io.Writer) error {
 			if _, err := db.Schedule(ctx, t.ID); errs.Is(err, errs.NotFound) {
 				if err := db.SetSchedule(ctx, t.ID, PracticeSchedule()); err != nil {
 					return fmt.Errorf("demo schedule: %w", err)
+				}
+			} else if err != nil {
+				return err
+			}
+		}
+		if t.Kind == tenant.Pharmacy {
+			// The pharmacy is in Bremen too: its checks count Bremen's holidays.
+			var set rxcheck.Settings
+			if err := db.Setting(ctx, t.ID, store.SettingRx, &set); errs.Is(err, errs.NotFound) {
+				if err := db.SetSetting(ctx, t.ID, store.SettingRx, rxcheck.Settings{State: "HB"}); err != nil {
+					return fmt.Errorf("demo Rezeptprüfung: %w", err)
 				}
 			} else if err != nil {
 				return err
