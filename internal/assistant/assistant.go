@@ -78,15 +78,25 @@ func Engine(db *store.DB) func(context.Context, string) (*dialogue.Engine, error
 		case configured:
 			slots := &calendar.Slots{Store: db, TenantID: tenantID}
 			e.Slots = slots
-			// With an SMS gateway, the assistant offers a caller a confirmation of what it
-			// booked, sent as the team's calendar sends it.
+			// With a mail server or an SMS gateway, the assistant offers a confirmation of
+			// what it booked (on the phone by SMS only), sent as the team's calendar sends it.
 			notices := &notify.Notices{Store: db, Now: db.Now}
+			email, err := notices.CanEmail(ctx, tenantID)
+			if err != nil {
+				return nil, err
+			}
 			sms, err := notices.CanSMS(ctx, tenantID)
 			if err != nil {
 				return nil, err
 			}
+			if email {
+				slots.Channels = append(slots.Channels, appointment.NotifyEmail)
+			}
 			if sms {
-				slots.Confirm = func(ctx context.Context, tenantID string, a appointment.Appointment) error {
+				slots.Channels = append(slots.Channels, appointment.NotifySMS)
+			}
+			if len(slots.Channels) > 0 {
+				slots.Send = func(ctx context.Context, tenantID string, a appointment.Appointment) error {
 					return notices.Send(ctx, tenantID, notify.Confirmation, a)
 				}
 				e.Confirmations = slots

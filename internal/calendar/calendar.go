@@ -1,17 +1,19 @@
 // Package calendar connects the dialogue engine to a practice's calendar: it finds free
 // slots for a patient's request in the practice's schedule, with the store's bookings,
 // books the one the patient chose through the store, which refuses a slot taken meanwhile,
-// and records the patient's consent to a confirmation by SMS before it is sent.
+// and records the patient's consent to a confirmation by e-mail or SMS before it is sent.
 package calendar
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/errs"
+	"github.com/tresen/tresen/internal/nlu"
 	"github.com/tresen/tresen/internal/request"
 )
 
@@ -29,10 +31,13 @@ type Slots struct {
 	TenantID string
 	// Days is how far ahead the assistant offers appointments; 0: 60.
 	Days int
-	// Confirm sends the patient the confirmation of an appointment on the channel they
+	// Send sends the patient the confirmation of an appointment on the channel they
 	// agreed to (package notify's Notices.Send with its Confirmation); nil: the practice
-	// sends none, and ConfirmBySMS records nothing.
-	Confirm func(ctx context.Context, tenantID string, a appointment.Appointment) error
+	// sends none, and Confirm records nothing.
+	Send func(ctx context.Context, tenantID string, a appointment.Appointment) error
+	// Channels are the channels the practice's settings send on: appointment.NotifyEmail,
+	// appointment.NotifySMS.
+	Channels []string
 }
 
 var (
@@ -128,16 +133,32 @@ func (s *Slots) Book(ctx context.Context, r request.Request, o dialogue.Offer) (
 // Reminds implements dialogue.Confirmations.
 func (s *Slots) Reminds(start, now time.Time) bool { return appointment.Reminded(start, now) }
 
-// ConfirmBySMS implements dialogue.Confirmations: it records on the appointment that the
-// patient agreed to confirmations, changes and reminders by SMS to phone, and only then
-// sends the confirmation. Reminders follow from the recorded consent.
-func (s *Slots) ConfirmBySMS(ctx context.Context, booking, phone string) error {
-	if s.Confirm == nil {
-		return errs.E(errs.Invalid, "Die Praxis versendet keine SMS.")
+// Sends implements dialogue.Confirmations.
+func (s *Slots) Sends(channel string) bool {
+	return s.Send != nil && slices.Contains(s.Channels, channel)
+}
+
+// Confirm implements dialogue.Confirmations: it records on the appointment that the
+// patient agreed to confirmations, changes and reminders on channel to address (an e-mail
+// address, or a German mobile number in E.164), and only then sends the confirmation.
+// Reminders follow from the recorded consent. No error names the address.
+func (s *Slots) Confirm(ctx context.Context, booking, channel, address string) error {
+	if !s.Sends(channel) {
+		return errs.E(errs.Invalid, "Die Praxis versendet keine Bestätigungen auf diesem Weg.")
 	}
-	a, err := s.Store.SetAppointmentNotify(ctx, s.TenantID, booking, appointment.NotifySMS, phone)
+	switch channel {
+	case appointment.NotifyEmail:
+		if got, ok := nlu.Email(address); !ok || got != address {
+			return errs.E(errs.Invalid, "Die E-Mail-Adresse ist ungültig.")
+		}
+	case appointment.NotifySMS:
+		if got, ok := nlu.MobileE164(address); !ok || got != address {
+			return errs.E(errs.Invalid, "Die Handynummer ist ungültig.")
+		}
+	}
+	a, err := s.Store.SetAppointmentNotify(ctx, s.TenantID, booking, channel, address)
 	if err != nil {
 		return err
 	}
-	return s.Confirm(ctx, s.TenantID, a)
+	return s.Send(ctx, s.TenantID, a)
 }

@@ -8,12 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/audit"
 	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/calendar"
 	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
+	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/nlu"
 	"github.com/tresen/tresen/internal/notify"
 	"github.com/tresen/tresen/internal/notify/notifytest"
@@ -117,9 +120,10 @@ func TestAssistantConfirmsBySMS(t *testing.T) {
 		call := func(caller, name, birth, answer string) (*dialogue.Conversation, string) {
 			t.Helper()
 			p := demo.PracticeInfo()
-			slots := &calendar.Slots{Store: db, TenantID: pr.ID, Confirm: func(ctx context.Context, tenantID string, a appointment.Appointment) error {
-				return notices.Send(ctx, tenantID, notify.Confirmation, a)
-			}}
+			slots := &calendar.Slots{Store: db, TenantID: pr.ID, Channels: []string{appointment.NotifySMS},
+				Send: func(ctx context.Context, tenantID string, a appointment.Appointment) error {
+					return notices.Send(ctx, tenantID, notify.Confirmation, a)
+				}}
 			e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p, Slots: slots, Confirmations: slots,
 				Now: func() time.Time { return now }}
 			c := &dialogue.Conversation{ID: name, Channel: request.Phone, Caller: caller, Known: request.Patient{Phone: caller}}
@@ -212,6 +216,184 @@ func TestAssistantConfirmsBySMS(t *testing.T) {
 		}
 		if audited != 1 {
 			t.Errorf("%d audited consents, want 1", audited)
+		}
+	})
+}
+
+// TestAssistantConfirmsInTheChat holds chats that book real appointments and answer the
+// question for a confirmation by e-mail or SMS with an address: it is recorded on the
+// appointment, audited with the channel only, before the confirmation is sent. The SMS
+// goes out through the practice's gateway. The e-mail is followed up to the call of Send,
+// which the assistant wires to Notices.Send, and the message that call builds: the local
+// SMTP server of package notify's tests is not available here.
+func TestAssistantConfirmsInTheChat(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		gw := notifytest.StartGateway(t)
+		set := gw.Settings(notify.Practice{Name: pr.Name, Phone: "030 1234567"})
+		set.SMTP = notify.SMTPSettings{Addr: "mail.example.de:587", From: "praxis@example.de", StartTLS: true}
+		if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, set); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 11, 23, 7, 30, 0, 0, berlin.Location) // Monday morning
+		notices := &notify.Notices{Store: db, Now: func() time.Time { return now }}
+		for _, can := range []func(context.Context, string) (bool, error){notices.CanEmail, notices.CanSMS} {
+			if ok, err := can(ctx, pr.ID); !ok || err != nil {
+				t.Fatalf("the practice cannot send: %v, %v", ok, err)
+			}
+		}
+		var emails []appointment.Appointment
+		send := func(ctx context.Context, tenantID string, a appointment.Appointment) error {
+			stored, err := db.FindAppointmentByID(ctx, tenantID, a.ID)
+			if err != nil || stored.Patient.Notify != a.Patient.Notify || stored.Patient.Email != a.Patient.Email || stored.Patient.Phone != a.Patient.Phone {
+				t.Errorf("sent before the consent was recorded: %+v, stored %+v, %v", a.Patient, stored.Patient, err)
+			}
+			if a.Patient.Notify == appointment.NotifyEmail {
+				emails = append(emails, a)
+				return nil
+			}
+			return notices.Send(ctx, tenantID, notify.Confirmation, a)
+		}
+		chat := func(name, birth, answer string) string {
+			t.Helper()
+			p := demo.PracticeInfo()
+			slots := &calendar.Slots{Store: db, TenantID: pr.ID, Channels: []string{appointment.NotifyEmail, appointment.NotifySMS}, Send: send}
+			e := &dialogue.Engine{NLU: &nlu.Understander{Doctors: p.Doctors}, Practice: p, Slots: slots, Confirmations: slots,
+				Now: func() time.Time { return now }}
+			c := &dialogue.Conversation{ID: name, Channel: request.Chat}
+			e.Start(c)
+			var last dialogue.Reply
+			for _, say := range []string{
+				"Ich hätte gern einen Termin bei Doktor Schneider am Dienstag um zehn",
+				name + ", geboren am " + birth,
+				"gesetzlich",
+				"wegen Rückenschmerzen",
+				"ja",
+				"der erste",
+			} {
+				last = e.Handle(ctx, c, say)
+			}
+			if !strings.Contains(last.Text, "Ihr Termin ist eingetragen") ||
+				!strings.HasSuffix(last.Text, "Möchten Sie eine Bestätigung und eine Erinnerung per E-Mail oder SMS? Dann schreiben Sie mir bitte Ihre E-Mail-Adresse oder Handynummer.") {
+				t.Fatalf("%s: not booked or not asked:\n%s", name, last.Text)
+			}
+			return e.Handle(ctx, c, answer).Text
+		}
+
+		if reply := chat("Erika Mustermann", "12.03.1984", "erika.mustermann@example.de"); !strings.Contains(reply, "Bestätigung kommt gleich per E-Mail") {
+			t.Errorf("after an e-mail address: %s", reply)
+		}
+		if reply := chat("Max Mustermann", "01.02.1990", "+49 151 23456789"); !strings.Contains(reply, "Bestätigung kommt gleich per SMS") {
+			t.Errorf("after a mobile number: %s", reply)
+		}
+		if reply := chat("Anna Mustermann", "03.04.1975", "nein danke"); !strings.Contains(reply, "ohne Bestätigung") {
+			t.Errorf("after no: %s", reply)
+		}
+
+		list, err := db.ListAppointments(ctx, pr.ID, now, now.AddDate(0, 0, 7))
+		if err != nil || len(list) != 3 {
+			t.Fatalf("appointments: %d %v", len(list), err)
+		}
+		consent := map[string]appointment.Patient{}
+		for _, a := range list {
+			consent[a.Patient.Name] = a.Patient
+		}
+		if p := consent["Erika Mustermann"]; p.Notify != appointment.NotifyEmail || p.Email != "erika.mustermann@example.de" {
+			t.Errorf("e-mail: %+v", p)
+		}
+		if p := consent["Max Mustermann"]; p.Notify != appointment.NotifySMS || p.Phone != "+4915123456789" {
+			t.Errorf("SMS: %+v", p)
+		}
+		if p := consent["Anna Mustermann"]; p.Notify != "" || p.Email != "" || p.Phone != "" {
+			t.Errorf("consent recorded without an address: %+v", p)
+		}
+
+		// The e-mail: the confirmation Notices.Send builds of the appointment, with the
+		// calendar file and without the reason for the visit.
+		if len(emails) != 1 || emails[0].Patient.Email != "erika.mustermann@example.de" {
+			t.Fatalf("e-mails: %+v", emails)
+		}
+		sched, err := db.Schedule(ctx, pr.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := notify.Confirmation(set.Practice, notify.View(sched, emails[0], 1))
+		if !strings.Contains(msg.Text, "ist bestätigt") || len(msg.ICS) == 0 || strings.Contains(msg.Text+string(msg.ICS), "Rücken") {
+			t.Errorf("e-mail: %q\n%s", msg.Text, msg.ICS)
+		}
+		sms := gw.Messages()
+		if len(sms) != 1 || sms[0].To != "+4915123456789" || !strings.Contains(sms[0].Text, "ist bestätigt") || strings.Contains(sms[0].Text, "Rücken") {
+			t.Errorf("SMS: %+v", sms)
+		}
+
+		entries, err := db.ListAudit(ctx, pr.ID, store.AuditFilter{Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		audited := map[string]int{}
+		for _, e := range entries {
+			if e.ObjectType == "appointment" && strings.HasPrefix(e.Detail, "notify=") {
+				audited[e.Detail]++
+			}
+			if strings.Contains(e.Detail, "example.de") || strings.Contains(e.Detail, "23456789") || strings.Contains(e.Detail, "Mustermann") {
+				t.Errorf("audit entry holds personal data: %+v", e)
+			}
+		}
+		if diff := cmp.Diff(map[string]int{"notify=email": 1, "notify=sms": 1}, audited); diff != "" {
+			t.Errorf("audited consents (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestConfirmRefuses: a channel the practice does not send on, or an address that is not
+// one, records nothing and sends nothing; no error names the address.
+func TestConfirmRefuses(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Praxis"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Date(2026, 11, 24, 10, 0, 0, 0, berlin.Location)
+		a, err := db.BookAppointment(ctx, pr.ID, appointment.Appointment{Type: "sprechstunde", Doctor: "schneider", Start: start, End: start.Add(15 * time.Minute),
+			Patient: appointment.Patient{Name: "Erika Mustermann"}, Source: "assistant"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := 0
+		s := &calendar.Slots{Store: db, TenantID: pr.ID, Channels: []string{appointment.NotifySMS},
+			Send: func(context.Context, string, appointment.Appointment) error { sent++; return nil }}
+		if s.Sends(appointment.NotifyEmail) || !s.Sends(appointment.NotifySMS) {
+			t.Errorf("Sends: e-mail %v, SMS %v", s.Sends(appointment.NotifyEmail), s.Sends(appointment.NotifySMS))
+		}
+		for _, tc := range []struct{ channel, address string }{
+			{appointment.NotifyEmail, "erika.mustermann@example.de"}, // not sent on
+			{appointment.NotifySMS, "+494211234567"},                 // a landline
+			{appointment.NotifySMS, "0151 23456789"},                 // not in E.164
+			{"fax", "+4915123456789"},
+		} {
+			err := s.Confirm(ctx, a.ID, tc.channel, tc.address)
+			if errs.KindOf(err) != errs.Invalid || strings.Contains(err.Error(), tc.address) || strings.Contains(err.Error(), "example.de") {
+				t.Errorf("Confirm(%s, %s): %v", tc.channel, tc.address, err)
+			}
+		}
+		got, err := db.FindAppointmentByID(ctx, pr.ID, a.ID)
+		if err != nil || got.Patient.Notify != "" || sent != 0 {
+			t.Errorf("recorded %+v, sent %d, %v", got.Patient, sent, err)
+		}
+		if err := s.Confirm(ctx, a.ID, appointment.NotifySMS, "+4915123456789"); err != nil || sent != 1 {
+			t.Errorf("Confirm: %v, sent %d", err, sent)
+		}
+		if (&calendar.Slots{Store: db, TenantID: pr.ID, Channels: []string{appointment.NotifySMS}}).Sends(appointment.NotifySMS) {
+			t.Error("sends without a way to send")
 		}
 	})
 }

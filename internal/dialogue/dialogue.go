@@ -46,7 +46,7 @@ const (
 	StepCallbackOffer Step = "callback_offer" // yes or no to a callback, after misunderstandings
 	StepAdviceOffer   Step = "advice_offer"   // message or callback, after medical advice was refused
 	StepEmergency     Step = "emergency"      // yes or no to a transfer, after the 112 was named
-	StepSMSOffer      Step = "sms_offer"      // yes or no to a confirmation by SMS, after a booking
+	StepConfirmOffer  Step = "confirm_offer"  // an address, yes or no to a confirmation, after a booking
 	StepEnded         Step = "ended"
 )
 
@@ -75,9 +75,9 @@ type Conversation struct {
 	// other channels and for withheld numbers. Known.Phone starts with it, but the caller
 	// may name another number for a callback.
 	Caller string `json:"caller,omitempty"`
-	// SMSOffer is the appointment just booked whose confirmation by SMS was offered, while
-	// the answer is awaited.
-	SMSOffer *SMSOffer `json:"sms_offer,omitempty"`
+	// ConfirmOffer is the appointment just booked whose confirmation was offered, while the
+	// answer is awaited.
+	ConfirmOffer *ConfirmOffer `json:"confirm_offer,omitempty"`
 	// Misunderstood counts misunderstood turns in a row; Unclear keeps their text for the
 	// team.
 	Misunderstood int      `json:"misunderstood,omitempty"`
@@ -145,7 +145,7 @@ func (c *Conversation) Close(now time.Time) {
 	}
 	c.Ended, c.Step = true, StepEnded
 	c.Asking, c.Offers, c.Pending, c.Question, c.Choices = nil, nil, nil, "", nil
-	c.SMSOffer = nil
+	c.ConfirmOffer = nil
 }
 
 // patientUnclear reports whether the team must check who a request is for: the name or
@@ -230,24 +230,36 @@ type Slots interface {
 }
 
 // Confirmations sends a patient who agrees to it a confirmation of an appointment the
-// assistant booked, and later its reminder, by SMS (package calendar implements it with
-// the practice's SMS gateway).
+// assistant booked, and later its reminder, by e-mail or SMS (package calendar implements
+// it with the practice's mail server and SMS gateway).
 type Confirmations interface {
-	// ConfirmBySMS records on the booking (an id Slots.Book returned) the patient's
-	// consent to messages by SMS to phone, a mobile number in E.164, and then sends the
-	// confirmation. The consent is recorded before anything is sent.
-	ConfirmBySMS(ctx context.Context, booking, phone string) error
+	// Sends reports whether the practice sends messages on channel (appointment.NotifyEmail
+	// or appointment.NotifySMS).
+	Sends(channel string) bool
+	// Confirm records on the booking (an id Slots.Book returned) the patient's consent to
+	// messages on channel to address, an e-mail address or a mobile number in E.164, and
+	// then sends the confirmation. The consent is recorded before anything is sent. Its
+	// errors do not name the address.
+	Confirm(ctx context.Context, booking, channel, address string) error
 	// Reminds reports whether an appointment at start, agreed to at now, still gets its
 	// reminder (a day before): the offer promises one only then.
 	Reminds(start, now time.Time) bool
 }
 
-// SMSOffer is an appointment booked in the conversation whose confirmation by SMS the
-// assistant offered.
-type SMSOffer struct {
+// ConfirmOffer is an appointment booked in the conversation whose confirmation the
+// assistant offered: to an address it knows, to be answered yes or no, or, in the chat,
+// to one the patient types.
+type ConfirmOffer struct {
 	Request string `json:"request"` // the id of the appointment request
 	Booking string `json:"booking"` // the calendar's id of the appointment
-	Phone   string `json:"phone"`   // the mobile number offered, in E.164
+	// Channel and Address are the address offered (appointment.NotifyEmail and an e-mail
+	// address, or appointment.NotifySMS and a mobile number in E.164); empty when the
+	// patient was asked to type one.
+	Channel string `json:"channel,omitempty"`
+	Address string `json:"address,omitempty"`
+	// Invalid counts the addresses typed that could not be taken: after the second the
+	// assistant goes on without a confirmation.
+	Invalid int `json:"invalid,omitempty"`
 }
 
 // Action tells the channel what to do besides saying the reply.
@@ -274,9 +286,10 @@ type Engine struct {
 	NLU      *nlu.Understander
 	Practice Practice
 	Slots    Slots // nil: appointment wishes go to the team
-	// Confirmations, when set, is how the practice sends SMS: after a booking the assistant
-	// offers a confirmation and a reminder to a caller's mobile number. nil: the practice
-	// sends no SMS, and the assistant offers none.
+	// Confirmations, when set, is how the practice sends confirmations: after a booking the
+	// assistant offers a confirmation and a reminder, by SMS to a caller's mobile number,
+	// in the chat by e-mail or SMS to an address the patient gives. nil: the practice sends
+	// none, and the assistant offers none.
 	Confirmations Confirmations
 	// Model, when set, is the practice's language model (LLM mode); the deterministic
 	// engine answers when it fails. See model.go.

@@ -3,11 +3,13 @@ package dialogue
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/berlin"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/nlu"
@@ -101,15 +103,22 @@ func (c *calendar) Book(_ context.Context, r request.Request, o Offer) (string, 
 	return "booking-" + o.ID, nil
 }
 
-// confirmations stands in for the practice's SMS gateway behind the calendar.
+// confirmations stands in for the practice's mail server and SMS gateway behind the
+// calendar.
 type confirmations struct {
-	sent       []string // "booking phone" for each confirmation
+	channels   []string // what the practice sends: appointment.NotifyEmail, NotifySMS
+	sent       []string // "booking channel address" for each confirmation
 	fail       error
 	noReminder bool // the reminder's time has passed
 }
 
-func (f *confirmations) ConfirmBySMS(_ context.Context, booking, phone string) error {
-	f.sent = append(f.sent, booking+" "+phone)
+func (f *confirmations) Sends(channel string) bool { return slices.Contains(f.channels, channel) }
+
+func (f *confirmations) Confirm(_ context.Context, booking, channel, address string) error {
+	if !f.Sends(channel) {
+		return errs.E(errs.Invalid, "not sent on this channel")
+	}
+	f.sent = append(f.sent, booking+" "+channel+" "+address)
 	return f.fail
 }
 
@@ -117,11 +126,11 @@ func (f *confirmations) Reminds(start, now time.Time) bool { return !f.noReminde
 
 // harness holds one conversation through the real engine.
 type harness struct {
-	t   testing.TB
-	e   *Engine
-	c   *Conversation
-	cal *calendar
-	sms *confirmations // nil: the practice sends no SMS
+	t    testing.TB
+	e    *Engine
+	c    *Conversation
+	cal  *calendar
+	conf *confirmations // nil: the practice sends no confirmations
 }
 
 type options struct {
@@ -129,6 +138,7 @@ type options struct {
 	staff   bool
 	now     time.Time
 	sms     bool   // the practice sends SMS
+	email   bool   // the practice sends e-mail
 	caller  string // the number a call comes from
 }
 
@@ -149,9 +159,15 @@ func newHarness(tb testing.TB, o options) *harness {
 		Now:      func() time.Time { return now },
 	}
 	h := &harness{t: tb, e: e, c: &Conversation{ID: "c", Channel: o.channel, Caller: o.caller, Known: request.Patient{Phone: o.caller}}, cal: cal}
-	if o.sms {
-		h.sms = &confirmations{}
-		e.Confirmations = h.sms
+	if o.sms || o.email {
+		h.conf = &confirmations{}
+		if o.email {
+			h.conf.channels = append(h.conf.channels, appointment.NotifyEmail)
+		}
+		if o.sms {
+			h.conf.channels = append(h.conf.channels, appointment.NotifySMS)
+		}
+		e.Confirmations = h.conf
 	}
 	h.e.Start(h.c)
 	return h

@@ -1,11 +1,14 @@
 package dialogue
 
 import (
+	"cmp"
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/nlu"
 	"github.com/tresen/tresen/internal/request"
@@ -99,8 +102,8 @@ func (t *turn) handle() {
 		handled = t.callbackAnswer()
 	case StepAdviceOffer:
 		handled = t.adviceAnswer()
-	case StepSMSOffer:
-		handled = t.smsAnswer()
+	case StepConfirmOffer:
+		handled = t.confirmAnswer()
 	}
 	if !handled {
 		t.general()
@@ -154,7 +157,7 @@ func (t *turn) general() {
 		return
 	case len(filled) == 0 && (res.Intent == nlu.OpeningHours || res.Intent == nlu.PracticeInfo):
 		t.say(t.e.faq(res.Intent, t.fold, t.now))
-		if (cur != nil || c.Step == StepSMSOffer) && c.Question != "" {
+		if (cur != nil || c.Step == StepConfirmOffer) && c.Question != "" {
 			t.reask()
 		} else {
 			c.Step = StepWish
@@ -305,7 +308,7 @@ func (t *turn) moreWishes() []request.Type {
 // everything, or goes on to the next wish.
 func (t *turn) next() {
 	c := t.c
-	c.SMSOffer = nil // an offer of a confirmation not answered lapses: nothing is sent
+	c.ConfirmOffer = nil // an offer of a confirmation not answered lapses: nothing is sent
 	cur := c.current()
 	if cur == nil {
 		if len(c.Pending) == 0 {
@@ -513,7 +516,7 @@ func (t *turn) book(r *request.Request, o Offer) {
 		r.Status = request.Complete
 		t.c.Offers, t.c.Misunderstood = nil, 0
 		t.say("Ihr Termin ist eingetragen: " + t.offerText(o) + ".")
-		if t.offerSMS(r, booking, o.Start) {
+		if t.offerConfirmation(r, booking, o.Start) {
 			return
 		}
 		t.next()
@@ -525,65 +528,183 @@ func (t *turn) book(r *request.Request, o Offer) {
 	}
 }
 
-// offerSMS offers a confirmation of the appointment just booked, which starts at start,
-// by SMS, and its reminder when one is still to come, when the practice sends SMS and a
-// mobile number of the patient is known: on the phone the number they call from, in the
-// chat one they gave. It reports whether it asked.
-func (t *turn) offerSMS(r *request.Request, booking string, start time.Time) bool {
-	c := t.c
-	if t.e.Confirmations == nil || booking == "" {
+// offerConfirmation offers a confirmation of the appointment just booked, which starts at
+// start, and its reminder when one is still to come, on what the practice sends. On the
+// phone it offers an SMS to the mobile number the caller calls from. In the chat it offers
+// an address the patient gave in the conversation, or asks for one. It reports whether it
+// asked.
+func (t *turn) offerConfirmation(r *request.Request, booking string, start time.Time) bool {
+	c, conf := t.c, t.e.Confirmations
+	if conf == nil || booking == "" {
 		return false
 	}
 	what := "eine Bestätigung"
-	if t.e.Confirmations.Reminds(start, t.now) {
+	if conf.Reminds(start, t.now) {
 		what = "eine Bestätigung und eine Erinnerung"
 	}
-	var phone, q string
-	var ok bool
+	o := &ConfirmOffer{Request: r.ID, Booking: booking}
+	var q string
 	switch c.Channel {
 	case request.Phone:
-		phone, ok = nlu.MobileE164(c.Caller)
+		phone, ok := nlu.MobileE164(c.Caller)
+		if !ok || !conf.Sends(appointment.NotifySMS) {
+			return false
+		}
+		o.Channel, o.Address = appointment.NotifySMS, phone
 		q = "Möchten Sie " + what + " per SMS an die Nummer, von der Sie anrufen?"
 	case request.Chat:
-		phone, ok = nlu.MobileE164(r.Patient.Phone)
-		q = "Möchten Sie " + what + " per SMS an die Nummer " + t.phone(phone) + "?"
-	}
-	if !ok {
+		by, address := t.confirmWords()
+		if by == "" {
+			return false
+		}
+		email, isEmail := t.knownEmail()
+		phone, isMobile := nlu.MobileE164(r.Patient.Phone)
+		switch {
+		case isEmail && conf.Sends(appointment.NotifyEmail):
+			o.Channel, o.Address = appointment.NotifyEmail, email
+			q = "Möchten Sie " + what + " per E-Mail an " + email + "?"
+		case isMobile && conf.Sends(appointment.NotifySMS):
+			o.Channel, o.Address = appointment.NotifySMS, phone
+			q = "Möchten Sie " + what + " per SMS an die Nummer " + t.phone(phone) + "?"
+		default:
+			q = "Möchten Sie " + what + " per " + by + "? Dann schreiben Sie mir bitte Ihre " + address + "."
+		}
+	default:
 		return false
 	}
-	c.SMSOffer = &SMSOffer{Request: r.ID, Booking: booking, Phone: phone}
-	c.Step, c.Asking = StepSMSOffer, nil
-	t.ask(q, "Ja", "Nein")
+	c.ConfirmOffer = o
+	c.Step, c.Asking = StepConfirmOffer, nil
+	if o.Address == "" {
+		t.ask(q, "Nein, danke")
+	} else {
+		t.ask(q, "Ja", "Nein")
+	}
 	return true
 }
 
-// smsAnswer takes yes or no to a confirmation by SMS. Only a yes records the consent and
-// sends; anything else the patient says is taken as usual, and the offer lapses.
-func (t *turn) smsAnswer() bool {
+// confirmWords say how the practice sends confirmations ("E-Mail oder SMS") and what
+// address the patient is to type for them; both are empty when it sends none.
+func (t *turn) confirmWords() (by, address string) {
+	conf := t.e.Confirmations
+	email, sms := conf.Sends(appointment.NotifyEmail), conf.Sends(appointment.NotifySMS)
+	switch {
+	case email && sms:
+		return "E-Mail oder SMS", "E-Mail-Adresse oder Handynummer"
+	case email:
+		return "E-Mail", "E-Mail-Adresse"
+	case sms:
+		return "SMS", "Handynummer"
+	}
+	return "", ""
+}
+
+// knownEmail returns the e-mail address the patient last typed in the conversation.
+func (t *turn) knownEmail() (string, bool) {
+	for i := len(t.c.Turns) - 1; i >= 0; i-- {
+		if tu := t.c.Turns[i]; tu.Who == Patient {
+			if addr, ok := nlu.Email(tu.Text); ok {
+				return addr, true
+			}
+		}
+	}
+	return "", false
+}
+
+// typedAddress reads an address for the confirmation from what the patient typed in the
+// chat: an e-mail address or a German mobile number, on a channel the practice sends.
+// When the text holds an address that cannot be taken, it says why in refusal.
+func (t *turn) typedAddress() (channel, address, refusal string) {
+	conf := t.e.Confirmations
+	if email, ok := nlu.Email(t.text); ok {
+		if conf.Sends(appointment.NotifyEmail) {
+			return appointment.NotifyEmail, email, ""
+		}
+		return "", "", "Per E-Mail kann die Praxis leider keine Bestätigung senden."
+	}
+	// "Rufen Sie mich unter 0151 … zurück" is a wish for a callback, not for an SMS.
+	if phone, ok := nlu.MobileE164(t.res.Slots.Phone); ok && t.res.Intent != nlu.Callback {
+		if conf.Sends(appointment.NotifySMS) {
+			return appointment.NotifySMS, phone, ""
+		}
+		return "", "", "Per SMS kann die Praxis leider keine Bestätigung senden."
+	}
+	// A new wish that holds a number ("rufen Sie mich unter 0421 … zurück") is no attempt
+	// at an address: the offer lapses and the wish is taken.
+	switch {
+	case t.isRequest():
+	case strings.Contains(t.text, "@"):
+		return "", "", "Das ist leider keine gültige E-Mail-Adresse."
+	case t.res.Slots.Phone != "":
+		return "", "", "An diese Nummer kann ich leider keine SMS senden, nur an eine deutsche Handynummer."
+	case reDigitsOnly.MatchString(t.text):
+		return "", "", "Das ist leider keine gültige Handynummer."
+	}
+	return "", "", ""
+}
+
+// reDigitsOnly matches a text that can only be meant as a phone number.
+var reDigitsOnly = regexp.MustCompile(`^\+?[\d /()-]*\d{3}[\d /()-]*$`)
+
+// channelWords name the channels of confirmations as the patient reads them.
+var channelWords = map[string]string{appointment.NotifyEmail: "E-Mail", appointment.NotifySMS: "SMS"}
+
+// confirmAnswer takes the answer to the offer of a confirmation. Only an address typed in
+// the chat, or a yes to the address offered, records the consent and sends; a no sends
+// nothing. An address that cannot be taken is asked for once more. Anything else the
+// patient says is taken as usual, and the offer lapses.
+func (t *turn) confirmAnswer() bool {
 	c := t.c
-	o := c.SMSOffer
+	o := c.ConfirmOffer
+	if o == nil {
+		return false
+	}
 	yes, no := isYes(t.fold), isNo(t.fold)
-	if o == nil || !yes && !no {
+	var channel, address, refusal string
+	if c.Channel == request.Chat {
+		channel, address, refusal = t.typedAddress()
+	}
+	switch {
+	case address != "":
+		o.Channel, o.Address = channel, address
+	case no:
+		c.Misunderstood = 0
+		t.queueWishes(false)
+		t.say("Gut, dann ohne " + cmp.Or(channelWords[o.Channel], "Bestätigung") + ".")
+		t.next()
+		return true
+	case refusal != "":
+		c.Misunderstood = 0
+		o.Invalid++
+		t.say(refusal)
+		_, what := t.confirmWords()
+		if o.Invalid >= 2 {
+			t.say("Dann sende ich Ihnen keine Bestätigung; Ihr Termin bleibt aber eingetragen.")
+			t.next()
+			return true
+		}
+		o.Channel, o.Address = "", ""
+		t.ask("Schreiben Sie mir bitte Ihre "+what+" noch einmal.", "Nein, danke")
+		return true
+	case yes && o.Address != "":
+	case c.Channel == request.Chat && (yes || reChannelWord.MatchString(t.fold) && !strings.Contains(t.text, "?")):
+		// "Ja", "per E-Mail bitte": the address is still to come.
+		c.Misunderstood = 0
+		_, what := t.confirmWords()
+		o.Channel, o.Address = "", ""
+		t.ask("Gern. Schreiben Sie mir bitte Ihre "+what+".", "Nein, danke")
+		return true
+	default:
 		return false
 	}
 	c.Misunderstood = 0
-	// "Ja, und ich brauche noch ein Rezept": the further wish comes next.
-	for _, typ := range append([]request.Type{request.Type(t.res.Intent)}, t.moreWishes()...) {
-		if typ.Valid() {
-			t.queue(typ)
-		}
-	}
-	if no {
-		t.say("Gut, dann ohne SMS.")
-		t.next()
-		return true
-	}
-	note := "Bestätigung und Erinnerung per SMS gewünscht."
-	if err := t.e.Confirmations.ConfirmBySMS(t.ctx, o.Booking, o.Phone); err != nil {
-		note = "Bestätigung und Erinnerung per SMS gewünscht; die Bestätigung konnte nicht gesendet werden."
-		t.say("Die SMS konnte ich leider nicht senden. Ihr Termin bleibt aber eingetragen.")
+	t.queueWishes(address != "")
+	by := channelWords[o.Channel]
+	note := "Bestätigung und Erinnerung per " + by + " gewünscht."
+	if err := t.e.Confirmations.Confirm(t.ctx, o.Booking, o.Channel, o.Address); err != nil {
+		note = "Bestätigung und Erinnerung per " + by + " gewünscht; die Bestätigung konnte nicht gesendet werden."
+		t.say("Die " + by + " konnte ich leider nicht senden. Ihr Termin bleibt aber eingetragen.")
 	} else {
-		t.say("Gern, die Bestätigung kommt gleich per SMS.")
+		t.say("Gern, die Bestätigung kommt gleich per " + by + ".")
 	}
 	for i := range c.Requests {
 		if r := &c.Requests[i]; r.ID == o.Request {
@@ -592,6 +713,17 @@ func (t *turn) smsAnswer() bool {
 	}
 	t.next()
 	return true
+}
+
+// queueWishes notes the wishes named along with the answer to an offer ("ja, und ich
+// brauche noch ein Rezept"): they come next. With an address, a callback or a message is
+// a weak cue ("schicken Sie sie an …"), as in moreWishes, and not taken.
+func (t *turn) queueWishes(address bool) {
+	for _, typ := range append([]request.Type{request.Type(t.res.Intent)}, t.moreWishes()...) {
+		if typ.Valid() && !(address && (typ == request.Callback || typ == request.Message)) {
+			t.queue(typ)
+		}
+	}
 }
 
 // emergency sends the caller to the 112 at once, and offers the team.

@@ -61,6 +61,9 @@ var (
 	reAnyTime  = re(`\b(egal|beliebig|so (bald|schnell|fruh) wie moglich|baldmoglichst|schnellstmoglich|nachstmoglich\w*|fruhestmoglich\w*|moglichst (bald|schnell|fruh)|wann immer|jederzeit|flexibel|nachsten freien|erstbeste\w*|ist mir gleich)\b`)
 	reNoneFits = re(`\b(keiner|keinen|keine davon|passt (mir )?(beides |alles )?nicht|geht (beides |alles )?nicht|andere[nr]? (termin|tag|zeit)|anderen vorschlag|was anderes)\b`)
 
+	// reChannelWord names a way to send a confirmation ("per E-Mail", "aufs Handy").
+	reChannelWord = re(`\b(e ?mail|mail|sms|handy\w*|mobil\w*)\b`)
+
 	reCallbackWord = re(`\b(ruckruf|zuruckruf|zuruckrufen|anrufen|rufen sie|ruft)\b`)
 
 	// reWishSeparator splits an utterance into the clauses that may each name a wish.

@@ -45,6 +45,15 @@ func (n *Notices) Settings(ctx context.Context, tenantID string) (Settings, erro
 
 // CanSMS reports whether the practice can send SMS: it has an SMS gateway set up.
 func (n *Notices) CanSMS(ctx context.Context, tenantID string) (bool, error) {
+	return n.can(ctx, tenantID, func(set Settings) bool { return set.SMS.URL != "" })
+}
+
+// CanEmail reports whether the practice can send e-mail: it has a mail server set up.
+func (n *Notices) CanEmail(ctx context.Context, tenantID string) (bool, error) {
+	return n.can(ctx, tenantID, func(set Settings) bool { return set.SMTP.Addr != "" })
+}
+
+func (n *Notices) can(ctx context.Context, tenantID string, has func(Settings) bool) (bool, error) {
 	set, err := n.Settings(ctx, tenantID)
 	switch {
 	case errors.Is(err, ErrNotSetUp):
@@ -52,7 +61,7 @@ func (n *Notices) CanSMS(ctx context.Context, tenantID string) (bool, error) {
 	case err != nil:
 		return false, err
 	}
-	return set.SMS.URL != "", nil
+	return has(set), nil
 }
 
 // Send sends the patient of a the message that build makes of it, on the channel they

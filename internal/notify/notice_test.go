@@ -37,9 +37,12 @@ func TestNotices(t *testing.T) {
 		a := appointment.Appointment{ID: "a1", Type: "sprechstunde", Doctor: "weber", Start: start, End: start.Add(15 * time.Minute), Status: appointment.Booked,
 			Patient: appointment.Patient{Name: "Erika Mustermann", Phone: "+4915123456789", Notify: appointment.NotifySMS}, Note: "Rückenschmerzen"}
 
-		// Nothing set up: no SMS, and a message is refused with the reason.
+		// Nothing set up: no SMS, no e-mail, and a message is refused with the reason.
 		if ok, err := n.CanSMS(ctx, pr.ID); ok || err != nil {
 			t.Errorf("CanSMS before any settings: %v, %v", ok, err)
+		}
+		if ok, err := n.CanEmail(ctx, pr.ID); ok || err != nil {
+			t.Errorf("CanEmail before any settings: %v, %v", ok, err)
 		}
 		if err := n.Send(ctx, pr.ID, notify.Confirmation, a); !errors.Is(err, notify.ErrNotSetUp) {
 			t.Errorf("Send before any settings: %v", err)
@@ -52,6 +55,9 @@ func TestNotices(t *testing.T) {
 		if ok, err := n.CanSMS(ctx, pr.ID); ok || err != nil {
 			t.Errorf("CanSMS with e-mail only: %v, %v", ok, err)
 		}
+		if ok, err := n.CanEmail(ctx, pr.ID); !ok || err != nil {
+			t.Errorf("CanEmail with e-mail: %v, %v", ok, err)
+		}
 
 		gw := notifytest.StartGateway(t)
 		if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, gw.Settings(notify.Practice{Name: pr.Name, Phone: "0421 123456"})); err != nil {
@@ -59,6 +65,9 @@ func TestNotices(t *testing.T) {
 		}
 		if ok, err := n.CanSMS(ctx, pr.ID); !ok || err != nil {
 			t.Errorf("CanSMS with a gateway: %v, %v", ok, err)
+		}
+		if ok, err := n.CanEmail(ctx, pr.ID); ok || err != nil {
+			t.Errorf("CanEmail with a gateway only: %v, %v", ok, err)
 		}
 		withoutConsent := a
 		withoutConsent.Patient.Notify = ""
