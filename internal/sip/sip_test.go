@@ -221,6 +221,33 @@ func target(t *testing.T, s *Server, user, transport string) sip.Uri {
 // listenPCM decodes what the far end sends for d and returns the frames (160 samples).
 func listenPCM(t *testing.T, d *diago.DialogClientSession, dur time.Duration) [][]int16 {
 	t.Helper()
+	return listenUntil(t, d, dur, nil)
+}
+
+// hearLoud listens on the caller's side until it has heard want loud frames, or limit has
+// passed, and returns how many it heard. On a loaded machine the other side's sender
+// starts late; what it sends still comes.
+func hearLoud(t *testing.T, d *diago.DialogClientSession, want int, limit time.Duration) int {
+	t.Helper()
+	return loudFrames(listenUntil(t, d, limit, func(frames [][]int16) bool { return loudFrames(frames) >= want }))
+}
+
+// eventually waits until cond holds, or limit has passed, and reports whether it held.
+func eventually(limit time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// listenUntil reads the caller's audio for dur, or until enough (when not nil) says the
+// frames heard so far are enough.
+func listenUntil(t *testing.T, d *diago.DialogClientSession, dur time.Duration, enough func([][]int16) bool) [][]int16 {
+	t.Helper()
 	var props diago.MediaProps
 	r, err := d.AudioReader(diago.WithAudioReaderMediaProps(&props))
 	if err != nil {
@@ -244,6 +271,9 @@ func listenPCM(t *testing.T, d *diago.DialogClientSession, dur time.Duration) []
 			f[i] = int16(uint16(buf[2*i]) | uint16(buf[2*i+1])<<8)
 		}
 		frames = append(frames, f)
+		if enough != nil && enough(frames) {
+			break
+		}
 	}
 	_ = d.MediaSession().StartRTP(1)
 	return frames
