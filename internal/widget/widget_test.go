@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -15,11 +16,16 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"github.com/tresen/tresen/internal/appointment"
 	"github.com/tresen/tresen/internal/assistant"
 	"github.com/tresen/tresen/internal/audit"
+	"github.com/tresen/tresen/internal/berlin"
+	"github.com/tresen/tresen/internal/demo"
 	"github.com/tresen/tresen/internal/dialogue"
 	"github.com/tresen/tresen/internal/events"
 	"github.com/tresen/tresen/internal/inbox"
+	"github.com/tresen/tresen/internal/notify"
+	"github.com/tresen/tresen/internal/notify/notifytest"
 	"github.com/tresen/tresen/internal/retention"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
@@ -638,6 +644,56 @@ func TestWidgetStaffReplies(t *testing.T) {
 		}
 		if msgs[0].Type != "ack" || staff != 4 {
 			t.Errorf("say by poll: %+v", msgs)
+		}
+	})
+}
+
+// TestWidgetConfirmation books an appointment in the chat of a practice that sends e-mail
+// and SMS, through the assistant as the widget wires it: after the booking it asks for an
+// address, and the mobile number typed gets the confirmation through the practice's
+// gateway, recorded on the appointment.
+func TestWidgetConfirmation(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		now := time.Date(2026, 11, 23, 7, 30, 0, 0, berlin.Location) // Monday morning
+		db.Now = func() time.Time { return now }
+		f := setup(t, db)
+		if err := db.SetSchedule(ctx, f.practice.ID, demo.PracticeSchedule()); err != nil {
+			t.Fatal(err)
+		}
+		gw := notifytest.StartGateway(t)
+		set := gw.Settings(notify.Practice{Name: f.practice.Name, Phone: "030 1234567"})
+		set.SMTP = notify.SMTPSettings{Addr: "mail.example.de:587", From: "praxis@example.de", StartTLS: true}
+		if err := db.SetSetting(ctx, f.practice.ID, store.SettingNotify, set); err != nil {
+			t.Fatal(err)
+		}
+		c := mustDial(t, f)
+		consent(t, c)
+		var last widget.Out
+		for i, say := range []string{
+			"Ich hätte gern einen Termin bei Doktor Schneider am Dienstag um zehn",
+			"Erika Mustermann, geboren am 12.03.1984",
+			"gesetzlich",
+			"wegen Rückenschmerzen",
+			"ja",
+			"der erste",
+			"+49 151 23456789",
+		} {
+			send(t, c, widget.In{Type: "say", ID: fmt.Sprint("m", i), Text: say})
+			expect(t, c, "ack")
+			if i == 6 && !strings.HasSuffix(last.Text, "Möchten Sie eine Bestätigung und eine Erinnerung per E-Mail oder SMS? Dann schreiben Sie mir bitte Ihre E-Mail-Adresse oder Handynummer.") {
+				t.Fatalf("after the booking: %q", last.Text)
+			}
+			last = expect(t, c, "reply")
+		}
+		if !strings.Contains(last.Text, "Gern, die Bestätigung kommt gleich per SMS.") {
+			t.Errorf("after the number: %q", last.Text)
+		}
+		if sms := gw.Messages(); len(sms) != 1 || sms[0].To != "+4915123456789" || !strings.Contains(sms[0].Text, "ist bestätigt") {
+			t.Errorf("SMS: %+v", sms)
+		}
+		list, err := db.ListAppointments(ctx, f.practice.ID, now, now.AddDate(0, 0, 7))
+		if err != nil || len(list) != 1 || list[0].Patient.Notify != appointment.NotifySMS || list[0].Patient.Phone != "+4915123456789" {
+			t.Errorf("appointments: %+v, %v", list, err)
 		}
 	})
 }
