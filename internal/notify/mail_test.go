@@ -20,6 +20,7 @@ import (
 
 	"github.com/tresen/tresen/internal/errs"
 	"github.com/tresen/tresen/internal/notify"
+	"github.com/tresen/tresen/internal/notify/notifytest"
 )
 
 var sent = time.Date(2026, 11, 20, 15, 4, 5, 0, time.UTC)
@@ -132,8 +133,8 @@ func mustReadMail(t *testing.T, data string) delivered {
 }
 
 func TestMailerSend(t *testing.T) {
-	srv := startSMTP(t, &smtpServer{User: "praxis", Pass: "pw"}, nil)
-	m := mailer(srv.Addr)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{User: "praxis", Password: "pw"})
+	m := mailer(srv.Addr())
 	m.Username, m.Password = "praxis", "pw" // PlainAuth allows localhost without TLS
 	msg := notify.Confirmation(practice, booked())
 	if err := m.Send(t.Context(), "Max Mustermann <max.mustermann@example.org>", msg); err != nil {
@@ -187,10 +188,10 @@ func TestMailerSend(t *testing.T) {
 }
 
 func TestMailerCancellationMethod(t *testing.T) {
-	srv := startSMTP(t, &smtpServer{}, nil)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{})
 	a := booked()
 	a.Sequence = 1
-	if err := mailer(srv.Addr).Send(t.Context(), "p@example.org", notify.Cancellation(practice, a)); err != nil {
+	if err := mailer(srv.Addr()).Send(t.Context(), "p@example.org", notify.Cancellation(practice, a)); err != nil {
 		t.Fatal(err)
 	}
 	d := mustReadMail(t, srv.Received(t).Data)
@@ -201,10 +202,10 @@ func TestMailerCancellationMethod(t *testing.T) {
 
 // TestMailerPlainText: a reminder has no invitation and goes as a single text part.
 func TestMailerPlainText(t *testing.T) {
-	srv := startSMTP(t, &smtpServer{}, nil)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{})
 	msg := notify.Reminder(practice, booked())
 	msg.Text += ".\n.. a line with dots\n"
-	if err := mailer(srv.Addr).Send(t.Context(), "p@example.org", msg); err != nil {
+	if err := mailer(srv.Addr()).Send(t.Context(), "p@example.org", msg); err != nil {
 		t.Fatal(err)
 	}
 	d := mustReadMail(t, srv.Received(t).Data)
@@ -214,11 +215,10 @@ func TestMailerPlainText(t *testing.T) {
 }
 
 func TestMailerStartTLS(t *testing.T) {
-	cert, pool := mustCert(t)
-	srv := startSMTP(t, &smtpServer{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, User: "praxis", Pass: "pw"}, nil)
-	m := mailer(srv.Addr)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{StartTLS: true, User: "praxis", Password: "pw"})
+	m := mailer(srv.Addr())
 	m.StartTLS, m.Username, m.Password = true, "praxis", "pw"
-	m.TLSConfig = &tls.Config{RootCAs: pool}
+	m.TLSConfig = &tls.Config{RootCAs: srv.CertPool()}
 	if err := m.Send(t.Context(), "p@example.org", notify.Confirmation(practice, booked())); err != nil {
 		t.Fatal(err)
 	}
@@ -230,11 +230,10 @@ func TestMailerStartTLS(t *testing.T) {
 }
 
 func TestMailerImplicitTLS(t *testing.T) {
-	cert, pool := mustCert(t)
-	srv := startSMTP(t, &smtpServer{User: "praxis", Pass: "pw"}, &tls.Config{Certificates: []tls.Certificate{cert}})
-	m := mailer(srv.Addr)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{ImplicitTLS: true, User: "praxis", Password: "pw"})
+	m := mailer(srv.Addr())
 	m.TLS, m.Username, m.Password = true, "praxis", "pw"
-	m.TLSConfig = &tls.Config{RootCAs: pool}
+	m.TLSConfig = &tls.Config{RootCAs: srv.CertPool()}
 	if err := m.Send(t.Context(), "p@example.org", notify.Confirmation(practice, booked())); err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +246,8 @@ func TestMailerImplicitTLS(t *testing.T) {
 // mailer does not trust, gets nothing.
 func TestMailerNoDowngrade(t *testing.T) {
 	t.Run("no STARTTLS", func(t *testing.T) {
-		srv := startSMTP(t, &smtpServer{}, nil)
-		m := mailer(srv.Addr)
+		srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{})
+		m := mailer(srv.Addr())
 		m.StartTLS = true
 		err := m.Send(t.Context(), "p@example.org", notify.Confirmation(practice, booked()))
 		if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
@@ -257,9 +256,8 @@ func TestMailerNoDowngrade(t *testing.T) {
 		assertNothingReceived(t, srv)
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
-		cert, _ := mustCert(t)
-		srv := startSMTP(t, &smtpServer{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, nil)
-		m := mailer(srv.Addr)
+		srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{StartTLS: true}) // the system's roots do not know its CA
+		m := mailer(srv.Addr())
 		m.StartTLS = true
 		var unknown x509.UnknownAuthorityError
 		err := m.Send(t.Context(), "p@example.org", notify.Confirmation(practice, booked()))
@@ -271,8 +269,8 @@ func TestMailerNoDowngrade(t *testing.T) {
 	t.Run("password in the clear", func(t *testing.T) {
 		// PlainAuth refuses a server that is neither TLS nor localhost; 127.0.0.1 written
 		// as an IPv4-mapped IPv6 address is not localhost to it.
-		srv := startSMTP(t, &smtpServer{User: "praxis", Pass: "pw"}, nil)
-		_, port, _ := strings.Cut(srv.Addr, ":")
+		srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{User: "praxis", Password: "pw"})
+		_, port, _ := strings.Cut(srv.Addr(), ":")
 		m := mailer("[::ffff:127.0.0.1]:" + port)
 		m.Username, m.Password = "praxis", "pw"
 		err := m.Send(t.Context(), "p@example.org", notify.Confirmation(practice, booked()))
@@ -283,17 +281,17 @@ func TestMailerNoDowngrade(t *testing.T) {
 	})
 }
 
-func assertNothingReceived(t *testing.T, srv *smtpServer) {
+// assertNothingReceived checks, after a send returned, that the server took nothing: it
+// takes a message before it answers DATA, so one sent would be there by now.
+func assertNothingReceived(t *testing.T, srv *notifytest.SMTP) {
 	t.Helper()
-	select {
-	case in := <-srv.received:
-		t.Errorf("the server received a message from %s", in.From)
-	case <-time.After(50 * time.Millisecond):
+	if got := srv.Messages(); len(got) != 0 {
+		t.Errorf("the server received %d messages, the first from %s", len(got), got[0].From)
 	}
 }
 
 func TestMailerRefuses(t *testing.T) {
-	srv := startSMTP(t, &smtpServer{}, nil)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{})
 	good := notify.Confirmation(practice, booked())
 	injected := good
 	injected.Subject = "Termin\r\nBcc: alle@example.org"
@@ -311,12 +309,12 @@ func TestMailerRefuses(t *testing.T) {
 		{"two addresses", "p@example.org, q@example.org", good},
 		{"empty", "", good},
 	} {
-		err := mailer(srv.Addr).Send(t.Context(), tt.to, tt.msg)
+		err := mailer(srv.Addr()).Send(t.Context(), tt.to, tt.msg)
 		if !errs.Is(err, errs.Invalid) {
 			t.Errorf("%s: %v, want an Invalid error", tt.name, err)
 		}
 	}
-	m := mailer(srv.Addr)
+	m := mailer(srv.Addr())
 	m.From = "praxis@example.de\r\nBcc: alle@example.org"
 	if err := m.Send(t.Context(), "p@example.org", good); !errs.Is(err, errs.Invalid) {
 		t.Errorf("CRLF in From: %v, want an Invalid error", err)
@@ -329,8 +327,8 @@ func TestMailerRefuses(t *testing.T) {
 // TestMailerRecipientRefused: a mailbox the server does not know is the caller's to fix,
 // and the error does not quote the address back.
 func TestMailerRecipientRefused(t *testing.T) {
-	srv := startSMTP(t, &smtpServer{Reject: "weg@example.org"}, nil)
-	err := mailer(srv.Addr).Send(t.Context(), "weg@example.org", notify.Confirmation(practice, booked()))
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{Reject: "weg@example.org"})
+	err := mailer(srv.Addr()).Send(t.Context(), "weg@example.org", notify.Confirmation(practice, booked()))
 	if !errs.Is(err, errs.Invalid) {
 		t.Fatalf("err = %v, want an Invalid error", err)
 	}
@@ -343,8 +341,8 @@ func TestMailerRecipientRefused(t *testing.T) {
 // TestMailerTimeout: a server that never answers costs Timeout, not forever; cancelling
 // the context ends the conversation as soon.
 func TestMailerTimeout(t *testing.T) {
-	srv := startSMTP(t, &smtpServer{Silent: true}, nil)
-	m := mailer(srv.Addr)
+	srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{Silent: true})
+	m := mailer(srv.Addr())
 	m.Timeout = 200 * time.Millisecond
 	began := time.Now()
 	err := m.Send(t.Context(), "p@example.org", notify.Confirmation(practice, booked()))

@@ -206,8 +206,7 @@ func TestNotifySettings(t *testing.T) {
 		}
 
 		// A test e-mail to a mail server that is not there: a German reason, no secret.
-		// (notify's SMTP test server lives in its _test files: the e-mail path is tested up
-		// to the connection here, and sending in internal/notify.)
+		// (TestNotifyTestEmail sends one to a server that is.)
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -307,6 +306,91 @@ func TestNotifySettings(t *testing.T) {
 		}
 		if n := len(gw.Messages()); n != ownerTestBurst-2 {
 			t.Errorf("gateway took %d messages, want still %d", n, ownerTestBurst-2)
+		}
+	})
+}
+
+// TestNotifyTestEmail: the owner sets up the practice's mail account in the browser,
+// pointing at a real SMTP server, and sends a test e-mail to an address they type. It
+// arrives, sent with the stored login, with the German test message and no secret in
+// it. A server whose certificate is not trusted gets nothing, and the owner learns why.
+func TestNotifyTestEmail(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		_, ts := newTestServer(t, db)
+		newFixture(t, db)
+		owner := newLoggedIn(t, ts.URL, "a.inhaber")
+		save := func(addr, security string) {
+			t.Helper()
+			form := notifyForm("", "") // no SMS
+			form.Set("smtp.addr", addr)
+			form.Set("smtp.security", security)
+			resp, body := owner.postCSRF("/admin/notify", form)
+			checkPage(t, "save", resp, body, http.StatusOK)
+			if !strings.Contains(body, "Gespeichert.") {
+				t.Fatalf("save: no notice; error %q", errorOf(body))
+			}
+		}
+		sendTest := func() (*http.Response, string) {
+			t.Helper()
+			return owner.postCSRF("/admin/notify/test", url.Values{"channel": {"email"}, "test_email": {"erika.mustermann@example.de"}})
+		}
+
+		// The Mailer the settings make trusts only the system's roots, which know no test
+		// CA; net/smtp gives a password without TLS to 127.0.0.1 alone, so the server
+		// wants the login in the clear here.
+		srv := notifytest.NewSMTP(t, notifytest.SMTPOptions{User: "praxis", Password: testSMTPPassword})
+		save(srv.Addr(), "none")
+		resp, body := sendTest()
+		checkPage(t, "test e-mail", resp, body, http.StatusOK)
+		if !strings.Contains(body, "Test-E-Mail gesendet.") {
+			t.Errorf("test e-mail: no notice; error %q", errorOf(body))
+		}
+		in := srv.Received(t)
+		if diff := cmp.Diff([]string{"praxis@example.de", "erika.mustermann@example.de", "praxis"}, append([]string{in.From}, append(in.To, in.Auth)...)); diff != "" {
+			t.Errorf("envelope and login (-want +got):\n%s", diff)
+		}
+		got := in.Content(t)
+		if want := "Testnachricht von " + practiceName; got.Subject != want {
+			t.Errorf("Subject = %q, want %q", got.Subject, want)
+		}
+		for _, s := range []string{"Guten Tag,", "diese Testnachricht zeigt, dass der E-Mail-Versand von " + practiceName + " eingerichtet ist.",
+			"nur, wenn sie zugestimmt haben", "Mit freundlichen Grüßen\n" + practiceName} {
+			if !strings.Contains(got.Text, s) {
+				t.Errorf("the text lacks %q:\n%s", s, got.Text)
+			}
+		}
+		if len(got.Attachments) != 0 {
+			t.Errorf("attachments %v", got.Attachments)
+		}
+		if to := got.Header.Get("To"); to != "<erika.mustermann@example.de>" {
+			t.Errorf("To = %q", to)
+		}
+		if strings.Contains(in.Data, testSMTPPassword) || strings.Contains(got.Text, testSMTPPassword) {
+			t.Error("the test e-mail holds the SMTP password")
+		}
+		noSecret := func(what, body string) {
+			t.Helper()
+			if strings.Contains(body, testSMTPPassword) {
+				t.Errorf("%s shows the SMTP password", what)
+			}
+		}
+		noSecret("the page after the test", body)
+
+		// STARTTLS to a server whose certificate no system root vouches for: refused
+		// before the login, in German.
+		tlsSrv := notifytest.NewSMTP(t, notifytest.SMTPOptions{StartTLS: true, User: "praxis", Password: testSMTPPassword})
+		save(tlsSrv.Addr(), "starttls")
+		resp, body = sendTest()
+		checkPage(t, "test e-mail, untrusted certificate", resp, body, http.StatusUnprocessableEntity)
+		if !strings.Contains(errorOf(body), "Das Zertifikat des Servers ist nicht gültig.") || !invalidAt("test_email").MatchString(body) {
+			t.Errorf("untrusted certificate: error %q, want it at test_email", errorOf(body))
+		}
+		noSecret("the failed test e-mail", body)
+		if n := len(tlsSrv.Messages()); n != 0 || tlsSrv.Sessions() != 1 {
+			t.Errorf("the untrusted server took %d messages in %d sessions, want none in 1", n, tlsSrv.Sessions())
+		}
+		if n := len(srv.Messages()); n != 1 {
+			t.Errorf("the first server took %d messages, want 1", n)
 		}
 	})
 }

@@ -1,5 +1,6 @@
-// Package notifytest runs a stand-in SMS gateway for tests: a local HTTP server that
-// speaks the protocol notify.HTTPSMS sends in and keeps the messages it took.
+// Package notifytest runs local stand-ins for the services package notify sends through,
+// for tests of any package: an SMTP server (NewSMTP) and an SMS gateway (StartGateway),
+// each speaking the real protocol and keeping the messages it took.
 package notifytest
 
 import (
