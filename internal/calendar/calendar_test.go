@@ -29,18 +29,25 @@ import (
 
 var ctx = audit.WithActor(context.Background(), audit.Actor{UserID: "assistant", Source: "test"})
 
+// practice makes a practice with the demo's calendar.
+func practice(t *testing.T, db *store.DB) tenant.Tenant {
+	t.Helper()
+	pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
+		t.Fatal(err)
+	}
+	return pr
+}
+
 // TestAssistantBooks holds a phone conversation with the demo practice's assistant that
 // books a real appointment into the store; a second caller who wants the same time gets
 // another one.
 func TestAssistantBooks(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
-			t.Fatal(err)
-		}
+		pr := practice(t, db)
 		now := time.Date(2026, 11, 23, 7, 30, 0, 0, berlin.Location) // Monday morning
 		engine := func() *dialogue.Engine {
 			p := demo.PracticeInfo()
@@ -104,13 +111,7 @@ func TestAssistantBooks(t *testing.T) {
 // the visit.
 func TestAssistantConfirmsBySMS(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
-			t.Fatal(err)
-		}
+		pr := practice(t, db)
 		gw := notifytest.StartGateway(t)
 		if err := db.SetSetting(ctx, pr.ID, store.SettingNotify, gw.Settings(notify.Practice{Name: pr.Name, Phone: "030 1234567"})); err != nil {
 			t.Fatal(err)
@@ -227,13 +228,7 @@ func TestAssistantConfirmsBySMS(t *testing.T) {
 // e-mail at its mail server, with the calendar file and without the reason for the visit.
 func TestAssistantConfirmsInTheChat(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Hausarztpraxis Dr. Erika Schneider"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
-			t.Fatal(err)
-		}
+		pr := practice(t, db)
 		gw := notifytest.StartGateway(t)
 		// Plain SMTP without a login: notify.Settings have no way to trust the test
 		// server's certificate, and STARTTLS with the system's roots would refuse it.
@@ -367,13 +362,7 @@ func TestAssistantConfirmsInTheChat(t *testing.T) {
 // one, records nothing and sends nothing; no error names the address.
 func TestConfirmRefuses(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		pr, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Practice, Code: "031234567", Name: "Praxis"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetSchedule(ctx, pr.ID, demo.PracticeSchedule()); err != nil {
-			t.Fatal(err)
-		}
+		pr := practice(t, db)
 		start := time.Date(2026, 11, 24, 10, 0, 0, 0, berlin.Location)
 		a, err := db.BookAppointment(ctx, pr.ID, appointment.Appointment{Type: "sprechstunde", Doctor: "schneider", Start: start, End: start.Add(15 * time.Minute),
 			Patient: appointment.Patient{Name: "Erika Mustermann"}, Source: "assistant"})
