@@ -83,7 +83,9 @@ func (h *Hasher) Verify(pw, encoded string) (bool, error) {
 	if err != nil || len(want) == 0 {
 		return false, errors.New("password: bad hash")
 	}
-	if p.Memory > 1<<18 || p.Time > 10 || p.Threads == 0 {
+	// argon2 panics on zero passes; the bounds keep a damaged or planted hash from
+	// costing the server more than a real one.
+	if p.Memory > 1<<18 || p.Time == 0 || p.Time > 10 || p.Threads == 0 || len(want) > 64 {
 		return false, errors.New("password: parameters out of range")
 	}
 	got := argon2.IDKey(h.prehash(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
