@@ -264,13 +264,8 @@ func (h *hist) share(lo, hi time.Duration) float64 {
 
 // callResult is one call as the caller saw it.
 type callResult struct {
-	caller, k  int
-	number     string
-	started    time.Time
-	duration   time.Duration
-	failed     string
-	keyed      bool // pressed 2: the call may have left a request even if it failed later
-	complete   bool
+	*loadstat.Call
+	keyed      bool          // pressed 2: the call may have left a request even if it failed later
 	menu       time.Duration // greeting and menu, first to last speech frame
 	packets    int
 	lost       int
@@ -289,8 +284,9 @@ type run struct {
 	packets    atomic.Int64
 	lost       atomic.Int64
 
+	calls loadstat.Calls[*callResult]
+
 	mu         sync.Mutex
-	results    []*callResult
 	replyKey   []time.Duration // first event packet of '2' → first packet of the prompt
 	replyKeyE  []time.Duration // last (end) event packet of '2' → first packet of the prompt
 	replyKeyS  []time.Duration // first event packet of '2' → first speech frame of the prompt
@@ -299,13 +295,9 @@ type run struct {
 	answer     []time.Duration // INVITE sent → call answered (200 OK, ACK sent)
 	greeting   []time.Duration // answered → first audible packet of the greeting (synthesised by espeak-ng per call)
 	winReply   []time.Duration
-	errors     loadstat.Errors
-	shown      bool
 
-	active, started, completed, failed atomic.Int64
-	samples                            []int64 // active calls each second after the ramp
-	seq                                atomic.Int64
-	stopAt                             time.Time
+	samples []int64 // calls up each second after the ramp
+	stopAt  time.Time
 }
 
 func newRun(c config) (*run, error) {
@@ -327,7 +319,8 @@ func newRun(c config) (*run, error) {
 		return nil, err
 	}
 	r := &run{c: c, ua: ua, dg: dg, ctx: ctx}
-	r.errors.Verbose = c.verbose
+	r.calls.NumberPrefix, r.calls.NumberBase, r.calls.Verbose = "+49170", c.numberBase, c.verbose
+	r.calls.Errors.Verbose = c.verbose
 	r.spacingWin.Store(new(hist))
 	return r, nil
 }
@@ -337,7 +330,7 @@ func (r *run) run(pid int) {
 	start := time.Now()
 	r.stopAt = start.Add(max(r.c.duration, r.c.ramp))
 	r.samples = loadstat.Ramp{Start: start, N: r.c.n, Over: r.c.ramp, Stop: r.stopAt,
-		Worker: r.caller, Active: r.active.Load, Progress: r.progress(start, pid)}.Run()
+		Worker: r.caller, Active: r.calls.Active.Load, Progress: r.progress(start, pid)}.Run()
 }
 
 // progress prints the progress of the run (every ten seconds).
@@ -363,7 +356,7 @@ func (r *run) progress(start time.Time, pid int) func(now time.Time) {
 		psi := loadstat.CPUPressure()
 		procs := loadstat.Procs()
 		fmt.Printf("%4.0fs  calls up %4d  started %5d  completed %5d  failed %3d  last 10 s: spacing p50 %s p99 %s max %s; reply p50 %s p95 %s (n=%d)  machine busy %.2f cores, steal %.2f%s  CPU pressure %.0f %%  load %s  others: %s\n",
-			now.Sub(start).Seconds(), r.active.Load(), r.started.Load(), r.completed.Load(), r.failed.Load(),
+			now.Sub(start).Seconds(), r.calls.Active.Load(), r.calls.Started.Load(), r.calls.Completed.Load(), r.calls.Failed.Load(),
 			loadstat.Ms(win.pct(50)), loadstat.Ms(win.pct(99)), loadstat.Ms(time.Duration(win.maxNS.Load())),
 			loadstat.Ms(loadstat.Pct(rep, 50)), loadstat.Ms(loadstat.Pct(rep, 95)), len(rep),
 			used.Busy.Seconds()/10, used.Steal.Seconds()/10, srv,
@@ -629,49 +622,22 @@ func (s *sender) key(k rune) (first, last time.Time, err error) {
 
 // call places one call and walks the menu; false when it failed.
 func (r *run) call(i, k int) bool {
-	res := &callResult{caller: i, k: k, started: time.Now()}
-	res.number = fmt.Sprintf("+49170%07d", r.c.numberBase+r.seq.Add(1))
-	r.started.Add(1)
-	verbose := false
-	if r.c.verbose {
-		r.mu.Lock()
-		verbose, r.shown = !r.shown, true
-		r.mu.Unlock()
-	}
-	logf := func(format string, a ...any) {
-		if verbose {
-			fmt.Printf("  %6.2fs  %s\n", time.Since(res.started).Seconds(), fmt.Sprintf(format, a...))
-		}
-	}
-	finish := func(why string) bool {
-		res.duration = time.Since(res.started)
-		res.failed = why
-		if why == "" {
-			res.complete = true
-			r.completed.Add(1)
-		} else {
-			r.failed.Add(1)
-			r.errors.Add(why)
-		}
-		r.mu.Lock()
-		r.results = append(r.results, res)
-		r.mu.Unlock()
-		return why == ""
-	}
+	res := &callResult{Call: r.calls.Begin(i, k)}
+	finish := func(why string) bool { return r.calls.Finish(res, why) }
 
 	invited := time.Now()
 	ictx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 	d, err := r.dg.Invite(ictx, sip.Uri{Scheme: "sip", User: r.c.to, Host: r.c.host, Port: r.c.port},
-		diago.InviteOptions{Headers: []sip.Header{sip.NewHeader("P-Asserted-Identity", "<sip:"+res.number+"@"+r.c.bind+">")}})
+		diago.InviteOptions{Headers: []sip.Header{sip.NewHeader("P-Asserted-Identity", "<sip:"+res.Number+"@"+r.c.bind+">")}})
 	cancel()
 	if err != nil {
 		return finish("invite: " + shortErr(err))
 	}
 	defer d.Close()
 	answered := time.Now()
-	r.active.Add(1)
-	defer r.active.Add(-1)
-	logf("answered (%s)", res.number)
+	r.calls.Active.Add(1)
+	defer r.calls.Active.Add(-1)
+	res.Logf("answered (%s)", res.Number)
 
 	l := &line{}
 	listened := make(chan struct{})
@@ -713,7 +679,7 @@ func (r *run) call(i, k int) bool {
 	r.answer = append(r.answer, answered.Sub(invited))
 	r.greeting = append(r.greeting, greeted)
 	r.mu.Unlock()
-	logf("menu heard: %.1f s of speech", res.menu.Seconds())
+	res.Logf("menu heard: %.1f s of speech", res.menu.Seconds())
 
 	// 2. Key 2; the birth date prompt.
 	l.setMark(time.Now())
@@ -734,12 +700,12 @@ func (r *run) call(i, k int) bool {
 	r.replyKeyS = append(r.replyKeyS, speech.Sub(first))
 	r.winReply = append(r.winReply, audible.Sub(first))
 	r.mu.Unlock()
-	logf("key 2 → first audio %s, first speech %s", loadstat.Ms(audible.Sub(first)), loadstat.Ms(speech.Sub(first)))
+	res.Logf("key 2 → first audio %s, first speech %s", loadstat.Ms(audible.Sub(first)), loadstat.Ms(speech.Sub(first)))
 	if err := r.waitPrompt(d, l, "birth date prompt"); err != nil {
 		hangup()
 		return finish(err.Error())
 	}
-	logf("birth date prompt heard")
+	res.Logf("birth date prompt heard")
 
 	// 3. The birth date and '#'; the goodbye.
 	for _, kk := range r.c.birth {
@@ -765,7 +731,7 @@ func (r *run) call(i, k int) bool {
 	r.replyHash = append(r.replyHash, audible.Sub(first))
 	r.replyHashS = append(r.replyHashS, speech.Sub(first))
 	r.mu.Unlock()
-	logf("key # → first audio %s, first speech %s", loadstat.Ms(audible.Sub(first)), loadstat.Ms(speech.Sub(first)))
+	res.Logf("key # → first audio %s, first speech %s", loadstat.Ms(audible.Sub(first)), loadstat.Ms(speech.Sub(first)))
 
 	// 4. The server says goodbye and hangs up.
 	select {
@@ -778,7 +744,7 @@ func (r *run) call(i, k int) bool {
 	l.mu.Lock()
 	goodbye := l.speech
 	l.mu.Unlock()
-	logf("server hung up after %d speech frames of goodbye", goodbye)
+	res.Logf("server hung up after %d speech frames of goodbye", goodbye)
 	if goodbye < 50 {
 		return finish(fmt.Sprintf("goodbye too short: %d speech frames before the BYE", goodbye))
 	}
@@ -793,17 +759,18 @@ func shortErr(err error) string {
 }
 
 func (r *run) report(cpu loadstat.Usage, load string, psi time.Duration, sv *storeVerdict) bool {
+	results := r.calls.Results()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var complete, failed, keyed, serverHung int
 	var menus, durations []time.Duration
-	for _, res := range r.results {
-		if res.complete {
+	for _, res := range results {
+		if res.Complete {
 			complete++
 			menus = append(menus, res.menu)
-			durations = append(durations, res.duration)
+			durations = append(durations, res.Duration)
 		}
-		if res.failed != "" {
+		if res.Failed != "" {
 			failed++
 		}
 		if res.keyed {
@@ -819,7 +786,7 @@ func (r *run) report(cpu loadstat.Usage, load string, psi time.Duration, sv *sto
 	loadstat.PrintTitle("sipload", reportWidth, wall)
 	fmt.Printf("callers                   %d (concurrent calls wanted)\n", r.c.n)
 	loadstat.PrintSamples("calls up", reportWidth, r.samples)
-	fmt.Printf("calls                     %d started, %d completed, %d failed (%d pressed 2)\n", len(r.results), complete, failed, keyed)
+	fmt.Printf("calls                     %d started, %d completed, %d failed (%d pressed 2)\n", len(results), complete, failed, keyed)
 	fmt.Printf("call length (completed)   p50 %.1f s, max %.1f s; greeting + menu speech p50 %.1f s\n",
 		loadstat.Pct(durations, 50).Seconds(), loadstat.Pct(durations, 100).Seconds(), loadstat.Pct(menus, 50).Seconds())
 	h := &r.spacing
@@ -868,8 +835,8 @@ func (r *run) report(cpu loadstat.Usage, load string, psi time.Duration, sv *sto
 	} else {
 		fmt.Println("persisted: NOT CHECKED (give -data)")
 	}
-	r.errors.Print("failures:")
-	if failed > 0 || len(r.results) == 0 {
+	r.calls.Errors.Print("failures:")
+	if failed > 0 || len(results) == 0 {
 		fmt.Printf("FAIL: %d calls failed\n", failed)
 		ok = false
 	}

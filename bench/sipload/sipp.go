@@ -153,8 +153,8 @@ func runSippMode(c config, sc sippConfig, st loadstore.Flags, pid int) bool {
 	results := make([]*callResult, created)
 	for i, call := range s.calls[:created] {
 		checks[i] = checkCall(call.events, call.runs, c.gap, c.replyWait)
-		results[i] = &callResult{caller: i, number: call.number, complete: checks[i].failed == "",
-			failed: checks[i].failed, keyed: !call.events[evKey2].IsZero()}
+		results[i] = &callResult{Call: &loadstat.Call{Caller: i, Number: call.number, Complete: checks[i].failed == "",
+			Failed: checks[i].failed}, keyed: !call.events[evKey2].IsZero()}
 	}
 
 	if c.verbose && created > 0 {

@@ -21,9 +21,7 @@ type storeVerdict struct {
 
 // verifyStore matches the prescription requests to the diago callers' calls.
 func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*storeVerdict, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return verifyStore(st, start, r.c.birth, r.results)
+	return verifyStore(st, start, r.c.birth, r.calls.Results())
 }
 
 // verifyStore reads the request records created since start straight from the store
@@ -40,9 +38,9 @@ func verifyStore(st loadstore.Flags, start time.Time, birth string, results []*c
 	byNumber := rf.ByNumber
 	want := birthISO(birth)
 	for _, res := range results {
-		rqs := byNumber[res.number]
+		rqs := byNumber[res.Number]
 		v.ours += len(rqs)
-		if !res.complete {
+		if !res.Complete {
 			if len(rqs) > 0 {
 				v.failedWith++
 			}
@@ -51,17 +49,17 @@ func verifyStore(st loadstore.Flags, start time.Time, birth string, results []*c
 		switch len(rqs) {
 		case 0:
 			v.missing++
-			v.problem("%s (call %d/%d): no prescription request", res.number, res.caller, res.k)
+			v.problem("%s (call %d/%d): no prescription request", res.Number, res.Caller, res.K)
 		case 1:
 			v.one++
 		default:
 			v.dups++
-			v.problem("%s (call %d/%d): %d prescription requests", res.number, res.caller, res.k, len(rqs))
+			v.problem("%s (call %d/%d): %d prescription requests", res.Number, res.Caller, res.K, len(rqs))
 		}
 		for _, rq := range rqs {
 			if rq.Patient.BirthDate != want {
 				v.wrongBirth++
-				v.problem("%s: request %s has birth date %q, want %q", res.number, rq.ID, rq.Patient.BirthDate, want)
+				v.problem("%s: request %s has birth date %q, want %q", res.Number, rq.ID, rq.Patient.BirthDate, want)
 			}
 		}
 	}

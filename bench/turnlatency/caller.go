@@ -252,35 +252,8 @@ const mirrorGiveUp = 150
 
 // call places one call and holds the conversation of the script; false when it failed.
 func (r *run) call(i, k int) bool {
-	res := &callResult{caller: i, k: k, started: time.Now()}
-	res.number = fmt.Sprintf("+49171%07d", r.c.numberBase+r.seq.Add(1))
-	r.started.Add(1)
-	verbose := false
-	if r.c.verbose {
-		r.mu.Lock()
-		verbose, r.shown = !r.shown, true
-		r.mu.Unlock()
-	}
-	logf := func(format string, a ...any) {
-		if verbose {
-			fmt.Printf("  %6.2fs  %s\n", time.Since(res.started).Seconds(), fmt.Sprintf(format, a...))
-		}
-	}
-	finish := func(why string) bool {
-		res.duration = time.Since(res.started)
-		res.failed = why
-		if why == "" {
-			res.complete = true
-			r.completed.Add(1)
-		} else {
-			r.failed.Add(1)
-			r.errors.Add(why)
-		}
-		r.mu.Lock()
-		r.results = append(r.results, res)
-		r.mu.Unlock()
-		return why == ""
-	}
+	res := r.calls.Begin(i, k)
+	finish := func(why string) bool { return r.calls.Finish(res, why) }
 	tag := <-r.tags
 	defer func() {
 		r.rec.forget(tag) // what a failed call left
@@ -289,16 +262,16 @@ func (r *run) call(i, k int) bool {
 
 	ictx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 	d, err := r.dg.Invite(ictx, sip.Uri{Scheme: "sip", User: r.c.to, Host: r.c.host, Port: r.c.port},
-		diago.InviteOptions{Headers: []sip.Header{sip.NewHeader("P-Asserted-Identity", "<sip:"+res.number+"@"+r.c.bind+">")}})
+		diago.InviteOptions{Headers: []sip.Header{sip.NewHeader("P-Asserted-Identity", "<sip:"+res.Number+"@"+r.c.bind+">")}})
 	cancel()
 	if err != nil {
 		return finish("invite: " + shortErr(err))
 	}
 	defer d.Close()
 	answered := time.Now()
-	r.active.Add(1)
-	defer r.active.Add(-1)
-	logf("answered (%s, tag %d)", res.number, tag)
+	r.calls.Active.Add(1)
+	defer r.calls.Active.Add(-1)
+	res.Logf("answered (%s, tag %d)", res.Number, tag)
 
 	l := &line{}
 	go r.listen(d, l)
@@ -324,7 +297,7 @@ func (r *run) call(i, k int) bool {
 		hangup()
 		return finish(err.Error())
 	}
-	logf("greeting heard")
+	res.Logf("greeting heard")
 
 	for turn, words := range r.words {
 		time.Sleep(r.c.think)
@@ -375,7 +348,7 @@ func (r *run) call(i, k int) bool {
 			r.noRec.Add(1)
 		}
 		r.addTurn(t)
-		logf("turn %d: raw %s, after detection (exact) %s, detect → EOF %s, final → reply %s",
+		res.Logf("turn %d: raw %s, after detection (exact) %s, detect → EOF %s, final → reply %s",
 			turn+1, loadstat.Ms(t.speech.Sub(t.end)), loadstat.Ms(t.speech.Sub(t.detect)),
 			loadstat.Ms(t.eof.Sub(t.detect)), loadstat.Ms(t.speech.Sub(t.final)))
 		if turn == len(r.words)-1 {
@@ -393,7 +366,7 @@ func (r *run) call(i, k int) bool {
 		hangup()
 		return finish(fmt.Sprintf("no BYE from the server within %v of the last turn (the caller hung up)", r.c.timeout))
 	}
-	logf("the server hung up")
+	res.Logf("the server hung up")
 	return finish("")
 }
 

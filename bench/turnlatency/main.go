@@ -99,15 +99,6 @@ type config struct {
 	verbose        bool
 }
 
-type callResult struct {
-	caller, k int
-	number    string
-	started   time.Time
-	duration  time.Duration
-	failed    string
-	complete  bool
-}
-
 type run struct {
 	c        config
 	dg       *diago.Diago
@@ -118,18 +109,14 @@ type run struct {
 	endAfter time.Duration
 	tags     chan int
 
-	mu      sync.Mutex
-	results []*callResult
-	turns   []turnResult
-	win     []turnResult // since the last progress line
-	errors  loadstat.Errors
-	shown   bool
+	calls loadstat.Calls[*loadstat.Call]
 
-	active, started, completed, failed atomic.Int64
-	overlaps, noRec                    atomic.Int64
-	samples                            []int64
-	seq                                atomic.Int64
-	stopAt                             time.Time
+	mu              sync.Mutex
+	turns           []turnResult
+	win             []turnResult // since the last progress line
+	overlaps, noRec atomic.Int64
+	samples         []int64
+	stopAt          time.Time
 }
 
 func main() {
@@ -250,6 +237,7 @@ func fatalf(format string, a ...any) {
 
 func newRun(c config, recAddr string) (*run, error) {
 	r := &run{c: c, ctx: context.Background(), endAfter: endOfTurnSilence(audio.VADConfig{})}
+	r.calls.NumberPrefix, r.calls.NumberBase, r.calls.Verbose = "+49171", c.numberBase, c.verbose
 	if r.endAfter == 0 {
 		return nil, fmt.Errorf("the detector did not end a turn")
 	}
@@ -310,7 +298,7 @@ func (r *run) run(pid int) {
 	start := time.Now()
 	r.stopAt = start.Add(max(r.c.duration, r.c.ramp))
 	r.samples = loadstat.Ramp{Start: start, N: r.c.n, Over: r.c.ramp, Stop: r.stopAt,
-		Worker: r.caller, Active: r.active.Load, Progress: r.progress(start, pid)}.Run()
+		Worker: r.caller, Active: r.calls.Active.Load, Progress: r.progress(start, pid)}.Run()
 }
 
 // caller places calls one after another until the run is over (one, without -duration).
@@ -355,7 +343,7 @@ func (r *run) progress(start time.Time, pid int) func(now time.Time) {
 		psi := loadstat.CPUPressure()
 		procs := loadstat.Procs()
 		fmt.Printf("%4.0fs  calls up %3d  started %4d  completed %4d  failed %3d  last 10 s: after detection p50 %s p95 %s (n=%d)  machine busy %.2f cores%s  CPU pressure %.0f %%  load %s  others: %s\n",
-			now.Sub(start).Seconds(), r.active.Load(), r.started.Load(), r.completed.Load(), r.failed.Load(),
+			now.Sub(start).Seconds(), r.calls.Active.Load(), r.calls.Started.Load(), r.calls.Completed.Load(), r.calls.Failed.Load(),
 			loadstat.Ms(loadstat.Pct(exact, 50)), loadstat.Ms(loadstat.Pct(exact, 95)), len(exact),
 			used.Busy.Seconds()/10, srv, 100*(psi-lastPSI).Seconds()/10, loadstat.Loadavg(),
 			loadstat.TopOthers(lastProcs, procs, pid, 10*time.Second))
@@ -374,14 +362,15 @@ func shortErr(err error) string {
 const reportWidth = 26
 
 func (r *run) report(cpu loadstat.Usage, load string, psi time.Duration, sv *storeVerdict) bool {
+	results := r.calls.Results()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var complete, failed int
-	for _, res := range r.results {
-		if res.complete {
+	for _, res := range results {
+		if res.Complete {
 			complete++
 		}
-		if res.failed != "" {
+		if res.Failed != "" {
 			failed++
 		}
 	}
@@ -389,7 +378,7 @@ func (r *run) report(cpu loadstat.Usage, load string, psi time.Duration, sv *sto
 	loadstat.PrintTitle("turnlatency", reportWidth, cpu.Wall)
 	fmt.Printf("%-*s%d (concurrent calls wanted)\n", reportWidth, "callers", r.c.n)
 	loadstat.PrintSamples("calls up", reportWidth, r.samples)
-	fmt.Printf("%-*s%d started, %d completed, %d failed\n", reportWidth, "calls", len(r.results), complete, failed)
+	fmt.Printf("%-*s%d started, %d completed, %d failed\n", reportWidth, "calls", len(results), complete, failed)
 	fmt.Printf("%-*s%d measured (%d without the recogniser's times); the server spoke during the caller's turn %d times\n",
 		reportWidth, "turns", len(r.turns), r.noRec.Load(), r.overlaps.Load())
 	fmt.Printf("%-*s%d connections, %d turns without a marker\n", reportWidth, "recogniser", conns, unknown)
@@ -435,8 +424,8 @@ func (r *run) report(cpu loadstat.Usage, load string, psi time.Duration, sv *sto
 			ok = false
 		}
 	}
-	r.errors.Print("failures:")
-	if failed > 0 || len(r.results) == 0 {
+	r.calls.Errors.Print("failures:")
+	if failed > 0 || len(results) == 0 {
 		fmt.Printf("FAIL: %d calls failed\n", failed)
 		ok = false
 	}

@@ -75,28 +75,26 @@ func (r *run) verifyStore(st loadstore.Flags, start time.Time) (*storeVerdict, e
 	}
 	v := &storeVerdict{total: rf.Total}
 	byNumber := rf.ByNumber
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, res := range r.results {
-		rqs := byNumber[res.number]
+	for _, res := range r.calls.Results() {
+		rqs := byNumber[res.Number]
 		v.ours += len(rqs)
-		if !res.complete {
+		if !res.Complete {
 			continue
 		}
 		switch len(rqs) {
 		case 0:
 			v.missing++
-			v.problem("%s (call %d/%d): no prescription request", res.number, res.caller, res.k)
+			v.problem("%s (call %d/%d): no prescription request", res.Number, res.Caller, res.K)
 		case 1:
 			v.one++
 		default:
 			v.dups++
-			v.problem("%s (call %d/%d): %d prescription requests", res.number, res.caller, res.k, len(rqs))
+			v.problem("%s (call %d/%d): %d prescription requests", res.Number, res.Caller, res.K, len(rqs))
 		}
 		for _, rq := range rqs {
 			if rq.Details.Medication != wantMedication || rq.Patient.BirthDate != wantBirth || rq.Patient.Name != wantName {
 				v.wrong++
-				v.problem("%s: request %s is not the script's (medication, birth date or name differ)", res.number, rq.ID)
+				v.problem("%s: request %s is not the script's (medication, birth date or name differ)", res.Number, rq.ID)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
-// Package loadstat holds what the load tools under bench/ share: percentiles of
-// latencies, the CPU time of this process, of the machine and of the server read from
-// /proc (Linux), and the lines of a result that report them.
+// Package loadstat holds what the load tools under bench/ share: the course of a run and
+// the bookkeeping of its calls, percentiles of latencies, the CPU time of this process,
+// of the machine and of the server read from /proc (Linux), and the lines of a result
+// that report them.
 package loadstat
 
 import (

@@ -3,6 +3,7 @@ package loadstat
 import (
 	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,5 +133,94 @@ func TestErrors(t *testing.T) {
 	}
 	if e.counts["b"] != 2 || e.counts["a"] != 1 {
 		t.Errorf("counts = %v", e.counts)
+	}
+}
+
+// result is a tool's result of a call with a field of its own, as sipload's.
+type result struct {
+	*Call
+	keyed bool
+}
+
+func TestCalls(t *testing.T) {
+	cs := Calls[*result]{NumberPrefix: "+49170", NumberBase: 40000}
+	a := &result{Call: cs.Begin(1, 0)}
+	b := &result{Call: cs.Begin(2, 3), keyed: true}
+	if a.Number != "+491700040001" || b.Number != "+491700040002" {
+		t.Errorf("numbers %q, %q", a.Number, b.Number)
+	}
+	if b.Caller != 2 || b.K != 3 || b.Started.IsZero() {
+		t.Errorf("Begin = %+v", *b.Call)
+	}
+	if cs.Started.Load() != 2 || cs.Completed.Load() != 0 || cs.Failed.Load() != 0 {
+		t.Errorf("after Begin: started %d, completed %d, failed %d", cs.Started.Load(), cs.Completed.Load(), cs.Failed.Load())
+	}
+	if !cs.Finish(a, "") {
+		t.Error("Finish without a reason = false")
+	}
+	if cs.Finish(b, "no BYE") {
+		t.Error("Finish with a reason = true")
+	}
+	if !a.Complete || a.Failed != "" || a.Duration <= 0 {
+		t.Errorf("completed call: %+v", *a.Call)
+	}
+	if b.Complete || b.Failed != "no BYE" {
+		t.Errorf("failed call: %+v", *b.Call)
+	}
+	if cs.Started.Load() != 2 || cs.Completed.Load() != 1 || cs.Failed.Load() != 1 {
+		t.Errorf("after Finish: started %d, completed %d, failed %d", cs.Started.Load(), cs.Completed.Load(), cs.Failed.Load())
+	}
+	if got := cs.Errors.counts; len(got) != 1 || got["no BYE"] != 1 {
+		t.Errorf("errors = %v", got)
+	}
+	if got := cs.Results(); len(got) != 2 || !slices.Contains(got, a) || !slices.Contains(got, b) || !got[slices.Index(got, b)].keyed {
+		t.Errorf("Results = %v", got)
+	}
+}
+
+func TestCallsConcurrent(t *testing.T) {
+	cs := Calls[*Call]{NumberPrefix: "+49171", Verbose: true}
+	const n = 50
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c := cs.Begin(i, 0)
+			why := ""
+			if i%5 == 0 {
+				why = "failed"
+			}
+			cs.Finish(c, why)
+		})
+	}
+	wg.Wait()
+	if cs.Started.Load() != n || cs.Completed.Load() != n-n/5 || cs.Failed.Load() != n/5 {
+		t.Errorf("started %d, completed %d, failed %d", cs.Started.Load(), cs.Completed.Load(), cs.Failed.Load())
+	}
+	numbers := map[string]bool{}
+	var callers []int
+	shown := 0
+	for _, c := range cs.Results() {
+		numbers[c.Number] = true
+		callers = append(callers, c.Caller)
+		if c.verbose {
+			shown++
+		}
+		if c.Complete != (c.Caller%5 != 0) {
+			t.Errorf("call of caller %d: complete %v", c.Caller, c.Complete)
+		}
+	}
+	slices.Sort(callers)
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i
+	}
+	if !slices.Equal(callers, want) {
+		t.Errorf("results of callers %v, want each of 0..%d once", callers, n-1)
+	}
+	if len(numbers) != n {
+		t.Errorf("%d distinct numbers for %d calls", len(numbers), n)
+	}
+	if shown != 1 {
+		t.Errorf("%d calls shown with Verbose, want 1", shown)
 	}
 }
