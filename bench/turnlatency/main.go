@@ -238,6 +238,7 @@ func fatalf(format string, a ...any) {
 func newRun(c config, recAddr string) (*run, error) {
 	r := &run{c: c, ctx: context.Background(), endAfter: endOfTurnSilence(audio.VADConfig{})}
 	r.calls.NumberPrefix, r.calls.NumberBase, r.calls.Verbose = "+49171", c.numberBase, c.verbose
+	r.calls.Errors.Verbose = c.verbose
 	if r.endAfter == 0 {
 		return nil, fmt.Errorf("the detector did not end a turn")
 	}
