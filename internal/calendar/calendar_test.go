@@ -42,6 +42,22 @@ func practice(t *testing.T, db *store.DB) tenant.Tenant {
 	return pr
 }
 
+// askForTuesday talks a patient through to the offers of Tuesday at ten with Dr.
+// Schneider, and returns the assistant's last reply.
+func askForTuesday(e *dialogue.Engine, c *dialogue.Conversation, name, birth string) dialogue.Reply {
+	var last dialogue.Reply
+	for _, say := range []string{
+		"Ich hätte gern einen Termin bei Doktor Schneider am Dienstag um zehn",
+		name + ", geboren am " + birth,
+		"gesetzlich",
+		"wegen Rückenschmerzen",
+		"ja",
+	} {
+		last = e.Handle(ctx, c, say)
+	}
+	return last
+}
+
 // TestAssistantBooks holds a phone conversation with the demo practice's assistant that
 // books a real appointment into the store; a second caller who wants the same time gets
 // another one.
@@ -59,16 +75,7 @@ func TestAssistantBooks(t *testing.T) {
 			e := engine()
 			c := &dialogue.Conversation{ID: name, Channel: request.Phone}
 			e.Start(c)
-			var last dialogue.Reply
-			for _, say := range []string{
-				"Ich hätte gern einen Termin bei Doktor Schneider am Dienstag um zehn",
-				name + ", geboren am " + birth,
-				"gesetzlich",
-				"wegen Rückenschmerzen",
-				"ja",
-			} {
-				last = e.Handle(ctx, c, say)
-			}
+			last := askForTuesday(e, c, name, birth)
 			if !strings.Contains(last.Text, "Ich kann Ihnen anbieten") {
 				t.Fatalf("%s: no offer:\n%s", name, last.Text)
 			}
@@ -129,17 +136,8 @@ func TestAssistantConfirmsBySMS(t *testing.T) {
 				Now: func() time.Time { return now }}
 			c := &dialogue.Conversation{ID: name, Channel: request.Phone, Caller: caller, Known: request.Patient{Phone: caller}}
 			e.Start(c)
-			var last dialogue.Reply
-			for _, say := range []string{
-				"Ich hätte gern einen Termin bei Doktor Schneider am Dienstag um zehn",
-				name + ", geboren am " + birth,
-				"gesetzlich",
-				"wegen Rückenschmerzen",
-				"ja",
-				"der erste",
-			} {
-				last = e.Handle(ctx, c, say)
-			}
+			askForTuesday(e, c, name, birth)
+			last := e.Handle(ctx, c, "der erste")
 			if !strings.Contains(last.Text, "Ihr Termin ist eingetragen") {
 				t.Fatalf("%s: not booked:\n%s", name, last.Text)
 			}
@@ -260,17 +258,8 @@ func TestAssistantConfirmsInTheChat(t *testing.T) {
 				Now: func() time.Time { return now }}
 			c := &dialogue.Conversation{ID: name, Channel: request.Chat}
 			e.Start(c)
-			var last dialogue.Reply
-			for _, say := range []string{
-				"Ich hätte gern einen Termin bei Doktor Schneider am Dienstag um zehn",
-				name + ", geboren am " + birth,
-				"gesetzlich",
-				"wegen Rückenschmerzen",
-				"ja",
-				"der erste",
-			} {
-				last = e.Handle(ctx, c, say)
-			}
+			askForTuesday(e, c, name, birth)
+			last := e.Handle(ctx, c, "der erste")
 			if !strings.Contains(last.Text, "Ihr Termin ist eingetragen") ||
 				!strings.HasSuffix(last.Text, "Möchten Sie eine Bestätigung und eine Erinnerung per E-Mail oder SMS? Dann schreiben Sie mir bitte Ihre E-Mail-Adresse oder Handynummer.") {
 				t.Fatalf("%s: not booked or not asked:\n%s", name, last.Text)
