@@ -330,41 +330,9 @@ func TestFHIRSettings(t *testing.T) {
 		}
 
 		// Staff and read-only users may not; a pharmacy has no such page.
-		requests := []struct {
-			path string
-			form url.Values
-		}{{"/admin/fhir", nil}, {"/admin/fhir/tokens", form}, {"/admin/fhir/tokens/" + id + "/revoke", url.Values{"confirm": {"yes"}}},
-			{"/admin/fhir/pvs", pvs}, {"/admin/fhir/pvs/off", url.Values{"confirm": {"yes"}}}, {"/admin/fhir/check", url.Values{}}}
-		for _, username := range []string{"a.team", "a.lesen"} {
-			b := newLoggedIn(t, ts.URL, username)
-			for _, req := range requests {
-				var resp *http.Response
-				var body string
-				if req.form == nil {
-					resp, body = b.get(req.path)
-				} else {
-					resp, body = b.postCSRF(req.path, req.form)
-				}
-				if resp.StatusCode != http.StatusForbidden || errorOf(body) != forbiddenMsg {
-					t.Errorf("%s %s: status %d, error %q; want 403", username, req.path, resp.StatusCode, errorOf(body))
-				}
-			}
-		}
-		pharmacy := newLoggedIn(t, ts.URL, "b.inhaber")
-		if _, body := pharmacy.get("/start"); strings.Contains(body, `href="/admin/fhir"`) {
-			t.Error("the pharmacy's navigation links /admin/fhir")
-		}
-		for _, req := range requests {
-			var resp *http.Response
-			if req.form == nil {
-				resp, _ = pharmacy.get(req.path)
-			} else {
-				resp, _ = pharmacy.postCSRF(req.path, req.form)
-			}
-			if resp.StatusCode != http.StatusNotFound {
-				t.Errorf("pharmacy %s: status %d, want 404", req.path, resp.StatusCode)
-			}
-		}
+		refusedToOthers(t, ts.URL, "/admin/fhir", []pageRequest{{"/admin/fhir", nil}, {"/admin/fhir/tokens", form},
+			{"/admin/fhir/tokens/" + id + "/revoke", url.Values{"confirm": {"yes"}}},
+			{"/admin/fhir/pvs", pvs}, {"/admin/fhir/pvs/off", url.Values{"confirm": {"yes"}}}, {"/admin/fhir/check", url.Values{}}})
 		if list, err := db.ListAPITokens(testCtx, f.b.ID); err != nil || len(list) != 0 {
 			t.Errorf("the pharmacy has tokens: %+v, %v", list, err)
 		}

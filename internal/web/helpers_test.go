@@ -332,3 +332,39 @@ func pathOf(pattern, id string) (method, path string) {
 func takesID(pattern string) bool {
 	return strings.Contains(strings.ReplaceAll(pattern, "{$}", ""), "{")
 }
+
+// pageRequest is a GET of path (form nil) or a POST of form to it.
+type pageRequest struct {
+	path string
+	form url.Values
+}
+
+// refusedToOthers holds a practice owner's settings pages to their access: the practice's
+// staff and read-only users get 403 for each request, the pharmacy's owner 404 (it has
+// no such page) and no link to nav in its navigation.
+func refusedToOthers(t *testing.T, base, nav string, reqs []pageRequest) {
+	t.Helper()
+	send := func(b *browser, req pageRequest) (*http.Response, string) {
+		if req.form == nil {
+			return b.get(req.path)
+		}
+		return b.postCSRF(req.path, req.form)
+	}
+	for _, username := range []string{"a.team", "a.lesen"} {
+		b := newLoggedIn(t, base, username)
+		for _, req := range reqs {
+			if resp, body := send(b, req); resp.StatusCode != http.StatusForbidden || errorOf(body) != forbiddenMsg {
+				t.Errorf("%s %s: status %d, error %q; want 403", username, req.path, resp.StatusCode, errorOf(body))
+			}
+		}
+	}
+	pharmacy := newLoggedIn(t, base, "b.inhaber")
+	if _, body := pharmacy.get("/start"); strings.Contains(body, `href="`+nav+`"`) {
+		t.Errorf("the pharmacy's navigation links %s", nav)
+	}
+	for _, req := range reqs {
+		if resp, _ := send(pharmacy, req); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("pharmacy %s: status %d, want 404", req.path, resp.StatusCode)
+		}
+	}
+}

@@ -262,42 +262,8 @@ func TestNotifySettings(t *testing.T) {
 		}
 
 		// Staff and read-only users may not; a pharmacy has no such page.
-		for _, username := range []string{"a.team", "a.lesen"} {
-			b := newLoggedIn(t, ts.URL, username)
-			for _, req := range []struct {
-				path string
-				form url.Values
-			}{{"/admin/notify", nil}, {"/admin/notify", notifyForm(gw.URL, "x")}, {"/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}}}} {
-				var resp *http.Response
-				var body string
-				if req.form == nil {
-					resp, body = b.get(req.path)
-				} else {
-					resp, body = b.postCSRF(req.path, req.form)
-				}
-				if resp.StatusCode != http.StatusForbidden || errorOf(body) != forbiddenMsg {
-					t.Errorf("%s %s: status %d, error %q; want 403", username, req.path, resp.StatusCode, errorOf(body))
-				}
-			}
-		}
-		pharmacy := newLoggedIn(t, ts.URL, "b.inhaber")
-		if _, body := pharmacy.get("/start"); strings.Contains(body, `href="/admin/notify"`) {
-			t.Error("the pharmacy's navigation links /admin/notify")
-		}
-		for _, req := range []struct {
-			path string
-			form url.Values
-		}{{"/admin/notify", nil}, {"/admin/notify", notifyForm(gw.URL, "x")}, {"/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}}}} {
-			var resp *http.Response
-			if req.form == nil {
-				resp, _ = pharmacy.get(req.path)
-			} else {
-				resp, _ = pharmacy.postCSRF(req.path, req.form)
-			}
-			if resp.StatusCode != http.StatusNotFound {
-				t.Errorf("pharmacy %s: status %d, want 404", req.path, resp.StatusCode)
-			}
-		}
+		refusedToOthers(t, ts.URL, "/admin/notify", []pageRequest{{"/admin/notify", nil}, {"/admin/notify", notifyForm(gw.URL, "x")},
+			{"/admin/notify/test", url.Values{"channel": {"sms"}, "test_phone": {"+49 151 23456789"}}}})
 		if err := db.Setting(testCtx, f.b.ID, store.SettingNotify, &notify.Settings{}); err == nil {
 			t.Error("the pharmacy has notify settings")
 		}
