@@ -13,7 +13,6 @@ import (
 	"github.com/tresen/tresen/internal/rxcheck"
 	"github.com/tresen/tresen/internal/store"
 	"github.com/tresen/tresen/internal/store/storetest"
-	"github.com/tresen/tresen/internal/tenant"
 )
 
 // paperFields is a Muster 16 as OCR reads it: a GKV prescription of one drug, dispensed
@@ -49,10 +48,7 @@ func codes(r retax.Report) []string {
 
 func TestPaper(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ph := pharmacy(t, db)
 		now := time.Date(2026, 11, 4, 15, 0, 0, 0, time.UTC)
 		s := &rxcheck.Service{Store: db, Now: func() time.Time { return now }}
 
@@ -156,10 +152,7 @@ func TestPaper(t *testing.T) {
 // check says so instead of reporting them missing.
 func TestPaperAccident(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ph := pharmacy(t, db)
 		s := &rxcheck.Service{Store: db, Now: func() time.Time { return time.Date(2026, 11, 4, 15, 0, 0, 0, time.UTC) }}
 		fields := paperFields()
 		fields["arbeitsunfall"] = rxcheck.PaperField{Value: "true", Confidence: 1}
@@ -182,10 +175,7 @@ func TestPaperAccident(t *testing.T) {
 // Rezept-ID.
 func TestToken(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ph := pharmacy(t, db)
 		s := &rxcheck.Service{Store: db, Now: func() time.Time { return time.Date(2026, 7, 19, 15, 0, 0, 0, time.UTC) }}
 		if _, err := s.AddToken(ctx, ph.ID, "160.115.468.135.035.51", rxcheck.Token{AccessCode: "ab"}); !errs.Is(err, errs.Invalid) {
 			t.Errorf("wrong check digit: %v", err)

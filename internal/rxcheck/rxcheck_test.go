@@ -35,12 +35,19 @@ func files(t *testing.T, names ...string) []rxcheck.File {
 	return out
 }
 
+// pharmacy makes the Rosen-Apotheke.
+func pharmacy(t *testing.T, db *store.DB) tenant.Tenant {
+	t.Helper()
+	ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ph
+}
+
 func TestService(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		ph, err := db.CreateTenant(ctx, tenant.Tenant{Kind: tenant.Pharmacy, Code: "308412345", Name: "Rosen-Apotheke"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ph := pharmacy(t, db)
 		now := time.Date(2026, 7, 19, 15, 0, 0, 0, time.UTC)
 		s := &rxcheck.Service{Store: db, Now: func() time.Time { return now }}
 
